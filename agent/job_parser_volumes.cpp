@@ -1,0 +1,157 @@
+// mountVolumes (reference §6): the four kinds of volume and their rules.
+#include <regex>
+#include <set>
+
+#include "agent/expand.hpp"
+#include "agent/job_parser_internal.hpp"
+#include "agent/job_rules.hpp"
+
+namespace batchai {
+
+using nlohmann::json;
+
+std::string volume_field(VolumeKind k) {
+  switch (k) {
+    case VolumeKind::kAzureFileShare: return "azureFileShares";
+    case VolumeKind::kAzureBlob: return "azureBlobFileSystems";
+    case VolumeKind::kFileServer: return "fileServers";
+    case VolumeKind::kUnmanaged: return "unmanagedFileSystems";
+  }
+  return "";
+}
+
+namespace {
+
+void read_credentials(JsonReader& r, MountVolume& v, Diagnostics& d) {
+  const json* cred = r.object("credentials", true);
+  if (cred == nullptr) return;
+  JsonReader cr(*cred, r.path_of("credentials"), d);
+  v.account_key = cr.nonempty_string("accountKey");
+  if (cr.has("accountKeySecretReference")) {
+    cr.accept("accountKeySecretReference");
+    d.error(cr.path_of("accountKeySecretReference"),
+            "Key Vault references are resolved by the control plane; the node needs the key");
+  } else if (!v.account_key) {
+    d.error(cr.path_of("accountKey"), "is required");
+  }
+  cr.warn_unknown();
+}
+
+void read_one(JsonReader& r, MountVolume& v, Diagnostics& d) {
+  v.relative_mount_path = r.string("relativeMountPath", true).value_or("");
+  static const std::regex mode_re("^0?[0-7]{3}$");
+  switch (v.kind) {
+    case VolumeKind::kAzureFileShare: {
+      v.account_name = r.nonempty_string("accountName", true).value_or("");
+      v.azure_file_url = r.nonempty_string("azureFileUrl", true).value_or("");
+      static const std::regex url_re(R"(^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[^/\s]+/?$)");
+      if (!v.azure_file_url.empty() && !std::regex_match(v.azure_file_url, url_re)) {
+        d.error(r.path_of("azureFileUrl"), "\"" + v.azure_file_url +
+                                               "\" is not a file share URL like "
+                                               "https://<account>.file.core.windows.net/<share>");
+      }
+      read_credentials(r, v, d);
+      for (auto [key, target] : {std::pair{"fileMode", &v.file_mode},
+                                 std::pair{"directoryMode", &v.directory_mode}}) {
+        if (auto mode = r.string(key)) {
+          if (!std::regex_match(*mode, mode_re)) {
+            d.error(r.path_of(key), "\"" + *mode + "\" is not an octal mode like \"0777\"");
+          } else {
+            *target = *mode;
+          }
+        }
+      }
+      break;
+    }
+    case VolumeKind::kAzureBlob: {
+      v.account_name = r.nonempty_string("accountName", true).value_or("");
+      v.container_name = r.nonempty_string("containerName", true).value_or("");
+      static const std::regex container_re("^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$|^\\$root$");
+      if (!v.container_name.empty() && !std::regex_match(v.container_name, container_re)) {
+        d.error(r.path_of("containerName"), "\"" + v.container_name + "\" is not a valid container name");
+      }
+      read_credentials(r, v, d);
+      v.mount_options = r.string("mountOptions");
+      break;
+    }
+    case VolumeKind::kFileServer: {
+      if (const json* fs = r.object("fileServer", true)) {
+        JsonReader fr(*fs, r.path_of("fileServer"), d);
+        v.file_server_id = fr.nonempty_string("id", true).value_or("");
+        fr.warn_unknown();
+      }
+      v.source_directory = r.string("sourceDirectory");
+      if (v.source_directory && !v.source_directory->empty()) {
+        std::string dir = *v.source_directory;
+        while (!dir.empty() && dir.front() == '/') dir.erase(0, 1);
+        if (auto why = check_relative_path(dir); !why.empty() && !dir.empty()) {
+          d.error(r.path_of("sourceDirectory"), why);
+        }
+      }
+      v.mount_options = r.string("mountOptions");
+      break;
+    }
+    case VolumeKind::kUnmanaged: {
+      v.mount_command = r.nonempty_string("mountCommand", true).value_or("");
+      if (!v.mount_command.empty()) {
+        if (auto words = split_command_words(v.mount_command); !words) {
+          d.error(r.path_of("mountCommand"), words.error().message);
+        }
+      }
+      break;
+    }
+  }
+  if (v.mount_options && v.mount_options->find_first_of("\n\r") != std::string::npos) {
+    d.error(r.path_of("mountOptions"), "must be on one line");
+  }
+}
+
+}  // namespace
+
+void read_mount_volumes(JsonReader& parent, std::vector<MountVolume>& out, Diagnostics& d) {
+  const json* mv = parent.object("mountVolumes");
+  if (mv == nullptr) return;
+  JsonReader r(*mv, parent.path_of("mountVolumes"), d);
+  std::set<std::string> paths;
+  for (VolumeKind kind : {VolumeKind::kAzureFileShare, VolumeKind::kAzureBlob,
+                          VolumeKind::kFileServer, VolumeKind::kUnmanaged}) {
+    const std::string field = volume_field(kind);
+    const json* list = r.array(field);
+    if (list == nullptr) continue;
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      std::string at = r.path_of(field) + "[" + std::to_string(i) + "]";
+      if (!(*list)[i].is_object()) {
+        d.error(at, "must be an object, not " + json_type_name((*list)[i]));
+        continue;
+      }
+      JsonReader vr((*list)[i], at, d);
+      MountVolume v;
+      v.kind = kind;
+      v.json_path = at;
+      read_one(vr, v, d);
+      vr.warn_unknown();
+      if (auto why = check_relative_path(v.relative_mount_path); !why.empty()) {
+        d.error(vr.path_of("relativeMountPath"), why);
+        continue;
+      }
+      // Two volumes on one path, or one inside another, would hide each other.
+      bool clash = false;
+      for (const auto& p : paths) {
+        const auto& a = p.size() <= v.relative_mount_path.size() ? p : v.relative_mount_path;
+        const auto& b = p.size() <= v.relative_mount_path.size() ? v.relative_mount_path : p;
+        if (a == b || b.starts_with(a + "/")) {
+          d.error(vr.path_of("relativeMountPath"),
+                  "\"" + v.relative_mount_path + "\" overlaps another volume's \"" + p + "\"");
+          clash = true;
+          break;
+        }
+      }
+      if (clash) continue;
+      paths.insert(v.relative_mount_path);
+      out.push_back(std::move(v));
+    }
+  }
+  r.warn_unknown();
+}
+
+}  // namespace batchai

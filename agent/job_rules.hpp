@@ -1,0 +1,28 @@
+// The naming rules a job document and the command line must follow. Each returns an empty string
+// when the value is fine, else the reason, ready to follow "<path>: ".
+#pragma once
+
+#include <string>
+
+namespace batchai {
+
+// Job, workspace and experiment names: ^[-\w_]+$, 1-64 characters.
+std::string check_resource_name(const std::string& name);
+
+// Input and output directory ids: they become part of an environment variable name.
+std::string check_directory_id(const std::string& id);
+
+// Environment variable names: [A-Za-z_][A-Za-z0-9_]*.
+std::string check_env_name(const std::string& name);
+
+// relativeMountPath: relative, no "." or ".." components, no empty components.
+std::string check_relative_path(const std::string& path);
+
+// pathSuffix and similar: like check_relative_path.
+// An absolute path after expansion: starts with '/', no ".." components.
+std::string check_absolute_path(const std::string& path);
+
+// Docker-style sizes ("16gb", "512m", "1073741824") in bytes, or -1 with reason set.
+long long parse_size_bytes(const std::string& text, std::string& reason);
+
+}  // namespace batchai

@@ -1,0 +1,71 @@
+// batchai-agent: the node agent's command line.
+//   run-job JOB.json   run a job on this machine as a one-node job
+//   supervise          internal: the per-job supervisor, started by the agent itself
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "agent/run_job.hpp"
+#include "common/fs.hpp"
+#include "exec/launch_plan.hpp"
+#include "exec/supervisor.hpp"
+
+namespace {
+
+constexpr std::size_t kMaxPlanBytes = 256 << 20;
+
+int supervise(const std::string& job_state_dir, pid_t parent_pid) {
+  // The plan arrives on a pipe (it holds the job's secrets, so it is never a file).
+  std::string plan_text;
+  char buf[65536];
+  for (ssize_t n; (n = ::read(0, buf, sizeof buf)) != 0;) {
+    if (n < 0) {
+      std::perror("supervise: reading the launch plan");
+      return 1;
+    }
+    plan_text.append(buf, static_cast<std::size_t>(n));
+    if (plan_text.size() > kMaxPlanBytes) {
+      std::fputs("supervise: the launch plan is too large\n", stderr);
+      return 1;
+    }
+  }
+  int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (devnull >= 0) ::dup2(devnull, 0);
+  auto plan = batchai::plan_from_json(plan_text);
+  if (!plan) {
+    std::fprintf(stderr, "supervise: %s\n", plan.error().message.c_str());
+    return 1;
+  }
+  return batchai::run_supervisor(*plan, job_state_dir + "/status.json", parent_pid);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"batchai-agent: the node agent of a Batch AI-style GPU training cluster"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("batchai-agent ") + BATCHAI_VERSION);
+
+  batchai::RunJobOptions run;
+  auto* run_cmd = app.add_subcommand("run-job", "Run a Batch AI job.json on this machine as a one-node job");
+  run_cmd->add_option("job_file", run.job_file, "The job document (job.json)")->required();
+  run_cmd->add_option("--root", run.root, "The node's root for job directories")->capture_default_str();
+  run_cmd->add_option("--name", run.name, "The job's name (default: the file name without .json)");
+  run_cmd->add_option("--state-dir", run.state_dir, "Where the agent keeps job state")->capture_default_str();
+  run_cmd->add_option("-e,--env", run.extra_env, "NAME=VALUE added to the node's base environment (repeatable)");
+  run_cmd->add_option("--grace", run.grace_seconds, "Seconds between SIGTERM and SIGKILL when stopping the job")->capture_default_str();
+
+  std::string job_state_dir;
+  pid_t parent_pid = 0;
+  auto* sup_cmd = app.add_subcommand("supervise", "Internal: run one job's supervisor (plan on stdin)");
+  sup_cmd->group("");  // not listed in --help
+  sup_cmd->add_option("--job-state-dir", job_state_dir)->required();
+  sup_cmd->add_option("--parent-pid", parent_pid)->required();
+
+  CLI11_PARSE(app, argc, argv);
+  if (*run_cmd) return batchai::run_job(run);
+  if (*sup_cmd) return supervise(job_state_dir, parent_pid);
+  return 2;
+}

@@ -1,0 +1,266 @@
+#include "agent/run_job.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "agent/job_parser.hpp"
+#include "agent/job_rules.hpp"
+#include "agent/launch_planner.hpp"
+#include "agent/state_paths.hpp"
+#include "common/fs.hpp"
+#include "common/time.hpp"
+#include "common/unique_fd.hpp"
+#include "common/uuid.hpp"
+#include "exec/execution_log.hpp"
+#include "exec/job_cgroup.hpp"
+#include "exec/job_status.hpp"
+#include "exec/supervisor_launcher.hpp"
+#include "heartbeat/gpu_count.hpp"
+#include "mount/unmanaged_mount.hpp"
+#include "mount/unmount.hpp"
+
+namespace batchai {
+
+namespace {
+
+constexpr int kMountTimeoutMs = 120000;
+
+void say(const std::string& text) { std::fprintf(stderr, "batchai-agent: %s\n", text.c_str()); }
+
+std::string mount_error_code(VolumeKind k) {
+  switch (k) {
+    case VolumeKind::kAzureFileShare: return "AZFMountError";
+    case VolumeKind::kAzureBlob: return "BFSMountError";
+    case VolumeKind::kFileServer: return "NFSMountError";
+    case VolumeKind::kUnmanaged: return "UnmanagedMountError";
+  }
+  return "";
+}
+
+// "examples/digits/job.json" is job "digits"; "train.json" is job "train".
+std::string default_name(const std::string& file) {
+  std::filesystem::path p = std::filesystem::absolute(file);
+  std::string stem = p.stem().string();
+  if (stem == "job" && p.has_parent_path()) stem = p.parent_path().filename().string();
+  return check_resource_name(stem).empty() ? stem : "job";
+}
+
+// The job's mounts come down and their empty directories go; files are never deleted.
+void take_down_mounts(const PlannedJob& job, ExecutionLog& log) {
+  if (auto s = unmount_all_below(job.layout.job_mount_root); !s) {
+    log.line("unmount: " + s.error().message);
+    say("warning: " + s.error().message);
+  }
+  if (auto s = remove_empty_tree(job.layout.job_dir); !s) {
+    log.line("job directory kept: " + s.error().message);
+  }
+  prune_empty_dirs(job.layout.job_dir.substr(0, job.layout.job_dir.rfind('/')),
+                   job.layout.jobs_root);
+}
+
+// Waits for the supervisor; SIGINT/SIGTERM to run-job become a termination of the job.
+// Returns the signal that asked for termination, 0 if none.
+int wait_for_supervisor(pid_t supervisor, int& wait_status) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&set, sig);
+  int asked = 0;
+  for (;;) {
+    pid_t done = ::waitpid(supervisor, &wait_status, WNOHANG);
+    if (done == supervisor) return asked;
+    int sig = ::sigwaitinfo(&set, nullptr);
+    if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
+      if (asked == 0) {
+        asked = sig;
+        say("terminating the job (signal " + std::to_string(sig) + ")");
+        ::kill(supervisor, SIGTERM);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+int run_job(const RunJobOptions& o) {
+  // 1. Everything is checked before anything on the machine changes.
+  auto text = read_file(o.job_file, kMaxJobDocumentBytes);
+  if (!text) {
+    say("cannot read the job file: " + text.error().message);
+    return kExitInvalid;
+  }
+  ParsedJob parsed = parse_job_document(*text);
+  Diagnostics& d = parsed.diagnostics;
+  JobNames names;
+  names.job = o.name.empty() ? default_name(o.job_file) : o.name;
+  names.job_uuid = random_uuid();
+  if (auto why = check_resource_name(names.job); !why.empty()) d.error("--name", why);
+  if (auto why = check_absolute_path(o.root); !why.empty()) d.error("--root", why);
+  if (auto why = check_absolute_path(o.state_dir); !why.empty()) d.error("--state-dir", why);
+  if (o.grace_seconds < 0 || o.grace_seconds > 3600) d.error("--grace", "must be 0 to 3600 seconds");
+  PlanContext ctx;
+  ctx.base_env = JobEnvironment::node_base();
+  for (const auto& kv : o.extra_env) {
+    auto eq = kv.find('=');
+    std::string name = kv.substr(0, eq);
+    if (eq == std::string::npos) {
+      d.error("--env", "\"" + kv + "\" is not NAME=VALUE");
+    } else if (auto why = check_env_name(name); !why.empty()) {
+      d.error("--env", why);
+    } else {
+      ctx.base_env.set(name, kv.substr(eq + 1));
+    }
+  }
+  for (const auto& w : d.warnings()) say("warning: " + w.path + ": " + w.message);
+  if (d.has_errors()) {
+    std::fputs(Diagnostics::render(d.errors()).c_str(), stderr);
+    say("InvalidJobSpec: " + std::to_string(d.errors().size()) + " problem(s) in " + o.job_file +
+        "; nothing was run");
+    return kExitInvalid;
+  }
+  const JobSpec& spec = parsed.spec;
+  ctx.names = names;
+  ctx.layout = make_job_layout(o.root, names);
+  ctx.gpu_count = count_gpus();
+  ctx.start_wall_ms = wall_ms();
+  auto planned = plan_job(spec, ctx, d);
+  if (!planned) {
+    std::fputs(Diagnostics::render(d.errors()).c_str(), stderr);
+    say("InvalidJobSpec: " + std::to_string(d.errors().size()) + " problem(s) in " + o.job_file +
+        "; nothing was run");
+    return kExitInvalid;
+  }
+  for (const auto& m : planned->mounts) {
+    if (m.volume->kind != VolumeKind::kUnmanaged) {
+      say(mount_error_code(m.volume->kind) + ": " + m.volume->json_path + ": " +
+          volume_field(m.volume->kind) + " volumes are not supported by this agent yet; nothing "
+          "was run");
+      return kExitAgentError;
+    }
+  }
+  PlannedJob& job = *planned;
+  job.plan.grace_ms = static_cast<std::int64_t>(o.grace_seconds) * 1000;
+  job.plan.end_with_parent = true;
+  if (auto cg = own_cgroup_dir()) job.plan.cgroup_parent = *cg;
+
+  // 2. One job at a time on a node root, as on a Batch AI node.
+  if (auto s = make_dirs(o.root, 0755); !s) {
+    say(s.error().message);
+    return kExitAgentError;
+  }
+  UniqueFd lock(::open(join_path(o.root, ".run-job.lock").c_str(),
+                       O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!lock.valid() || ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+    say("another job is running on " + o.root + "; use another --root or wait for it");
+    return kExitAgentError;
+  }
+
+  // 3. Directories, then the execution log.
+  if (auto s = empty_dir_one_fs(job.layout.job_temp_dir); !s) {
+    say("warning: AZ_BATCHAI_JOB_TEMP_DIR not fully emptied: " + s.error().message);
+  }
+  std::vector<std::string> dirs = {job.layout.mount_root, job.layout.job_mount_root,
+                                   job.layout.job_temp, job.layout.shared_job_temp,
+                                   job.stdouterr_dir};
+  for (const auto& out : job.outputs) dirs.push_back(out.path);
+  for (const auto& dir : dirs) {
+    if (auto s = make_dirs(dir, 0755); !s) {
+      say(s.error().message);
+      return kExitAgentError;
+    }
+  }
+  ExecutionLog log(job.plan.execution_log);
+  log.line("job " + names.job + " (" + names.job_uuid + ") accepted by run-job; API " +
+           to_string(spec.api_version) + ", toolkit " + settings_field(spec.toolkit.kind));
+  std::string env_names;
+  for (const auto& n : job.env.names()) env_names += (env_names.empty() ? "" : " ") + n;
+  log.line("environment: " + env_names);
+  for (const auto& out : job.outputs) log.line("output " + out.id + ": " + out.path);
+  if (auto s = write_file_atomic(job.hostfile, job.hostfile_content, 0644); !s) {
+    say(s.error().message);
+    return kExitAgentError;
+  }
+
+  // 4. Job-level volumes.
+  for (const auto& m : job.mounts) {
+    Status s = make_dirs(m.mount_point, 0755);
+    if (s) s = run_mount_command(m.command, job.env.to_envp(), kMountTimeoutMs);
+    if (!s) {
+      std::string code = mount_error_code(m.volume->kind);
+      log.line(code + ": " + m.volume->json_path + " (" + m.volume->relative_mount_path +
+               "): " + s.error().message);
+      say(code + ": cannot mount " + m.volume->json_path + " at " + m.mount_point + ": " +
+          s.error().message);
+      take_down_mounts(job, log);
+      return kExitAgentError;
+    }
+    log.line("mounted " + m.volume->relative_mount_path + " at " + m.mount_point);
+  }
+
+  // 5. The supervisor runs the job; this process only waits and relays termination.
+  const std::string job_state = job_state_dir(o.state_dir, names.job_uuid);
+  Status state_ok = make_dirs(join_path(o.state_dir, "jobs"), 0700);
+  if (state_ok) state_ok = make_dirs(job_state, 0700);
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&set, sig);
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+  auto supervisor = state_ok ? start_supervisor(job_state, job.plan) : Result<pid_t>(state_ok.error());
+  if (!supervisor) {
+    say("cannot start the job's supervisor: " + supervisor.error().message);
+    log.line("cannot start the supervisor: " + supervisor.error().message);
+    take_down_mounts(job, log);
+    return kExitAgentError;
+  }
+  const std::string err_file = job.plan.steps.back().tasks.empty()
+                                   ? ""
+                                   : job.plan.steps.back().tasks.front().stderr_path;
+  say("job " + names.job + " running; follow it with: tail -f " + err_file);
+  int wait_status = 0;
+  int asked = wait_for_supervisor(*supervisor, wait_status);
+
+  // 6. Result, clean-up, summary.
+  auto status = read_status(job_status_file(o.state_dir, names.job_uuid));
+  take_down_mounts(job, log);
+  int code = kExitAgentError;
+  if (!status || (status->state != JobState::kSucceeded && status->state != JobState::kFailed)) {
+    say("the job's supervisor ended without a final status (" +
+        (status ? "state " + to_string(status->state) : status.error().message) + "); see " +
+        job_state + "/supervisor.log");
+    if (status && !status->cgroup.empty()) {
+      if (auto cg = JobCgroup::create(status->cgroup.substr(0, status->cgroup.rfind('/')),
+                                      status->cgroup.substr(status->cgroup.rfind('/') + 1))) {
+        cg->kill_all();
+      }
+    }
+  } else {
+    std::string result = status->state == JobState::kSucceeded ? "succeeded" : "failed";
+    for (const auto& e : status->errors) say(e.code + ": " + e.message);
+    if (status->state == JobState::kSucceeded) {
+      code = 0;
+    } else if (!status->errors.empty() && status->errors[0].code == "MaxWallClockTimeExceeded") {
+      code = kExitWallClock;
+    } else if (!status->errors.empty() && status->errors[0].code == "JobTerminate") {
+      code = 128 + (asked != 0 ? asked : SIGTERM);
+    } else if (status->exit_code) {
+      code = *status->exit_code;
+    }
+    double secs = static_cast<double>(status->end_ms - status->start_ms) / 1000.0;
+    char took[32];
+    std::snprintf(took, sizeof took, "%.1f", secs);
+    std::string summary = "job " + names.job + " " + result +
+                          (status->exit_code ? " (exit code " + std::to_string(*status->exit_code) + ")" : "") +
+                          " in " + took + " s\n  stdout/stderr: " + job.stdouterr_dir + "\n";
+    for (const auto& out : job.outputs) summary += "  output " + out.id + ": " + out.path + "\n";
+    std::fputs(("batchai-agent: " + summary).c_str(), stderr);
+  }
+  log.line("run-job finished: exit status " + std::to_string(code));
+  return code;
+}
+
+}  // namespace batchai

@@ -1,0 +1,72 @@
+#include "exec/launch_plan.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace batchai {
+
+using nlohmann::json;
+
+std::string plan_to_json(const LaunchPlan& plan) {
+  json steps = json::array();
+  for (const auto& step : plan.steps) {
+    json tasks = json::array();
+    for (const auto& t : step.tasks) {
+      tasks.push_back({{"name", t.name},
+                       {"argv", t.argv},
+                       {"env", t.env},
+                       {"cwd", t.cwd},
+                       {"stdout", t.stdout_path},
+                       {"stderr", t.stderr_path},
+                       {"primary", t.primary}});
+    }
+    steps.push_back({{"name", step.name}, {"failureCode", step.failure_code}, {"tasks", tasks}});
+  }
+  json j = {{"version", 1},
+            {"jobId", plan.job_id},
+            {"jobName", plan.job_name},
+            {"executionLog", plan.execution_log},
+            {"deadlineWallMs", plan.deadline_wall_ms},
+            {"graceMs", plan.grace_ms},
+            {"endWithParent", plan.end_with_parent},
+            {"cgroupParent", plan.cgroup_parent},
+            {"steps", steps}};
+  return j.dump();
+}
+
+Result<LaunchPlan> plan_from_json(const std::string& text) {
+  try {
+    json j = json::parse(text);
+    if (j.at("version").get<int>() != 1) return err("unsupported launch plan version");
+    LaunchPlan plan;
+    plan.job_id = j.at("jobId").get<std::string>();
+    plan.job_name = j.at("jobName").get<std::string>();
+    plan.execution_log = j.at("executionLog").get<std::string>();
+    plan.deadline_wall_ms = j.at("deadlineWallMs").get<std::int64_t>();
+    plan.grace_ms = j.at("graceMs").get<std::int64_t>();
+    plan.end_with_parent = j.at("endWithParent").get<bool>();
+    plan.cgroup_parent = j.at("cgroupParent").get<std::string>();
+    for (const auto& s : j.at("steps")) {
+      StepSpec step;
+      step.name = s.at("name").get<std::string>();
+      step.failure_code = s.at("failureCode").get<std::string>();
+      for (const auto& t : s.at("tasks")) {
+        TaskSpec task;
+        task.name = t.at("name").get<std::string>();
+        task.argv = t.at("argv").get<std::vector<std::string>>();
+        task.env = t.at("env").get<std::vector<std::string>>();
+        task.cwd = t.at("cwd").get<std::string>();
+        task.stdout_path = t.at("stdout").get<std::string>();
+        task.stderr_path = t.at("stderr").get<std::string>();
+        task.primary = t.at("primary").get<bool>();
+        if (task.argv.empty()) return err("task " + task.name + " has an empty argv");
+        step.tasks.push_back(std::move(task));
+      }
+      plan.steps.push_back(std::move(step));
+    }
+    return plan;
+  } catch (const json::exception& e) {
+    return err(std::string("invalid launch plan: ") + e.what());
+  }
+}
+
+}  // namespace batchai

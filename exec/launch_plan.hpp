@@ -1,0 +1,44 @@
+// What a job supervisor runs: steps of tasks, each task a ready argv, environment and output
+// files. The agent builds it (agent/launch_planner.hpp) and hands it to the supervisor through a
+// pipe, so the secrets in its environment never sit in a file.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace batchai {
+
+struct TaskSpec {
+  std::string name;               // "job_prep", "main", "0", "wk-0", "ps-1"
+  std::vector<std::string> argv;  // argv[0] is the resolved path of the program
+  std::vector<std::string> env;   // "NAME=VALUE"
+  std::string cwd;
+  std::string stdout_path;
+  std::string stderr_path;
+  bool primary = true;  // the step ends when every primary task has exited
+};
+
+struct StepSpec {
+  std::string name;          // "jobPreparation", "job"
+  std::string failure_code;  // "JobPreparationFailed", "JobFailed"
+  std::vector<TaskSpec> tasks;
+};
+
+struct LaunchPlan {
+  std::string job_id;
+  std::string job_name;
+  std::string execution_log;         // path of execution.log
+  std::int64_t deadline_wall_ms = 0;  // maxWallClockTime as an absolute time; 0 for none
+  std::int64_t grace_ms = 10000;      // SIGTERM -> SIGKILL
+  bool end_with_parent = false;       // run-job: the job ends if run-job dies
+  std::string cgroup_parent;          // cgroup v2 directory to create the job's cgroup in; "" none
+  std::vector<StepSpec> steps;
+};
+
+std::string plan_to_json(const LaunchPlan& plan);
+Result<LaunchPlan> plan_from_json(const std::string& text);
+
+}  // namespace batchai

@@ -1,0 +1,36 @@
+#include "exec/output_file.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "common/fs.hpp"
+
+namespace batchai {
+
+Result<OutputFile> OutputFile::open(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644));
+  if (!fd.valid()) return err("cannot open " + path + ": " + errno_text(errno));
+  return OutputFile(std::move(fd), path);
+}
+
+Status OutputFile::append(const char* data, std::size_t size) {
+  std::size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::write(fd_.get(), data + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return err("cannot write " + path_ + ": " + errno_text(errno));
+    done += static_cast<std::size_t>(n);
+  }
+  dirty_ = dirty_ || size > 0;
+  return ok();
+}
+
+void OutputFile::sync_if_dirty() {
+  if (!dirty_) return;
+  ::fdatasync(fd_.get());
+  dirty_ = false;
+}
+
+}  // namespace batchai

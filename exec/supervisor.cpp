@@ -1,0 +1,412 @@
+#include "exec/supervisor.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <optional>
+
+#include "common/fs.hpp"
+#include "common/time.hpp"
+#include "exec/execution_log.hpp"
+#include "exec/job_cgroup.hpp"
+#include "exec/job_status.hpp"
+#include "exec/output_file.hpp"
+#include "exec/process_tree.hpp"
+#include "exec/task_process.hpp"
+
+namespace batchai {
+
+namespace {
+
+constexpr std::int64_t kSyncIntervalMs = 1000;  // output reaches the file's storage within 1 s
+constexpr std::int64_t kRekillIntervalMs = 200;
+constexpr std::size_t kReadChunk = 1 << 16;
+
+struct Stream {
+  UniqueFd pipe;
+  std::optional<OutputFile> file;
+};
+
+struct Task {
+  const TaskSpec* spec = nullptr;
+  pid_t pid = 0;
+  bool exited = false;
+  int exit_code = 0;
+  Stream out, err;
+};
+
+enum class Outcome { kSucceeded, kFailed, kTerminated, kTimedOut };
+
+int exit_code_of(int wait_status) {
+  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
+  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
+  return 255;
+}
+
+class Supervisor {
+ public:
+  Supervisor(const LaunchPlan& plan, std::string status_path)
+      : plan_(plan), status_path_(std::move(status_path)), log_(plan.execution_log) {}
+
+  int run(pid_t parent_pid);
+
+ private:
+  Outcome run_step(const StepSpec& step);
+  bool start_tasks(const StepSpec& step);
+  void handle_signals(bool block);
+  void reap();
+  void pump(Stream& s, bool drain);
+  void begin_stop(const std::string& why);
+  void save();
+  std::int64_t poll_timeout(std::int64_t now) const;
+  bool children_remain() const;
+
+  const LaunchPlan& plan_;
+  std::string status_path_;
+  ExecutionLog log_;
+  JobStatus status_;
+  UniqueFd signal_fd_;
+  std::optional<JobCgroup> cgroup_;
+  std::vector<Task> tasks_;
+  std::int64_t deadline_mono_ = 0;  // 0: none
+  bool terminate_requested_ = false;
+  bool deadline_hit_ = false;
+  bool stopping_ = false;
+  std::int64_t kill_at_ = 0;
+  std::int64_t next_kill_ = 0;
+  std::int64_t next_sync_ = 0;
+  bool no_children_ = false;
+  const Task* first_failure_ = nullptr;
+  std::string failure_message_;
+};
+
+int Supervisor::run(pid_t parent_pid) {
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int sig : {SIGCHLD, SIGTERM, SIGINT}) sigaddset(&mask, sig);
+  ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+  ::signal(SIGHUP, SIG_IGN);
+  ::signal(SIGPIPE, SIG_IGN);
+  signal_fd_.reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!signal_fd_.valid()) {
+    log_.line("supervisor: signalfd failed: " + errno_text(errno));
+    return 1;
+  }
+  if (plan_.end_with_parent) {
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent_pid) terminate_requested_ = true;  // it died before we got here
+  }
+  status_.start_ms = wall_ms();
+  status_.supervisor_pid = ::getpid();
+  status_.supervisor_start_ticks = process_start_ticks(::getpid());
+  status_.boot_id = boot_id();
+  if (plan_.deadline_wall_ms > 0) {
+    deadline_mono_ = mono_ms() + std::max<std::int64_t>(0, plan_.deadline_wall_ms - wall_ms());
+  }
+  if (!plan_.cgroup_parent.empty()) {
+    auto cg = JobCgroup::create(plan_.cgroup_parent, "batchai-job-" + plan_.job_id);
+    if (cg) {
+      cgroup_ = std::move(*cg);
+      status_.cgroup = cgroup_->dir();
+      log_.line("supervisor: job cgroup " + cgroup_->dir());
+    } else {
+      log_.line("supervisor: no cgroup (" + cg.error().message +
+                "); tracking the job's processes as their subreaper");
+    }
+  }
+  save();
+
+  Outcome outcome = Outcome::kSucceeded;
+  const StepSpec* failed_step = nullptr;
+  for (const auto& step : plan_.steps) {
+    handle_signals(false);
+    if (terminate_requested_ || deadline_hit_ ||
+        (deadline_mono_ > 0 && mono_ms() >= deadline_mono_)) {
+      deadline_hit_ = deadline_hit_ || !terminate_requested_;
+      outcome = terminate_requested_ ? Outcome::kTerminated : Outcome::kTimedOut;
+      break;
+    }
+    status_.step = step.name;
+    save();
+    outcome = run_step(step);
+    if (outcome != Outcome::kSucceeded) {
+      failed_step = &step;
+      break;
+    }
+  }
+
+  status_.end_ms = wall_ms();
+  switch (outcome) {
+    case Outcome::kSucceeded:
+      status_.state = JobState::kSucceeded;
+      status_.exit_code = 0;
+      log_.line("job succeeded: exit code 0");
+      break;
+    case Outcome::kFailed: {
+      status_.state = JobState::kFailed;
+      status_.exit_code = first_failure_->exit_code;
+      std::string what = failed_step->name == "jobPreparation" ? "Job preparation" : "The job";
+      JobError e{failed_step->failure_code,
+                 what + " failed with exit code " + std::to_string(first_failure_->exit_code),
+                 {{"exitCode", std::to_string(first_failure_->exit_code)},
+                  {"task", first_failure_->spec->name},
+                  {"stderr", first_failure_->spec->stderr_path}}};
+      if (!failure_message_.empty()) e.details.push_back({"reason", failure_message_});
+      log_.line(e.code + ": " + e.message + " (task " + first_failure_->spec->name + ")");
+      status_.errors.push_back(std::move(e));
+      break;
+    }
+    case Outcome::kTerminated:
+      status_.state = JobState::kFailed;
+      status_.errors.push_back({"JobTerminate", "The job was terminated", {}});
+      log_.line("JobTerminate: the job was terminated");
+      break;
+    case Outcome::kTimedOut: {
+      status_.state = JobState::kFailed;
+      std::string limit = std::to_string((plan_.deadline_wall_ms - status_.start_ms) / 1000);
+      status_.errors.push_back({"MaxWallClockTimeExceeded",
+                                "The job ran longer than its maxWallClockTime and was killed",
+                                {{"maxWallClockTime", plan_.steps.empty() ? "" : limit + "s"}}});
+      log_.line("MaxWallClockTimeExceeded: the job ran longer than its maxWallClockTime");
+      break;
+    }
+  }
+  if (cgroup_) {
+    if (auto s = cgroup_->remove(); !s) log_.line("supervisor: " + s.error().message);
+  }
+  save();
+  return 0;
+}
+
+bool Supervisor::start_tasks(const StepSpec& step) {
+  tasks_.clear();
+  tasks_.reserve(step.tasks.size());
+  for (const auto& spec : step.tasks) {
+    Task& t = tasks_.emplace_back();
+    t.spec = &spec;
+    auto out = OutputFile::open(spec.stdout_path);
+    auto errf = OutputFile::open(spec.stderr_path);
+    std::string problem = !out ? out.error().message : !errf ? errf.error().message : "";
+    if (problem.empty()) {
+      t.out.file = std::move(*out);
+      t.err.file = std::move(*errf);
+      auto started = start_task(spec, cgroup_ ? cgroup_->procs_file() : "");
+      if (started) {
+        t.pid = started->pid;
+        t.out.pipe = std::move(started->stdout_pipe);
+        t.err.pipe = std::move(started->stderr_pipe);
+        for (int fd : {t.out.pipe.get(), t.err.pipe.get()}) ::fcntl(fd, F_SETFL, O_NONBLOCK);
+        log_.line("task " + spec.name + " started: pid " + std::to_string(t.pid) + ", " +
+                  spec.argv[0]);
+        status_.tasks.push_back({spec.name, t.pid, std::nullopt});
+        continue;
+      }
+      problem = started.error().message;
+    }
+    // A task that cannot start fails the step the way a shell reports it: exit code 127.
+    t.exited = true;
+    t.exit_code = 127;
+    if (t.err.file) {
+      std::string line = "batchai-agent: " + problem + "\n";
+      (void)t.err.file->append(line.data(), line.size());
+    }
+    log_.line("task " + spec.name + " could not start: " + problem);
+    status_.tasks.push_back({spec.name, 0, 127});
+    if (first_failure_ == nullptr) {
+      first_failure_ = &t;
+      failure_message_ = problem;
+    }
+    return false;
+  }
+  return true;
+}
+
+Outcome Supervisor::run_step(const StepSpec& step) {
+  first_failure_ = nullptr;
+  failure_message_.clear();
+  stopping_ = false;
+  kill_at_ = 0;
+  no_children_ = false;
+  log_.line(step.name + " started");
+  if (!start_tasks(step)) begin_stop("a task could not start");
+  next_sync_ = mono_ms() + kSyncIntervalMs;
+
+  for (;;) {
+    reap();
+    bool primaries_done = std::all_of(tasks_.begin(), tasks_.end(), [](const Task& t) {
+      return t.exited || !t.spec->primary;
+    });
+    if (primaries_done && !stopping_) begin_stop("");
+    if (primaries_done && no_children_ && (!cgroup_ || !cgroup_->populated())) break;
+
+    std::vector<pollfd> fds{{signal_fd_.get(), POLLIN, 0}};
+    std::vector<Stream*> streams;
+    for (auto& t : tasks_) {
+      for (Stream* s : {&t.out, &t.err}) {
+        if (!s->pipe.valid()) continue;
+        fds.push_back({s->pipe.get(), POLLIN, 0});
+        streams.push_back(s);
+      }
+    }
+    std::int64_t now = mono_ms();
+    int rc = ::poll(fds.data(), fds.size(), static_cast<int>(poll_timeout(now)));
+    if (rc < 0 && errno != EINTR) {
+      log_.line("supervisor: poll failed: " + errno_text(errno));
+      begin_stop("internal error");
+    }
+    if (fds[0].revents != 0) handle_signals(false);
+    for (std::size_t i = 1; i < fds.size(); ++i) {
+      if (fds[i].revents != 0) pump(*streams[i - 1], false);
+    }
+    now = mono_ms();
+    if (deadline_mono_ > 0 && now >= deadline_mono_ && !deadline_hit_ && !terminate_requested_) {
+      deadline_hit_ = true;
+      begin_stop("maxWallClockTime reached");
+    }
+    if (stopping_ && now >= kill_at_ && now >= next_kill_) {
+      int n = signal_descendants(::getpid(), SIGKILL);
+      if (cgroup_) cgroup_->kill_all();
+      if (n > 0) log_.line("sent SIGKILL to " + std::to_string(n) + " remaining processes");
+      next_kill_ = now + kRekillIntervalMs;
+    }
+    if (now >= next_sync_) {
+      for (auto& t : tasks_) {
+        for (Stream* s : {&t.out, &t.err}) {
+          if (s->file) s->file->sync_if_dirty();
+        }
+      }
+      next_sync_ = now + kSyncIntervalMs;
+    }
+  }
+  // Nothing of the step is alive: whatever is still in the pipes is complete output.
+  for (auto& t : tasks_) {
+    for (Stream* s : {&t.out, &t.err}) {
+      if (s->pipe.valid()) pump(*s, true);
+      if (s->file) s->file->sync_if_dirty();
+    }
+  }
+  for (const auto& t : tasks_) {
+    log_.line("task " + t.spec->name + " ended: exit code " + std::to_string(t.exit_code));
+  }
+  log_.line(step.name + " ended");
+  if (terminate_requested_) return Outcome::kTerminated;
+  if (deadline_hit_) return Outcome::kTimedOut;
+  if (first_failure_ != nullptr) return Outcome::kFailed;
+  return Outcome::kSucceeded;
+}
+
+std::int64_t Supervisor::poll_timeout(std::int64_t now) const {
+  std::int64_t wake = next_sync_;
+  if (deadline_mono_ > 0 && !deadline_hit_) wake = std::min(wake, deadline_mono_);
+  if (stopping_) wake = std::min(wake, std::max(kill_at_, next_kill_));
+  // While stopping, re-check for processes that are gone without a SIGCHLD of ours.
+  if (stopping_) wake = std::min(wake, now + kRekillIntervalMs);
+  return std::clamp<std::int64_t>(wake - now, 0, kSyncIntervalMs);
+}
+
+void Supervisor::handle_signals(bool) {
+  signalfd_siginfo info{};
+  while (::read(signal_fd_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+    if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT) {
+      if (!terminate_requested_) {
+        terminate_requested_ = true;
+        log_.line("termination requested (signal " + std::to_string(info.ssi_signo) + ")");
+        if (!tasks_.empty()) begin_stop("terminated");
+      }
+    }
+    // SIGCHLD: reap() runs at the top of every loop turn.
+  }
+}
+
+void Supervisor::reap() {
+  for (;;) {
+    int wstatus = 0;
+    pid_t pid = ::waitpid(-1, &wstatus, WNOHANG);
+    if (pid == 0) {
+      no_children_ = false;
+      return;
+    }
+    if (pid < 0) {
+      no_children_ = errno == ECHILD;
+      return;
+    }
+    for (auto& t : tasks_) {
+      if (t.pid != pid || t.exited) continue;
+      t.exited = true;
+      t.exit_code = exit_code_of(wstatus);
+      for (auto& r : status_.tasks) {
+        if (r.pid == pid) r.exit_code = t.exit_code;
+      }
+      log_.line("task " + t.spec->name + " exited: code " + std::to_string(t.exit_code));
+      // A failed primary task fails the job; the rest are stopped rather than left to hang.
+      if (t.spec->primary && t.exit_code != 0 && !stopping_ && first_failure_ == nullptr) {
+        first_failure_ = &t;
+        begin_stop("task " + t.spec->name + " failed");
+      }
+      save();
+    }
+  }
+}
+
+void Supervisor::pump(Stream& s, bool drain) {
+  char buf[kReadChunk];
+  do {
+    ssize_t n = ::read(s.pipe.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      if (drain) s.pipe.reset();
+      return;
+    }
+    if (n <= 0) {
+      s.pipe.reset();
+      return;
+    }
+    if (auto st = s.file->append(buf, static_cast<std::size_t>(n)); !st) {
+      log_.line("supervisor: " + st.error().message);
+    }
+  } while (drain);
+}
+
+void Supervisor::begin_stop(const std::string& why) {
+  if (stopping_) return;
+  stopping_ = true;
+  std::int64_t now = mono_ms();
+  kill_at_ = now + plan_.grace_ms;
+  next_kill_ = kill_at_;
+  if (terminate_requested_ || deadline_hit_) {
+    status_.state = JobState::kTerminating;
+    save();
+  }
+  int n = signal_descendants(::getpid(), SIGTERM);
+  if (cgroup_) {
+    for (pid_t pid : cgroup_->pids()) ::kill(pid, SIGTERM);
+  }
+  if (n > 0 || !why.empty()) {
+    log_.line("stopping" + (why.empty() ? std::string() : " (" + why + ")") + ": SIGTERM to " +
+              std::to_string(n) + " processes, SIGKILL after " +
+              std::to_string(plan_.grace_ms / 1000) + " s");
+  }
+}
+
+void Supervisor::save() {
+  if (auto s = write_status(status_path_, status_); !s) {
+    log_.line("supervisor: cannot record status: " + s.error().message);
+  }
+}
+
+}  // namespace
+
+int run_supervisor(const LaunchPlan& plan, const std::string& status_path, pid_t parent_pid) {
+  Supervisor supervisor(plan, status_path);
+  return supervisor.run(parent_pid);
+}
+
+}  // namespace batchai

@@ -1,0 +1,59 @@
+#include "exec/supervisor_launcher.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <vector>
+
+#include "common/fs.hpp"
+#include "common/unique_fd.hpp"
+
+namespace batchai {
+
+Result<pid_t> start_supervisor(const std::string& job_state_dir, const LaunchPlan& plan) {
+  const std::string log_path = job_state_dir + "/supervisor.log";
+  UniqueFd log(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  if (!log.valid()) return err("cannot open " + log_path + ": " + errno_text(errno));
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return err("pipe: " + errno_text(errno));
+  UniqueFd plan_r(p[0]), plan_w(p[1]);
+
+  const std::string self = "/proc/self/exe";
+  const std::string parent = std::to_string(::getpid());
+  std::vector<std::string> args = {"batchai-agent", "supervise", "--job-state-dir", job_state_dir,
+                                   "--parent-pid", parent};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  pid_t pid = ::fork();
+  if (pid < 0) return err("fork: " + errno_text(errno));
+  if (pid == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::setsid();
+    if (::dup2(plan_r.get(), 0) < 0 || ::dup2(log.get(), 1) < 0 || ::dup2(log.get(), 2) < 0) {
+      ::_exit(127);
+    }
+    ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+    ::execv(self.c_str(), argv.data());
+    ::_exit(127);
+  }
+  plan_r.reset();
+  const std::string text = plan_to_json(plan);
+  std::size_t done = 0;
+  // A supervisor that dies before reading all of it closes the pipe: EPIPE, not SIGPIPE.
+  ::signal(SIGPIPE, SIG_IGN);
+  while (done < text.size()) {
+    ssize_t n = ::write(plan_w.get(), text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return err("cannot hand the launch plan to the supervisor: " + errno_text(errno));
+    done += static_cast<std::size_t>(n);
+  }
+  return pid;
+}
+
+}  // namespace batchai

@@ -1,0 +1,39 @@
+#include "mount/mount_table.hpp"
+
+#include <libmount/libmount.h>
+
+#include <algorithm>
+#include <memory>
+
+namespace batchai {
+
+namespace {
+
+struct TableFree {
+  void operator()(libmnt_table* t) const { mnt_unref_table(t); }
+};
+struct IterFree {
+  void operator()(libmnt_iter* i) const { mnt_free_iter(i); }
+};
+
+}  // namespace
+
+Result<std::vector<std::string>> mounts_at_or_below(const std::string& path) {
+  std::unique_ptr<libmnt_table, TableFree> table(mnt_new_table_from_file("/proc/self/mountinfo"));
+  if (!table) return err("cannot read /proc/self/mountinfo");
+  std::unique_ptr<libmnt_iter, IterFree> iter(mnt_new_iter(MNT_ITER_FORWARD));
+  std::vector<std::string> out;
+  libmnt_fs* fs = nullptr;
+  while (mnt_table_next_fs(table.get(), iter.get(), &fs) == 0) {
+    const char* target = mnt_fs_get_target(fs);
+    if (target == nullptr) continue;
+    std::string t = target;
+    if (t == path || t.starts_with(path + "/")) out.push_back(t);
+  }
+  // Deepest first; a path mounted twice appears twice and is unmounted twice.
+  std::stable_sort(out.begin(), out.end(),
+                   [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  return out;
+}
+
+}  // namespace batchai

@@ -1,0 +1,15 @@
+// What is mounted, read with libmount from /proc/self/mountinfo: the agent never trusts its own
+// memory of what it mounted.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace batchai {
+
+// Mount points at path or below it, deepest first (the order to unmount them in).
+Result<std::vector<std::string>> mounts_at_or_below(const std::string& path);
+
+}  // namespace batchai
