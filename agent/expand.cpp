@@ -6,8 +6,12 @@ namespace batchai {
 
 namespace {
 
-bool name_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
-bool name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+bool name_start(char c) {
+  return std::isalpha(static_cast<unsigned char>(c)) || c == '_';
+}
+bool name_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+}
 
 // Reads a reference starting at text[i] == '$'. On success appends its expansion (or, without a
 // lookup, the reference itself) to out and returns the index after it.
@@ -76,7 +80,8 @@ Result<std::vector<std::string>> split(const std::string& text, const VarLookup*
           break;
         }
         if (d == '\\' && i + 1 < text.size() &&
-            (text[i + 1] == '\\' || text[i + 1] == '"' || text[i + 1] == '$' || text[i + 1] == '`')) {
+            (text[i + 1] == '\\' || text[i + 1] == '"' || text[i + 1] == '$' ||
+             text[i + 1] == '`')) {
           word += text[i + 1];
           i += 2;
         } else if (d == '$') {

@@ -19,24 +19,34 @@ std::string to_string(ApiVersion v) {
 
 std::string settings_field(Toolkit t) {
   switch (t) {
-    case Toolkit::kCntk: return "cntkSettings";
-    case Toolkit::kPyTorch: return "pyTorchSettings";
-    case Toolkit::kTensorFlow: return "tensorFlowSettings";
-    case Toolkit::kCaffe: return "caffeSettings";
-    case Toolkit::kCaffe2: return "caffe2Settings";
-    case Toolkit::kChainer: return "chainerSettings";
-    case Toolkit::kCustomToolkit: return "customToolkitSettings";
-    case Toolkit::kCustomMpi: return "customMpiSettings";
-    case Toolkit::kHorovod: return "horovodSettings";
+    case Toolkit::kCntk:
+      return "cntkSettings";
+    case Toolkit::kPyTorch:
+      return "pyTorchSettings";
+    case Toolkit::kTensorFlow:
+      return "tensorFlowSettings";
+    case Toolkit::kCaffe:
+      return "caffeSettings";
+    case Toolkit::kCaffe2:
+      return "caffe2Settings";
+    case Toolkit::kChainer:
+      return "chainerSettings";
+    case Toolkit::kCustomToolkit:
+      return "customToolkitSettings";
+    case Toolkit::kCustomMpi:
+      return "customMpiSettings";
+    case Toolkit::kHorovod:
+      return "horovodSettings";
   }
   return "";
 }
 
 namespace {
 
-constexpr Toolkit kAllToolkits[] = {Toolkit::kCntk,   Toolkit::kPyTorch,       Toolkit::kTensorFlow,
-                                    Toolkit::kCaffe,  Toolkit::kCaffe2,        Toolkit::kChainer,
-                                    Toolkit::kCustomToolkit, Toolkit::kCustomMpi, Toolkit::kHorovod};
+constexpr Toolkit kAllToolkits[] = {
+    Toolkit::kCntk,          Toolkit::kPyTorch,   Toolkit::kTensorFlow,
+    Toolkit::kCaffe,         Toolkit::kCaffe2,    Toolkit::kChainer,
+    Toolkit::kCustomToolkit, Toolkit::kCustomMpi, Toolkit::kHorovod};
 constexpr std::int64_t kMaxProcesses = 1024;
 
 // Reports every string in the document that holds a NUL character: they would be cut short when
@@ -64,10 +74,8 @@ struct VersionedField {
   ApiVersion only_in;
 };
 constexpr VersionedField kVersionedFields[] = {
-    {"priority", ApiVersion::k2018_03_01},
-    {"experimentName", ApiVersion::k2018_03_01},
-    {"schedulingPriority", ApiVersion::k2018_05_01},
-    {"customMpiSettings", ApiVersion::k2018_05_01},
+    {"priority", ApiVersion::k2018_03_01},           {"experimentName", ApiVersion::k2018_03_01},
+    {"schedulingPriority", ApiVersion::k2018_05_01}, {"customMpiSettings", ApiVersion::k2018_05_01},
     {"horovodSettings", ApiVersion::k2018_05_01},
 };
 
@@ -84,12 +92,14 @@ std::optional<ApiVersion> decide_version(const json& root, const json& props, co
     std::smatch m;
     const auto& text = schema->get_ref<const std::string&>();
     if (!std::regex_search(text, m, date)) {
-      d.error("$schema", "names no API version (expected .../2018-05-01/... or .../2018-03-01/...)");
+      d.error("$schema",
+              "names no API version (expected .../2018-05-01/... or .../2018-03-01/...)");
       return std::nullopt;
     }
     if (m[1] == "2018-05-01") return ApiVersion::k2018_05_01;
     if (m[1] == "2018-03-01") return ApiVersion::k2018_03_01;
-    d.error("$schema", "API version " + m[1].str() + " is not supported: use 2018-05-01 or 2018-03-01");
+    d.error("$schema",
+            "API version " + m[1].str() + " is not supported: use 2018-05-01 or 2018-03-01");
     return std::nullopt;
   }
   std::string old_field, new_field;
@@ -200,7 +210,8 @@ void read_name_values(JsonReader& props, const std::string& key, bool secret,
       d.error(r.path_of("name"), why);
       continue;
     }
-    if (name->starts_with("AZ_BATCHAI_") || name->starts_with("AZ_BATCH_") || *name == "TF_CONFIG") {
+    if (name->starts_with("AZ_BATCHAI_") || name->starts_with("AZ_BATCH_") ||
+        *name == "TF_CONFIG") {
       d.error(r.path_of("name"), "\"" + *name + "\" is set by the agent and cannot be overridden");
       continue;
     }
@@ -226,8 +237,10 @@ void read_directories(JsonReader& props, JobSpec& spec, Diagnostics& d) {
       auto path = r.nonempty_string("path", true);
       r.warn_unknown();
       if (id) {
-        if (auto why = check_directory_id(*id); !why.empty()) d.error(r.path_of("id"), why);
-        else if (!ids.insert("I" + *id).second) d.error(r.path_of("id"), "\"" + *id + "\" is used twice");
+        if (auto why = check_directory_id(*id); !why.empty())
+          d.error(r.path_of("id"), why);
+        else if (!ids.insert("I" + *id).second)
+          d.error(r.path_of("id"), "\"" + *id + "\" is used twice");
       }
       if (id && path) spec.input_directories.push_back({*id, *path});
     }
@@ -251,10 +264,12 @@ void read_directories(JsonReader& props, JobSpec& spec, Diagnostics& d) {
       }
       if (spec.api_version == ApiVersion::k2018_03_01) {
         if (auto type = r.string("type")) {
-          static const std::regex types(R"(^\s*(model|logs|summary|custom)\s*(,\s*(model|logs|summary|custom)\s*)*$)",
-                                        std::regex::icase);
+          static const std::regex types(
+              R"(^\s*(model|logs|summary|custom)\s*(,\s*(model|logs|summary|custom)\s*)*$)",
+              std::regex::icase);
           if (!std::regex_match(*type, types)) {
-            d.error(r.path_of("type"), "\"" + *type + "\" is not one of model, logs, summary, custom");
+            d.error(r.path_of("type"),
+                    "\"" + *type + "\" is not one of model, logs, summary, custom");
           }
         }
         out.create_new = r.boolean("createNew").value_or(true);
@@ -268,8 +283,10 @@ void read_directories(JsonReader& props, JobSpec& spec, Diagnostics& d) {
       }
       r.warn_unknown();
       if (id) {
-        if (auto why = check_directory_id(*id); !why.empty()) d.error(r.path_of("id"), why);
-        else if (!ids.insert("O" + *id).second) d.error(r.path_of("id"), "\"" + *id + "\" is used twice");
+        if (auto why = check_directory_id(*id); !why.empty())
+          d.error(r.path_of("id"), why);
+        else if (!ids.insert("O" + *id).second)
+          d.error(r.path_of("id"), "\"" + *id + "\" is used twice");
       }
       if (id && prefix) {
         out.id = *id;
@@ -286,8 +303,8 @@ ParsedJob parse_job_document(const std::string& text) {
   ParsedJob result;
   Diagnostics& d = result.diagnostics;
   if (text.size() > kMaxJobDocumentBytes) {
-    d.error("", "the document is " + std::to_string(text.size()) + " bytes, more than the limit of " +
-                    std::to_string(kMaxJobDocumentBytes));
+    d.error("", "the document is " + std::to_string(text.size()) +
+                    " bytes, more than the limit of " + std::to_string(kMaxJobDocumentBytes));
     return result;
   }
   if (text.find('\0') != std::string::npos) {
@@ -349,13 +366,16 @@ ParsedJob parse_job_document(const std::string& text) {
   } else if (auto prio = props.string("schedulingPriority")) {
     static const std::regex prios("^(low|normal|high)$", std::regex::icase);
     if (!std::regex_match(*prio, prios)) {
-      d.error(props.path_of("schedulingPriority"), "\"" + *prio + "\" is not one of low, normal, high");
+      d.error(props.path_of("schedulingPriority"),
+              "\"" + *prio + "\" is not one of low, normal, high");
     }
   }
 
   read_container(props, spec, d);
-  if (spec.container && spec.container->shm_size_bytes && spec.api_version == ApiVersion::k2018_03_01) {
-    d.error(props.path_of("containerSettings") + ".shmSize", "exists only in API 2018-05-01, not in 2018-03-01");
+  if (spec.container && spec.container->shm_size_bytes &&
+      spec.api_version == ApiVersion::k2018_03_01) {
+    d.error(props.path_of("containerSettings") + ".shmSize",
+            "exists only in API 2018-05-01, not in 2018-03-01");
   }
   read_constraints(props, spec, d);
 
@@ -365,9 +385,10 @@ ParsedJob parse_job_document(const std::string& text) {
   }
   for (Toolkit t : kAllToolkits) props.accept(settings_field(t));
   if (present.empty()) {
-    d.error(at, "names no toolkit: set exactly one of cntkSettings, pyTorchSettings, "
-                "tensorFlowSettings, caffeSettings, caffe2Settings, chainerSettings, "
-                "customToolkitSettings, customMpiSettings, horovodSettings");
+    d.error(at,
+            "names no toolkit: set exactly one of cntkSettings, pyTorchSettings, "
+            "tensorFlowSettings, caffeSettings, caffe2Settings, chainerSettings, "
+            "customToolkitSettings, customMpiSettings, horovodSettings");
   } else if (present.size() > 1) {
     std::string names;
     for (Toolkit t : present) names += (names.empty() ? "" : ", ") + settings_field(t);
@@ -444,18 +465,23 @@ void read_toolkit(JsonReader& props, Toolkit kind, JobSpec& spec, Diagnostics& d
     case Toolkit::kCntk: {
       auto language = r.string("languageType").value_or("Python");
       if (language != "Python" && language != "BrainScript") {
-        d.error(r.path_of("languageType"), "\"" + language + "\" is not one of Python, BrainScript");
+        d.error(r.path_of("languageType"),
+                "\"" + language + "\" is not one of Python, BrainScript");
       }
       t.brainscript = language == "BrainScript";
       read_python(false);
       t.config_file = r.nonempty_string("configFilePath");
       read_process_count();
       if (t.brainscript) {
-        if (!t.config_file) d.error(r.path_of("configFilePath"), "is required with languageType BrainScript");
-        if (t.python_script) d.error(r.path_of("pythonScriptFilePath"), "is not used with languageType BrainScript");
+        if (!t.config_file)
+          d.error(r.path_of("configFilePath"), "is required with languageType BrainScript");
+        if (t.python_script)
+          d.error(r.path_of("pythonScriptFilePath"), "is not used with languageType BrainScript");
       } else {
-        if (!t.python_script) d.error(r.path_of("pythonScriptFilePath"), "is required with languageType Python");
-        if (t.config_file) d.error(r.path_of("configFilePath"), "is used only with languageType BrainScript");
+        if (!t.python_script)
+          d.error(r.path_of("pythonScriptFilePath"), "is required with languageType Python");
+        if (t.config_file)
+          d.error(r.path_of("configFilePath"), "is used only with languageType BrainScript");
       }
       break;
     }

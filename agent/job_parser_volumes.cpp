@@ -12,10 +12,14 @@ using nlohmann::json;
 
 std::string volume_field(VolumeKind k) {
   switch (k) {
-    case VolumeKind::kAzureFileShare: return "azureFileShares";
-    case VolumeKind::kAzureBlob: return "azureBlobFileSystems";
-    case VolumeKind::kFileServer: return "fileServers";
-    case VolumeKind::kUnmanaged: return "unmanagedFileSystems";
+    case VolumeKind::kAzureFileShare:
+      return "azureFileShares";
+    case VolumeKind::kAzureBlob:
+      return "azureBlobFileSystems";
+    case VolumeKind::kFileServer:
+      return "fileServers";
+    case VolumeKind::kUnmanaged:
+      return "unmanagedFileSystems";
   }
   return "";
 }
@@ -51,8 +55,8 @@ void read_one(JsonReader& r, MountVolume& v, Diagnostics& d) {
                                                "https://<account>.file.core.windows.net/<share>");
       }
       read_credentials(r, v, d);
-      for (auto [key, target] : {std::pair{"fileMode", &v.file_mode},
-                                 std::pair{"directoryMode", &v.directory_mode}}) {
+      for (auto [key, target] :
+           {std::pair{"fileMode", &v.file_mode}, std::pair{"directoryMode", &v.directory_mode}}) {
         if (auto mode = r.string(key)) {
           if (!std::regex_match(*mode, mode_re)) {
             d.error(r.path_of(key), "\"" + *mode + "\" is not an octal mode like \"0777\"");
@@ -68,7 +72,8 @@ void read_one(JsonReader& r, MountVolume& v, Diagnostics& d) {
       v.container_name = r.nonempty_string("containerName", true).value_or("");
       static const std::regex container_re("^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$|^\\$root$");
       if (!v.container_name.empty() && !std::regex_match(v.container_name, container_re)) {
-        d.error(r.path_of("containerName"), "\"" + v.container_name + "\" is not a valid container name");
+        d.error(r.path_of("containerName"),
+                "\"" + v.container_name + "\" is not a valid container name");
       }
       read_credentials(r, v, d);
       v.mount_options = r.string("mountOptions");

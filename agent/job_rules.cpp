@@ -79,11 +79,20 @@ long long parse_size_bytes(const std::string& text, std::string& reason) {
   long long n = std::stoll(m[1].str());
   int shift = 0;
   switch (m[2].str().empty() ? 'b' : std::tolower(m[2].str()[0])) {
-    case 'k': shift = 10; break;
-    case 'm': shift = 20; break;
-    case 'g': shift = 30; break;
-    case 't': shift = 40; break;
-    default: break;
+    case 'k':
+      shift = 10;
+      break;
+    case 'm':
+      shift = 20;
+      break;
+    case 'g':
+      shift = 30;
+      break;
+    case 't':
+      shift = 40;
+      break;
+    default:
+      break;
   }
   if (shift > 0 && n > (1LL << (62 - shift))) {
     reason = quoted(text) + " is too large";

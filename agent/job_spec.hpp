@@ -54,13 +54,13 @@ std::string settings_field(Toolkit t);
 
 struct ToolkitSettings {
   Toolkit kind = Toolkit::kCustomToolkit;
-  std::string command_line;                 // customToolkitSettings, customMpiSettings
+  std::string command_line;                  // customToolkitSettings, customMpiSettings
   std::optional<std::string> python_script;  // python toolkits
   std::optional<std::string> python_interpreter;
   std::string command_line_args;
-  std::optional<std::string> config_file;  // cntk BrainScript, caffe
-  bool brainscript = false;                // cntk languageType
-  std::int64_t process_count = 1;          // defaults to nodeCount
+  std::optional<std::string> config_file;            // cntk BrainScript, caffe
+  bool brainscript = false;                          // cntk languageType
+  std::int64_t process_count = 1;                    // defaults to nodeCount
   std::optional<std::string> communication_backend;  // pytorch
   std::optional<std::string> master_args;            // tensorflow
   std::string worker_args;

@@ -30,7 +30,9 @@ class JsonReader {
   void accept(const std::string& key) { known_.insert(key); }
   bool has(const std::string& key) const;
 
-  std::string path_of(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+  std::string path_of(const std::string& key) const {
+    return path_.empty() ? key : path_ + "." + key;
+  }
   const std::string& path() const { return path_; }
 
   // Warns about every field that no accessor asked for.

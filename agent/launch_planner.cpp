@@ -133,8 +133,9 @@ void Planner::plan_toolkit(StepSpec& step) {
   const ToolkitSettings& t = spec_.toolkit;
   const std::string field = at(settings_field(t.kind));
   auto needs_mpi = [&](const std::string& why) {
-    d_.error(field, why + ": it is launched with mpirun, which run-job does not do yet "
-                          "(one process per job on one node only)");
+    d_.error(field, why +
+                        ": it is launched with mpirun, which run-job does not do yet "
+                        "(one process per job on one node only)");
   };
   if (t.kind == Toolkit::kCustomMpi || t.kind == Toolkit::kHorovod) {
     return needs_mpi(settings_field(t.kind) + " needs mpirun");
@@ -152,7 +153,8 @@ void Planner::plan_toolkit(StepSpec& step) {
   }
   std::vector<std::string> head;  // program and script
   if (t.python_script) {
-    auto interp = program(t.python_interpreter.value_or("python3"), field + ".pythonInterpreterPath");
+    auto interp =
+        program(t.python_interpreter.value_or("python3"), field + ".pythonInterpreterPath");
     auto script = expand_path(*t.python_script, field + ".pythonScriptFilePath", true);
     if (!interp || !script) return;
     head = {*interp, *script};
@@ -178,7 +180,8 @@ void Planner::plan_toolkit(StepSpec& step) {
       auto argv = with_args(t.command_line_args, "commandLineArgs");
       job_.env.set("AZ_BATCHAI_PYTORCH_INIT_METHOD",
                    "file://" + join_path(ctx_.layout.shared_job_temp, "pytorch_init"));
-      if (t.communication_backend) job_.env.set("AZ_BATCHAI_PYTORCH_BACKEND", *t.communication_backend);
+      if (t.communication_backend)
+        job_.env.set("AZ_BATCHAI_PYTORCH_BACKEND", *t.communication_backend);
       for (std::int64_t i = 0; i < t.process_count; ++i) {
         job_.env.set("AZ_BATCHAI_TASK_INDEX", std::to_string(i));
         step.tasks.push_back(task(std::to_string(i), argv, "-" + std::to_string(i)));
@@ -240,8 +243,9 @@ void Planner::plan_toolkit(StepSpec& step) {
 std::optional<PlannedJob> Planner::run() {
   const std::size_t errors_before = d_.errors().size();
   if (spec_.node_count != 1) {
-    d_.error(at("nodeCount"), std::to_string(spec_.node_count) +
-                                  " nodes: run-job runs a job on this one node; nodeCount must be 1");
+    d_.error(at("nodeCount"),
+             std::to_string(spec_.node_count) +
+                 " nodes: run-job runs a job on this one node; nodeCount must be 1");
   }
   job_.layout = ctx_.layout;
   job_.env = ctx_.base_env;
@@ -259,7 +263,8 @@ std::optional<PlannedJob> Planner::run() {
 
   for (std::size_t i = 0; i < spec_.input_directories.size(); ++i) {
     const auto& in = spec_.input_directories[i];
-    if (auto p = expand_path(in.path, at("inputDirectories[" + std::to_string(i) + "].path"), true)) {
+    if (auto p =
+            expand_path(in.path, at("inputDirectories[" + std::to_string(i) + "].path"), true)) {
       job_.env.set("AZ_BATCHAI_INPUT_" + in.id, *p);
     }
   }
@@ -272,8 +277,8 @@ std::optional<PlannedJob> Planner::run() {
     const std::string base = at("outputDirectories[" + std::to_string(i) + "]");
     auto prefix = expand_path(out.path_prefix, base + ".pathPrefix", true);
     if (!prefix) continue;
-    std::string path = out.create_new ? join_path(join_path(*prefix, ctx_.layout.segment), "outputs")
-                                      : *prefix;
+    std::string path =
+        out.create_new ? join_path(join_path(*prefix, ctx_.layout.segment), "outputs") : *prefix;
     if (out.path_suffix && !out.path_suffix->empty()) {
       auto suffix = expand_path(*out.path_suffix, base + ".pathSuffix", false);
       if (!suffix) continue;
@@ -312,6 +317,7 @@ std::optional<PlannedJob> Planner::run() {
   plan.job_name = ctx_.names.job;
   plan.execution_log = join_path(job_.stdouterr_dir, "execution.log");
   plan.deadline_wall_ms = ctx_.start_wall_ms + spec_.max_wall_clock_ms;
+  plan.max_wall_clock_ms = spec_.max_wall_clock_ms;
   if (spec_.job_preparation) {
     StepSpec prep{"jobPreparation", "JobPreparationFailed", {}};
     if (auto bash = program("bash", at("jobPreparation"))) {

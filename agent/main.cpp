@@ -49,17 +49,25 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("batchai-agent ") + BATCHAI_VERSION);
 
   batchai::RunJobOptions run;
-  auto* run_cmd = app.add_subcommand("run-job", "Run a Batch AI job.json on this machine as a one-node job");
+  auto* run_cmd =
+      app.add_subcommand("run-job", "Run a Batch AI job.json on this machine as a one-node job");
   run_cmd->add_option("job_file", run.job_file, "The job document (job.json)")->required();
-  run_cmd->add_option("--root", run.root, "The node's root for job directories")->capture_default_str();
+  run_cmd->add_option("--root", run.root, "The node's root for job directories")
+      ->capture_default_str();
   run_cmd->add_option("--name", run.name, "The job's name (default: the file name without .json)");
-  run_cmd->add_option("--state-dir", run.state_dir, "Where the agent keeps job state")->capture_default_str();
-  run_cmd->add_option("-e,--env", run.extra_env, "NAME=VALUE added to the node's base environment (repeatable)");
-  run_cmd->add_option("--grace", run.grace_seconds, "Seconds between SIGTERM and SIGKILL when stopping the job")->capture_default_str();
+  run_cmd->add_option("--state-dir", run.state_dir, "Where the agent keeps job state")
+      ->capture_default_str();
+  run_cmd->add_option("-e,--env", run.extra_env,
+                      "NAME=VALUE added to the node's base environment (repeatable)");
+  run_cmd
+      ->add_option("--grace", run.grace_seconds,
+                   "Seconds between SIGTERM and SIGKILL when stopping the job")
+      ->capture_default_str();
 
   std::string job_state_dir;
   pid_t parent_pid = 0;
-  auto* sup_cmd = app.add_subcommand("supervise", "Internal: run one job's supervisor (plan on stdin)");
+  auto* sup_cmd =
+      app.add_subcommand("supervise", "Internal: run one job's supervisor (plan on stdin)");
   sup_cmd->group("");  // not listed in --help
   sup_cmd->add_option("--job-state-dir", job_state_dir)->required();
   sup_cmd->add_option("--parent-pid", parent_pid)->required();

@@ -31,14 +31,20 @@ namespace {
 
 constexpr int kMountTimeoutMs = 120000;
 
-void say(const std::string& text) { std::fprintf(stderr, "batchai-agent: %s\n", text.c_str()); }
+void say(const std::string& text) {
+  std::fprintf(stderr, "batchai-agent: %s\n", text.c_str());
+}
 
 std::string mount_error_code(VolumeKind k) {
   switch (k) {
-    case VolumeKind::kAzureFileShare: return "AZFMountError";
-    case VolumeKind::kAzureBlob: return "BFSMountError";
-    case VolumeKind::kFileServer: return "NFSMountError";
-    case VolumeKind::kUnmanaged: return "UnmanagedMountError";
+    case VolumeKind::kAzureFileShare:
+      return "AZFMountError";
+    case VolumeKind::kAzureBlob:
+      return "BFSMountError";
+    case VolumeKind::kFileServer:
+      return "NFSMountError";
+    case VolumeKind::kUnmanaged:
+      return "UnmanagedMountError";
   }
   return "";
 }
@@ -102,7 +108,8 @@ int run_job(const RunJobOptions& o) {
   if (auto why = check_resource_name(names.job); !why.empty()) d.error("--name", why);
   if (auto why = check_absolute_path(o.root); !why.empty()) d.error("--root", why);
   if (auto why = check_absolute_path(o.state_dir); !why.empty()) d.error("--state-dir", why);
-  if (o.grace_seconds < 0 || o.grace_seconds > 3600) d.error("--grace", "must be 0 to 3600 seconds");
+  if (o.grace_seconds < 0 || o.grace_seconds > 3600)
+    d.error("--grace", "must be 0 to 3600 seconds");
   PlanContext ctx;
   ctx.base_env = JobEnvironment::node_base();
   for (const auto& kv : o.extra_env) {
@@ -138,7 +145,8 @@ int run_job(const RunJobOptions& o) {
   for (const auto& m : planned->mounts) {
     if (m.volume->kind != VolumeKind::kUnmanaged) {
       say(mount_error_code(m.volume->kind) + ": " + m.volume->json_path + ": " +
-          volume_field(m.volume->kind) + " volumes are not supported by this agent yet; nothing "
+          volume_field(m.volume->kind) +
+          " volumes are not supported by this agent yet; nothing "
           "was run");
       return kExitAgentError;
     }
@@ -153,8 +161,8 @@ int run_job(const RunJobOptions& o) {
     say(s.error().message);
     return kExitAgentError;
   }
-  UniqueFd lock(::open(join_path(o.root, ".run-job.lock").c_str(),
-                       O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  UniqueFd lock(
+      ::open(join_path(o.root, ".run-job.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!lock.valid() || ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
     say("another job is running on " + o.root + "; use another --root or wait for it");
     return kExitAgentError;
@@ -210,16 +218,16 @@ int run_job(const RunJobOptions& o) {
   sigemptyset(&set);
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&set, sig);
   ::sigprocmask(SIG_BLOCK, &set, nullptr);
-  auto supervisor = state_ok ? start_supervisor(job_state, job.plan) : Result<pid_t>(state_ok.error());
+  auto supervisor =
+      state_ok ? start_supervisor(job_state, job.plan) : Result<pid_t>(state_ok.error());
   if (!supervisor) {
     say("cannot start the job's supervisor: " + supervisor.error().message);
     log.line("cannot start the supervisor: " + supervisor.error().message);
     take_down_mounts(job, log);
     return kExitAgentError;
   }
-  const std::string err_file = job.plan.steps.back().tasks.empty()
-                                   ? ""
-                                   : job.plan.steps.back().tasks.front().stderr_path;
+  const std::string err_file =
+      job.plan.steps.back().tasks.empty() ? "" : job.plan.steps.back().tasks.front().stderr_path;
   say("job " + names.job + " running; follow it with: tail -f " + err_file);
   int wait_status = 0;
   int asked = wait_for_supervisor(*supervisor, wait_status);
@@ -253,9 +261,10 @@ int run_job(const RunJobOptions& o) {
     double secs = static_cast<double>(status->end_ms - status->start_ms) / 1000.0;
     char took[32];
     std::snprintf(took, sizeof took, "%.1f", secs);
-    std::string summary = "job " + names.job + " " + result +
-                          (status->exit_code ? " (exit code " + std::to_string(*status->exit_code) + ")" : "") +
-                          " in " + took + " s\n  stdout/stderr: " + job.stdouterr_dir + "\n";
+    std::string summary =
+        "job " + names.job + " " + result +
+        (status->exit_code ? " (exit code " + std::to_string(*status->exit_code) + ")" : "") +
+        " in " + took + " s\n  stdout/stderr: " + job.stdouterr_dir + "\n";
     for (const auto& out : job.outputs) summary += "  output " + out.id + ": " + out.path + "\n";
     std::fputs(("batchai-agent: " + summary).c_str(), stderr);
   }

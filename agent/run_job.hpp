@@ -10,16 +10,16 @@ namespace batchai {
 struct RunJobOptions {
   std::string job_file;
   std::string root = "/mnt/batch/tasks";
-  std::string name;                     // default: the job file's name without .json
+  std::string name;  // default: the job file's name without .json
   std::string state_dir = "/var/lib/batchai-agent";
-  std::vector<std::string> extra_env;   // NAME=VALUE added to the node's base environment
-  int grace_seconds = 10;               // SIGTERM -> SIGKILL when stopping the job
+  std::vector<std::string> extra_env;  // NAME=VALUE added to the node's base environment
+  int grace_seconds = 10;              // SIGTERM -> SIGKILL when stopping the job
 };
 
 // Exit statuses of run-job, documented in docs/run-job.md.
-constexpr int kExitInvalid = 2;         // bad job document or command line
-constexpr int kExitWallClock = 124;     // maxWallClockTime exceeded
-constexpr int kExitAgentError = 125;    // the agent failed before or around the job (mounts, ...)
+constexpr int kExitInvalid = 2;       // bad job document or command line
+constexpr int kExitWallClock = 124;   // maxWallClockTime exceeded
+constexpr int kExitAgentError = 125;  // the agent failed before or around the job (mounts, ...)
 
 int run_job(const RunJobOptions& options);
 

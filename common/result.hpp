@@ -14,7 +14,7 @@ struct Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : data_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
   Result(Error error) : data_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return std::holds_alternative<T>(data_); }
@@ -38,7 +38,11 @@ class [[nodiscard]] Result {
 struct Ok {};
 using Status = Result<Ok>;
 
-inline Status ok() { return Ok{}; }
-inline Error err(std::string message) { return Error{std::move(message)}; }
+inline Status ok() {
+  return Ok{};
+}
+inline Error err(std::string message) {
+  return Error{std::move(message)};
+}
 
 }  // namespace batchai

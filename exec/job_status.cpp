@@ -10,10 +10,14 @@ using nlohmann::json;
 
 std::string to_string(JobState s) {
   switch (s) {
-    case JobState::kRunning: return "running";
-    case JobState::kTerminating: return "terminating";
-    case JobState::kSucceeded: return "succeeded";
-    case JobState::kFailed: return "failed";
+    case JobState::kRunning:
+      return "running";
+    case JobState::kTerminating:
+      return "terminating";
+    case JobState::kSucceeded:
+      return "succeeded";
+    case JobState::kFailed:
+      return "failed";
   }
   return "";
 }
@@ -50,17 +54,23 @@ Result<JobStatus> status_from_json(const std::string& text) {
     json j = json::parse(text);
     JobStatus s;
     std::string state = j.at("state").get<std::string>();
-    if (state == "running") s.state = JobState::kRunning;
-    else if (state == "terminating") s.state = JobState::kTerminating;
-    else if (state == "succeeded") s.state = JobState::kSucceeded;
-    else if (state == "failed") s.state = JobState::kFailed;
-    else return err("unknown job state \"" + state + "\"");
+    if (state == "running")
+      s.state = JobState::kRunning;
+    else if (state == "terminating")
+      s.state = JobState::kTerminating;
+    else if (state == "succeeded")
+      s.state = JobState::kSucceeded;
+    else if (state == "failed")
+      s.state = JobState::kFailed;
+    else
+      return err("unknown job state \"" + state + "\"");
     s.step = j.at("step").get<std::string>();
     if (!j.at("exitCode").is_null()) s.exit_code = j.at("exitCode").get<int>();
     for (const auto& e : j.at("errors")) {
       JobError err_value{e.at("code").get<std::string>(), e.at("message").get<std::string>(), {}};
       for (const auto& d : e.at("details")) {
-        err_value.details.push_back({d.at("name").get<std::string>(), d.at("value").get<std::string>()});
+        err_value.details.push_back(
+            {d.at("name").get<std::string>(), d.at("value").get<std::string>()});
       }
       s.errors.push_back(std::move(err_value));
     }

@@ -36,8 +36,8 @@ struct TaskResult {
 
 struct JobStatus {
   JobState state = JobState::kRunning;
-  std::string step;               // the step running or the last one run
-  std::optional<int> exit_code;   // the job's exit code; none when terminated or never ran
+  std::string step;              // the step running or the last one run
+  std::optional<int> exit_code;  // the job's exit code; none when terminated or never ran
   std::vector<JobError> errors;
   std::int64_t start_ms = 0;
   std::int64_t end_ms = 0;

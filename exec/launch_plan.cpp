@@ -26,6 +26,7 @@ std::string plan_to_json(const LaunchPlan& plan) {
             {"jobName", plan.job_name},
             {"executionLog", plan.execution_log},
             {"deadlineWallMs", plan.deadline_wall_ms},
+            {"maxWallClockMs", plan.max_wall_clock_ms},
             {"graceMs", plan.grace_ms},
             {"endWithParent", plan.end_with_parent},
             {"cgroupParent", plan.cgroup_parent},
@@ -42,6 +43,7 @@ Result<LaunchPlan> plan_from_json(const std::string& text) {
     plan.job_name = j.at("jobName").get<std::string>();
     plan.execution_log = j.at("executionLog").get<std::string>();
     plan.deadline_wall_ms = j.at("deadlineWallMs").get<std::int64_t>();
+    plan.max_wall_clock_ms = j.at("maxWallClockMs").get<std::int64_t>();
     plan.grace_ms = j.at("graceMs").get<std::int64_t>();
     plan.end_with_parent = j.at("endWithParent").get<bool>();
     plan.cgroup_parent = j.at("cgroupParent").get<std::string>();

@@ -171,11 +171,13 @@ int Supervisor::run(pid_t parent_pid) {
       break;
     case Outcome::kTimedOut: {
       status_.state = JobState::kFailed;
-      std::string limit = std::to_string((plan_.deadline_wall_ms - status_.start_ms) / 1000);
+      std::string limit = std::to_string(plan_.max_wall_clock_ms / 1000) + " s";
       status_.errors.push_back({"MaxWallClockTimeExceeded",
-                                "The job ran longer than its maxWallClockTime and was killed",
-                                {{"maxWallClockTime", plan_.steps.empty() ? "" : limit + "s"}}});
-      log_.line("MaxWallClockTimeExceeded: the job ran longer than its maxWallClockTime");
+                                "The job ran longer than its maxWallClockTime (" + limit +
+                                    ") and was killed",
+                                {{"maxWallClockTime", limit}}});
+      log_.line("MaxWallClockTimeExceeded: the job ran longer than its maxWallClockTime (" + limit +
+                ")");
       break;
     }
   }
@@ -241,9 +243,8 @@ Outcome Supervisor::run_step(const StepSpec& step) {
 
   for (;;) {
     reap();
-    bool primaries_done = std::all_of(tasks_.begin(), tasks_.end(), [](const Task& t) {
-      return t.exited || !t.spec->primary;
-    });
+    bool primaries_done = std::all_of(tasks_.begin(), tasks_.end(),
+                                      [](const Task& t) { return t.exited || !t.spec->primary; });
     if (primaries_done && !stopping_) begin_stop("");
     if (primaries_done && no_children_ && (!cgroup_ || !cgroup_->populated())) break;
 

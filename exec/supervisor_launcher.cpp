@@ -22,8 +22,8 @@ Result<pid_t> start_supervisor(const std::string& job_state_dir, const LaunchPla
 
   const std::string self = "/proc/self/exe";
   const std::string parent = std::to_string(::getpid());
-  std::vector<std::string> args = {"batchai-agent", "supervise", "--job-state-dir", job_state_dir,
-                                   "--parent-pid", parent};
+  std::vector<std::string> args = {"batchai-agent", "supervise",    "--job-state-dir",
+                                   job_state_dir,   "--parent-pid", parent};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

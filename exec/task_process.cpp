@@ -89,10 +89,18 @@ Result<StartedTask> start_task(const TaskSpec& task, const std::string& cgroup_p
     ::waitpid(pid, nullptr, 0);
     std::string what;
     switch (failure.stage) {
-      case 0: what = "cannot join the job's cgroup"; break;
-      case 1: what = "cannot set up stdin, stdout and stderr"; break;
-      case 2: what = "cannot change to the working directory " + task.cwd; break;
-      default: what = "cannot execute " + task.argv[0]; break;
+      case 0:
+        what = "cannot join the job's cgroup";
+        break;
+      case 1:
+        what = "cannot set up stdin, stdout and stderr";
+        break;
+      case 2:
+        what = "cannot change to the working directory " + task.cwd;
+        break;
+      default:
+        what = "cannot execute " + task.argv[0];
+        break;
     }
     return err(what + ": " + errno_text(failure.error));
   }

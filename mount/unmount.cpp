@@ -76,9 +76,11 @@ Status remove_empty_tree(const std::string& dir) {
   for (const auto& c : children) {
     struct stat cst {};
     if (::lstat(c.c_str(), &cst) == 0 && S_ISDIR(cst.st_mode) && cst.st_dev == st.st_dev) {
-      if (auto s = remove_empty_tree(c); !s) errors += (errors.empty() ? "" : "; ") + s.error().message;
+      if (auto s = remove_empty_tree(c); !s)
+        errors += (errors.empty() ? "" : "; ") + s.error().message;
     } else {
-      errors += (errors.empty() ? "" : "; ") + c + " is not empty or is a mount point; left in place";
+      errors +=
+          (errors.empty() ? "" : "; ") + c + " is not empty or is a mount point; left in place";
     }
   }
   if (!errors.empty()) return err(errors);

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Builds into build/ (or $BUILD_DIR); extra arguments go to cmake, e.g. -DBATCHAI_SANITIZE=ON.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build_dir=${BUILD_DIR:-build}
+cmake -S . -B "$build_dir" -G Ninja "$@" >/dev/null
+ninja -C "$build_dir" -j "${JOBS:-$(nproc)}"

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what building, the demo and the tests need, from Debian 12's packages only.
+set -euo pipefail
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps.sh: run as root (it uses apt-get)" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+packages=(
+  # build
+  cmake ninja-build g++ pkg-config
+  libcurl4-openssl-dev nlohmann-json3-dev libsystemd-dev libmount-dev libspdlog-dev libssl-dev
+  libcli11-dev googletest libgtest-dev libgmock-dev
+  # the demo job and the end-to-end tests
+  python3 python3-numpy python3-sklearn util-linux procps
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

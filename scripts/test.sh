@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is needed, builds, runs ctest (unit and end-to-end tests),
+# then the same suite again built with AddressSanitizer and UndefinedBehaviorSanitizer.
+# Needs root: the end-to-end tests mount file systems and create cgroups.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+bash scripts/build.sh
+(cd build && ctest --output-on-failure --timeout 900)
+if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
+  bash scripts/sanitize.sh
+fi
