@@ -58,7 +58,7 @@ std::string default_name(const std::string& file) {
 }
 
 // The job's mounts come down and their empty directories go; files are never deleted.
-void take_down_mounts(const PlannedJob& job, ExecutionLog& log) {
+void take_down_mounts(const PlannedJob& job, const ExecutionLog& log) {
   if (auto s = unmount_all_below(job.layout.job_mount_root); !s) {
     log.line("unmount: " + s.error().message);
     say("warning: " + s.error().message);
@@ -68,6 +68,19 @@ void take_down_mounts(const PlannedJob& job, ExecutionLog& log) {
   }
   prune_empty_dirs(job.layout.job_dir.substr(0, job.layout.job_dir.rfind('/')),
                    job.layout.jobs_root);
+}
+
+// A path for the summary; one on a job volume is gone from the node once the volume is down.
+std::string where(const PlannedJob& job, const std::string& path) {
+  for (const auto& m : job.mounts) {
+    if (path == m.mount_point || path.starts_with(m.mount_point + "/")) {
+      return path + "\n      (on the job's volume \"" + m.volume->relative_mount_path +
+             "\", unmounted now: at /" +
+             (path.size() > m.mount_point.size() ? path.substr(m.mount_point.size() + 1) : "") +
+             " inside that volume)";
+    }
+  }
+  return path;
 }
 
 // Waits for the supervisor; SIGINT/SIGTERM to run-job become a termination of the job.
@@ -168,17 +181,39 @@ int run_job(const RunJobOptions& o) {
     return kExitAgentError;
   }
 
-  // 3. Directories, then the execution log.
+  // 3. The node's directories, then job-level volumes: stdouterr/ and the output directories
+  // usually live on a volume, so they are created only once it is mounted.
   if (auto s = empty_dir_one_fs(job.layout.job_temp_dir); !s) {
     say("warning: AZ_BATCHAI_JOB_TEMP_DIR not fully emptied: " + s.error().message);
   }
-  std::vector<std::string> dirs = {job.layout.mount_root, job.layout.job_mount_root,
-                                   job.layout.job_temp, job.layout.shared_job_temp,
-                                   job.stdouterr_dir};
+  for (const auto& dir : {job.layout.mount_root, job.layout.job_mount_root, job.layout.job_temp,
+                          job.layout.shared_job_temp}) {
+    if (auto s = make_dirs(dir, 0755); !s) {
+      say(s.error().message);
+      return kExitAgentError;
+    }
+  }
+  ExecutionLog no_log;
+  std::vector<std::string> mount_lines;
+  for (const auto& m : job.mounts) {
+    Status s = make_dirs(m.mount_point, 0755);
+    if (s) s = run_mount_command(m.command, job.env.to_envp(), kMountTimeoutMs);
+    if (!s) {
+      say(mount_error_code(m.volume->kind) + ": cannot mount " + m.volume->json_path + " (" +
+          m.volume->relative_mount_path + ") at " + m.mount_point + ": " + s.error().message);
+      take_down_mounts(job, no_log);
+      return kExitAgentError;
+    }
+    mount_lines.push_back("mounted " + m.volume->relative_mount_path + " at " + m.mount_point);
+  }
+
+  // 4. stdouterr/, the outputs and the execution log.
+  std::vector<std::string> dirs = {job.stdouterr_dir};
   for (const auto& out : job.outputs) dirs.push_back(out.path);
   for (const auto& dir : dirs) {
     if (auto s = make_dirs(dir, 0755); !s) {
       say(s.error().message);
+      take_down_mounts(job, no_log);
       return kExitAgentError;
     }
   }
@@ -188,26 +223,12 @@ int run_job(const RunJobOptions& o) {
   std::string env_names;
   for (const auto& n : job.env.names()) env_names += (env_names.empty() ? "" : " ") + n;
   log.line("environment: " + env_names);
+  for (const auto& line : mount_lines) log.line(line);
   for (const auto& out : job.outputs) log.line("output " + out.id + ": " + out.path);
   if (auto s = write_file_atomic(job.hostfile, job.hostfile_content, 0644); !s) {
     say(s.error().message);
+    take_down_mounts(job, log);
     return kExitAgentError;
-  }
-
-  // 4. Job-level volumes.
-  for (const auto& m : job.mounts) {
-    Status s = make_dirs(m.mount_point, 0755);
-    if (s) s = run_mount_command(m.command, job.env.to_envp(), kMountTimeoutMs);
-    if (!s) {
-      std::string code = mount_error_code(m.volume->kind);
-      log.line(code + ": " + m.volume->json_path + " (" + m.volume->relative_mount_path +
-               "): " + s.error().message);
-      say(code + ": cannot mount " + m.volume->json_path + " at " + m.mount_point + ": " +
-          s.error().message);
-      take_down_mounts(job, log);
-      return kExitAgentError;
-    }
-    log.line("mounted " + m.volume->relative_mount_path + " at " + m.mount_point);
   }
 
   // 5. The supervisor runs the job; this process only waits and relays termination.
@@ -232,43 +253,41 @@ int run_job(const RunJobOptions& o) {
   int wait_status = 0;
   int asked = wait_for_supervisor(*supervisor, wait_status);
 
-  // 6. Result, clean-up, summary.
+  // 6. Result, then clean-up, then the summary.
   auto status = read_status(job_status_file(o.state_dir, names.job_uuid));
-  take_down_mounts(job, log);
   int code = kExitAgentError;
+  std::string summary;
   if (!status || (status->state != JobState::kSucceeded && status->state != JobState::kFailed)) {
     say("the job's supervisor ended without a final status (" +
         (status ? "state " + to_string(status->state) : status.error().message) + "); see " +
         job_state + "/supervisor.log");
-    if (status && !status->cgroup.empty()) {
-      if (auto cg = JobCgroup::create(status->cgroup.substr(0, status->cgroup.rfind('/')),
-                                      status->cgroup.substr(status->cgroup.rfind('/') + 1))) {
-        cg->kill_all();
-      }
-    }
+    // Whatever the job left running goes with it.
+    if (status && !status->cgroup.empty()) JobCgroup::existing(status->cgroup).kill_all();
   } else {
-    std::string result = status->state == JobState::kSucceeded ? "succeeded" : "failed";
     for (const auto& e : status->errors) say(e.code + ": " + e.message);
+    const std::string first_code = status->errors.empty() ? "" : status->errors[0].code;
     if (status->state == JobState::kSucceeded) {
       code = 0;
-    } else if (!status->errors.empty() && status->errors[0].code == "MaxWallClockTimeExceeded") {
+    } else if (first_code == "MaxWallClockTimeExceeded") {
       code = kExitWallClock;
-    } else if (!status->errors.empty() && status->errors[0].code == "JobTerminate") {
+    } else if (first_code == "JobTerminate") {
       code = 128 + (asked != 0 ? asked : SIGTERM);
     } else if (status->exit_code) {
       code = *status->exit_code;
     }
-    double secs = static_cast<double>(status->end_ms - status->start_ms) / 1000.0;
     char took[32];
-    std::snprintf(took, sizeof took, "%.1f", secs);
-    std::string summary =
-        "job " + names.job + " " + result +
-        (status->exit_code ? " (exit code " + std::to_string(*status->exit_code) + ")" : "") +
-        " in " + took + " s\n  stdout/stderr: " + job.stdouterr_dir + "\n";
-    for (const auto& out : job.outputs) summary += "  output " + out.id + ": " + out.path + "\n";
-    std::fputs(("batchai-agent: " + summary).c_str(), stderr);
+    std::snprintf(took, sizeof took, "%.1f",
+                  static_cast<double>(status->end_ms - status->start_ms) / 1000.0);
+    summary = "job " + names.job + " " + to_string(status->state) +
+              (status->exit_code ? " (exit code " + std::to_string(*status->exit_code) + ")" : "") +
+              " in " + took + " s\n  stdout/stderr: " + where(job, job.stdouterr_dir) + "\n";
+    for (const auto& out : job.outputs) {
+      summary += "  output " + out.id + ": " + where(job, out.path) + "\n";
+    }
   }
   log.line("run-job finished: exit status " + std::to_string(code));
+  take_down_mounts(job, ExecutionLog());
+  if (!summary.empty()) std::fputs(("batchai-agent: " + summary).c_str(), stderr);
   return code;
 }
 

@@ -4,21 +4,21 @@
 #include <unistd.h>
 
 #include "common/time.hpp"
+#include "common/unique_fd.hpp"
 
 namespace batchai {
 
-ExecutionLog::ExecutionLog(const std::string& path)
-    : fd_(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) {}
-
-void ExecutionLog::line(const std::string& text) {
-  if (!fd_.valid()) return;
+void ExecutionLog::line(const std::string& text) const {
+  if (path_.empty()) return;
+  UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644));
+  if (!fd.valid()) return;
   std::string out = iso8601_utc(wall_ms()) + " " + text;
   for (auto& c : out) {
     if (c == '\n') c = ' ';
   }
   out += '\n';
   // One write per line; a short write on a local file only happens when the disk is full.
-  [[maybe_unused]] ssize_t n = ::write(fd_.get(), out.data(), out.size());
+  [[maybe_unused]] ssize_t n = ::write(fd.get(), out.data(), out.size());
 }
 
 }  // namespace batchai

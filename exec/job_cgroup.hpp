@@ -20,6 +20,8 @@ class JobCgroup {
  public:
   // Creates parent/name (mode 0755).
   static Result<JobCgroup> create(const std::string& parent, const std::string& name);
+  // An existing cgroup directory, e.g. one recorded in a job's status.json.
+  static JobCgroup existing(const std::string& dir) { return JobCgroup(dir); }
 
   const std::string& dir() const { return dir_; }
   std::string procs_file() const { return dir_ + "/cgroup.procs"; }
