@@ -180,6 +180,13 @@ int run_job(const RunJobOptions& o) {
     say("another job is running on " + o.root + "; use another --root or wait for it");
     return kExitAgentError;
   }
+  // Leftovers of an earlier job whose run-job was killed before it could clean up: no job runs
+  // on this root now (the lock is held by run-job and its supervisor while a job runs), so every
+  // job-level mount below it is stale.
+  if (auto s = unmount_all_below(job.layout.jobs_root); !s) {
+    say("warning: leftover job mounts: " + s.error().message);
+  }
+  (void)remove_empty_tree(job.layout.jobs_root);
 
   // 3. The node's directories, then job-level volumes: stdouterr/ and the output directories
   // usually live on a volume, so they are created only once it is mounted.
@@ -239,8 +246,8 @@ int run_job(const RunJobOptions& o) {
   sigemptyset(&set);
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&set, sig);
   ::sigprocmask(SIG_BLOCK, &set, nullptr);
-  auto supervisor =
-      state_ok ? start_supervisor(job_state, job.plan) : Result<pid_t>(state_ok.error());
+  auto supervisor = state_ok ? start_supervisor(job_state, job.plan, lock.get())
+                             : Result<pid_t>(state_ok.error());
   if (!supervisor) {
     say("cannot start the job's supervisor: " + supervisor.error().message);
     log.line("cannot start the supervisor: " + supervisor.error().message);

@@ -12,7 +12,8 @@
 
 namespace batchai {
 
-Result<pid_t> start_supervisor(const std::string& job_state_dir, const LaunchPlan& plan) {
+Result<pid_t> start_supervisor(const std::string& job_state_dir, const LaunchPlan& plan,
+                               int held_fd) {
   const std::string log_path = job_state_dir + "/supervisor.log";
   UniqueFd log(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
   if (!log.valid()) return err("cannot open " + log_path + ": " + errno_text(errno));
@@ -38,7 +39,12 @@ Result<pid_t> start_supervisor(const std::string& job_state_dir, const LaunchPla
     if (::dup2(plan_r.get(), 0) < 0 || ::dup2(log.get(), 1) < 0 || ::dup2(log.get(), 2) < 0) {
       ::_exit(127);
     }
-    ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+    int first_closed = 3;
+    if (held_fd >= 0) {
+      if (::dup2(held_fd, 3) < 0) ::_exit(127);  // the copy at 3 is not close-on-exec
+      first_closed = 4;
+    }
+    ::close_range(first_closed, ~0U, CLOSE_RANGE_CLOEXEC);
     ::execv(self.c_str(), argv.data());
     ::_exit(127);
   }

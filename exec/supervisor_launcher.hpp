@@ -13,6 +13,10 @@
 namespace batchai {
 
 // job_state_dir must exist (0700). Returns the supervisor's pid; the caller is its parent.
-Result<pid_t> start_supervisor(const std::string& job_state_dir, const LaunchPlan& plan);
+// held_fd, when given, stays open in the supervisor (as fd 3) for its whole life: a lock on the
+// node's root held by the file description keeps the root locked until the job has ended, even
+// if the agent dies first.
+Result<pid_t> start_supervisor(const std::string& job_state_dir, const LaunchPlan& plan,
+                               int held_fd = -1);
 
 }  // namespace batchai
