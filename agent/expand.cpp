@@ -53,17 +53,23 @@ Result<std::vector<std::string>> split(const std::string& text, const VarLookup*
   std::vector<std::string> words;
   std::string word;
   bool in_word = false;
+  bool quoted_part = false;  // "" or '' make an (empty) argument; an empty $VAR alone does not
+  auto end_word = [&] {
+    if (in_word && (!word.empty() || quoted_part)) words.push_back(std::move(word));
+    word.clear();
+    in_word = false;
+    quoted_part = false;
+  };
   std::size_t i = 0;
   while (i < text.size()) {
     char c = text[i];
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-      if (in_word) words.push_back(std::move(word));
-      word.clear();
-      in_word = false;
+      end_word();
       ++i;
       continue;
     }
     in_word = true;
+    if (c == '\'' || c == '"') quoted_part = true;
     if (c == '\'') {
       std::size_t close = text.find('\'', i + 1);
       if (close == std::string::npos) return err("unterminated single quote");
@@ -107,7 +113,7 @@ Result<std::vector<std::string>> split(const std::string& text, const VarLookup*
       ++i;
     }
   }
-  if (in_word) words.push_back(std::move(word));
+  end_word();
   return words;
 }
 

@@ -150,7 +150,7 @@ void read_container(JsonReader& props, JobSpec& spec, Diagnostics& d) {
     static const std::regex image_re(R"(^[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,511}$)");
     if (auto image = rr.nonempty_string("image", true)) {
       if (!std::regex_match(*image, image_re)) {
-        d.error(rr.path_of("image"), "\"" + *image + "\" is not a valid image reference");
+        d.error(rr.path_of("image"), quote_value(*image) + " is not a valid image reference");
       }
       out.image = *image;
     }
@@ -212,11 +212,12 @@ void read_name_values(JsonReader& props, const std::string& key, bool secret,
     }
     if (name->starts_with("AZ_BATCHAI_") || name->starts_with("AZ_BATCH_") ||
         *name == "TF_CONFIG") {
-      d.error(r.path_of("name"), "\"" + *name + "\" is set by the agent and cannot be overridden");
+      d.error(r.path_of("name"),
+              quote_value(*name) + " is set by the agent and cannot be overridden");
       continue;
     }
     if (!seen.insert(*name).second) {
-      d.error(r.path_of("name"), "\"" + *name + "\" is defined more than once");
+      d.error(r.path_of("name"), quote_value(*name) + " is defined more than once");
       continue;
     }
     if (value) out.push_back({*name, *value});
@@ -240,7 +241,7 @@ void read_directories(JsonReader& props, JobSpec& spec, Diagnostics& d) {
         if (auto why = check_directory_id(*id); !why.empty())
           d.error(r.path_of("id"), why);
         else if (!ids.insert("I" + *id).second)
-          d.error(r.path_of("id"), "\"" + *id + "\" is used twice");
+          d.error(r.path_of("id"), quote_value(*id) + " is used twice");
       }
       if (id && path) spec.input_directories.push_back({*id, *path});
     }
@@ -269,7 +270,7 @@ void read_directories(JsonReader& props, JobSpec& spec, Diagnostics& d) {
               std::regex::icase);
           if (!std::regex_match(*type, types)) {
             d.error(r.path_of("type"),
-                    "\"" + *type + "\" is not one of model, logs, summary, custom");
+                    quote_value(*type) + " is not one of model, logs, summary, custom");
           }
         }
         out.create_new = r.boolean("createNew").value_or(true);
@@ -286,7 +287,7 @@ void read_directories(JsonReader& props, JobSpec& spec, Diagnostics& d) {
         if (auto why = check_directory_id(*id); !why.empty())
           d.error(r.path_of("id"), why);
         else if (!ids.insert("O" + *id).second)
-          d.error(r.path_of("id"), "\"" + *id + "\" is used twice");
+          d.error(r.path_of("id"), quote_value(*id) + " is used twice");
       }
       if (id && prefix) {
         out.id = *id;
@@ -313,7 +314,22 @@ ParsedJob parse_job_document(const std::string& text) {
   }
   json root;
   try {
-    root = json::parse(text);
+    // A field given twice in one object is refused: which one counts would be a guess.
+    std::vector<std::set<std::string>> keys;
+    std::set<std::string> duplicates;
+    root = json::parse(text, [&](int, json::parse_event_t event, json& parsed) {
+      if (event == json::parse_event_t::object_start) keys.emplace_back();
+      if (event == json::parse_event_t::object_end && !keys.empty()) keys.pop_back();
+      if (event == json::parse_event_t::key && !keys.empty() &&
+          !keys.back().insert(parsed.get<std::string>()).second) {
+        duplicates.insert(parsed.get<std::string>());
+      }
+      return true;
+    });
+    for (const auto& key : duplicates) {
+      d.error("", "the field " + quote_value(key) + " appears twice in one object");
+    }
+    if (!duplicates.empty()) return result;
   } catch (const json::exception& e) {
     std::string what = e.what();
     auto close = what.find("] ");
@@ -324,11 +340,16 @@ ParsedJob parse_job_document(const std::string& text) {
     d.error("", "the document must be a JSON object, not " + json_type_name(root));
     return result;
   }
-  find_nul_strings(root, "", d);
+  find_nul_strings(
+      root, root.contains("properties") && root["properties"].is_object() ? "" : "properties", d);
   if (d.has_errors()) return result;
 
   // The CLI form wraps the job in "properties"; the bare form is the properties object itself.
-  const bool wrapped = root.contains("properties") && root["properties"].is_object();
+  const bool wrapped = root.contains("properties") && !root["properties"].is_null();
+  if (wrapped && !root["properties"].is_object()) {
+    d.error("properties", "must be an object, not " + json_type_name(root["properties"]));
+    return result;
+  }
   const json& props_json = wrapped ? root["properties"] : root;
   // Paths read "properties.x" in both forms: the bare form is the properties object.
   const std::string at = "properties";
@@ -367,7 +388,7 @@ ParsedJob parse_job_document(const std::string& text) {
     static const std::regex prios("^(low|normal|high)$", std::regex::icase);
     if (!std::regex_match(*prio, prios)) {
       d.error(props.path_of("schedulingPriority"),
-              "\"" + *prio + "\" is not one of low, normal, high");
+              quote_value(*prio) + " is not one of low, normal, high");
     }
   }
 
@@ -466,7 +487,7 @@ void read_toolkit(JsonReader& props, Toolkit kind, JobSpec& spec, Diagnostics& d
       auto language = r.string("languageType").value_or("Python");
       if (language != "Python" && language != "BrainScript") {
         d.error(r.path_of("languageType"),
-                "\"" + language + "\" is not one of Python, BrainScript");
+                quote_value(language) + " is not one of Python, BrainScript");
       }
       t.brainscript = language == "BrainScript";
       read_python(false);
@@ -478,8 +499,10 @@ void read_toolkit(JsonReader& props, Toolkit kind, JobSpec& spec, Diagnostics& d
         if (t.python_script)
           d.error(r.path_of("pythonScriptFilePath"), "is not used with languageType BrainScript");
       } else {
-        if (!t.python_script)
-          d.error(r.path_of("pythonScriptFilePath"), "is required with languageType Python");
+        if (!t.python_script) {
+          d.error(r.path_of("pythonScriptFilePath"),
+                  "is required with languageType Python (the default)");
+        }
         if (t.config_file)
           d.error(r.path_of("configFilePath"), "is used only with languageType BrainScript");
       }

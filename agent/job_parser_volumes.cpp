@@ -1,6 +1,6 @@
 // mountVolumes (reference §6): the four kinds of volume and their rules.
+#include <map>
 #include <regex>
-#include <set>
 
 #include "agent/expand.hpp"
 #include "agent/job_parser_internal.hpp"
@@ -42,7 +42,7 @@ void read_credentials(JsonReader& r, MountVolume& v, Diagnostics& d) {
 }
 
 void read_one(JsonReader& r, MountVolume& v, Diagnostics& d) {
-  v.relative_mount_path = r.string("relativeMountPath", true).value_or("");
+  // read_mount_volumes reads relativeMountPath.
   static const std::regex mode_re("^0?[0-7]{3}$");
   switch (v.kind) {
     case VolumeKind::kAzureFileShare: {
@@ -50,8 +50,8 @@ void read_one(JsonReader& r, MountVolume& v, Diagnostics& d) {
       v.azure_file_url = r.nonempty_string("azureFileUrl", true).value_or("");
       static const std::regex url_re(R"(^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[^/\s]+/?$)");
       if (!v.azure_file_url.empty() && !std::regex_match(v.azure_file_url, url_re)) {
-        d.error(r.path_of("azureFileUrl"), "\"" + v.azure_file_url +
-                                               "\" is not a file share URL like "
+        d.error(r.path_of("azureFileUrl"), quote_value(v.azure_file_url) +
+                                               " is not a file share URL like "
                                                "https://<account>.file.core.windows.net/<share>");
       }
       read_credentials(r, v, d);
@@ -59,7 +59,7 @@ void read_one(JsonReader& r, MountVolume& v, Diagnostics& d) {
            {std::pair{"fileMode", &v.file_mode}, std::pair{"directoryMode", &v.directory_mode}}) {
         if (auto mode = r.string(key)) {
           if (!std::regex_match(*mode, mode_re)) {
-            d.error(r.path_of(key), "\"" + *mode + "\" is not an octal mode like \"0777\"");
+            d.error(r.path_of(key), quote_value(*mode) + " is not an octal mode like \"0777\"");
           } else {
             *target = *mode;
           }
@@ -73,7 +73,9 @@ void read_one(JsonReader& r, MountVolume& v, Diagnostics& d) {
       static const std::regex container_re("^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$|^\\$root$");
       if (!v.container_name.empty() && !std::regex_match(v.container_name, container_re)) {
         d.error(r.path_of("containerName"),
-                "\"" + v.container_name + "\" is not a valid container name");
+                quote_value(v.container_name) +
+                    " is not a valid container name: use 3-63 lower-case letters, digits and "
+                    "single hyphens, starting and ending with a letter or digit");
       }
       read_credentials(r, v, d);
       v.mount_options = r.string("mountOptions");
@@ -117,7 +119,7 @@ void read_mount_volumes(JsonReader& parent, std::vector<MountVolume>& out, Diagn
   const json* mv = parent.object("mountVolumes");
   if (mv == nullptr) return;
   JsonReader r(*mv, parent.path_of("mountVolumes"), d);
-  std::set<std::string> paths;
+  std::map<std::string, std::string> paths;  // relativeMountPath -> the volume's JSON path
   for (VolumeKind kind : {VolumeKind::kAzureFileShare, VolumeKind::kAzureBlob,
                           VolumeKind::kFileServer, VolumeKind::kUnmanaged}) {
     const std::string field = volume_field(kind);
@@ -133,26 +135,30 @@ void read_mount_volumes(JsonReader& parent, std::vector<MountVolume>& out, Diagn
       MountVolume v;
       v.kind = kind;
       v.json_path = at;
+      auto relative = vr.string("relativeMountPath", true);
       read_one(vr, v, d);
       vr.warn_unknown();
+      if (!relative) continue;  // already reported
+      v.relative_mount_path = *relative;
       if (auto why = check_relative_path(v.relative_mount_path); !why.empty()) {
         d.error(vr.path_of("relativeMountPath"), why);
         continue;
       }
       // Two volumes on one path, or one inside another, would hide each other.
       bool clash = false;
-      for (const auto& p : paths) {
+      for (const auto& [p, other] : paths) {
         const auto& a = p.size() <= v.relative_mount_path.size() ? p : v.relative_mount_path;
         const auto& b = p.size() <= v.relative_mount_path.size() ? v.relative_mount_path : p;
         if (a == b || b.starts_with(a + "/")) {
-          d.error(vr.path_of("relativeMountPath"),
-                  "\"" + v.relative_mount_path + "\" overlaps another volume's \"" + p + "\"");
+          d.error(
+              vr.path_of("relativeMountPath"),
+              quote_value(v.relative_mount_path) + " overlaps " + quote_value(p) + " of " + other);
           clash = true;
           break;
         }
       }
       if (clash) continue;
-      paths.insert(v.relative_mount_path);
+      paths.emplace(v.relative_mount_path, at);
       out.push_back(std::move(v));
     }
   }

@@ -5,9 +5,7 @@
 
 namespace batchai {
 
-namespace {
-
-std::string quoted(const std::string& s) {
+std::string quote_value(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
     if (c == '"' || c == '\\') out += '\\';
@@ -21,38 +19,38 @@ std::string quoted(const std::string& s) {
   return out + "\"";
 }
 
-}  // namespace
-
 std::string check_resource_name(const std::string& name) {
   static const std::regex re(R"(^[-A-Za-z0-9_]{1,64}$)");
   if (std::regex_match(name, re)) return "";
-  return quoted(name) + " is not a valid name: use 1-64 letters, digits, '-' or '_'";
+  return quote_value(name) + " is not a valid name: use 1-64 letters, digits, '-' or '_'";
 }
 
 std::string check_directory_id(const std::string& id) {
   static const std::regex re(R"(^[A-Za-z0-9_]{1,64}$)");
   if (std::regex_match(id, re)) return "";
-  return quoted(id) + " is not a valid id: use 1-64 letters, digits or '_' (it becomes part of " +
+  return quote_value(id) +
+         " is not a valid id: use 1-64 letters, digits or '_' (it becomes part of " +
          "an environment variable name)";
 }
 
 std::string check_env_name(const std::string& name) {
   static const std::regex re(R"(^[A-Za-z_][A-Za-z0-9_]{0,254}$)");
   if (std::regex_match(name, re)) return "";
-  return quoted(name) + " is not a valid environment variable name: use [A-Za-z_][A-Za-z0-9_]*";
+  return quote_value(name) +
+         " is not a valid environment variable name: use [A-Za-z_][A-Za-z0-9_]*";
 }
 
 std::string check_relative_path(const std::string& path) {
   if (path.empty()) return "must not be empty";
-  if (path.front() == '/') return quoted(path) + " must be relative, not start with '/'";
+  if (path.front() == '/') return quote_value(path) + " must be relative, not start with '/'";
   std::size_t start = 0;
   while (start <= path.size()) {
     std::size_t end = path.find('/', start);
     if (end == std::string::npos) end = path.size();
     std::string part = path.substr(start, end - start);
-    if (part.empty()) return quoted(path) + " has an empty path component";
+    if (part.empty()) return quote_value(path) + " has an empty path component";
     if (part == "." || part == "..") {
-      return quoted(path) + " must not contain \"" + part + "\" components";
+      return quote_value(path) + " must not contain \"" + part + "\" components";
     }
     start = end + 1;
   }
@@ -61,10 +59,10 @@ std::string check_relative_path(const std::string& path) {
 
 std::string check_absolute_path(const std::string& path) {
   if (path.empty() || path.front() != '/') {
-    return quoted(path) + " is not an absolute path";
+    return quote_value(path) + " is not an absolute path";
   }
   if (path.find("/../") != std::string::npos || path.ends_with("/..")) {
-    return quoted(path) + " must not contain \"..\" components";
+    return quote_value(path) + " must not contain \"..\" components";
   }
   return "";
 }
@@ -73,7 +71,8 @@ long long parse_size_bytes(const std::string& text, std::string& reason) {
   static const std::regex re(R"(^([0-9]{1,15})\s*([kKmMgGtT]?)[bB]?$)");
   std::smatch m;
   if (!std::regex_match(text, m, re)) {
-    reason = quoted(text) + " is not a size: use a number with an optional unit, e.g. \"16gb\"";
+    reason =
+        quote_value(text) + " is not a size: use a number with an optional unit, e.g. \"16gb\"";
     return -1;
   }
   long long n = std::stoll(m[1].str());
@@ -95,7 +94,7 @@ long long parse_size_bytes(const std::string& text, std::string& reason) {
       break;
   }
   if (shift > 0 && n > (1LL << (62 - shift))) {
-    reason = quoted(text) + " is too large";
+    reason = quote_value(text) + " is too large";
     return -1;
   }
   if (n == 0) {

@@ -6,6 +6,10 @@
 
 namespace batchai {
 
+// A value shown in a message: in double quotes, with quotes, backslashes and control characters
+// escaped, so a value can never break a message into lines that look like other messages.
+std::string quote_value(const std::string& value);
+
 // Job, workspace and experiment names: ^[-\w_]+$, 1-64 characters.
 std::string check_resource_name(const std::string& name);
 

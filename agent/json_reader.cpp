@@ -67,7 +67,8 @@ std::optional<std::int64_t> JsonReader::integer(const std::string& key, std::int
     return std::nullopt;
   }
   if (v->is_number_unsigned() && v->get<std::uint64_t>() > static_cast<std::uint64_t>(max)) {
-    diagnostics_.error(path_of(key), "must be at most " + std::to_string(max));
+    diagnostics_.error(path_of(key), v->dump() + " is out of range: must be from " +
+                                         std::to_string(min) + " to " + std::to_string(max));
     return std::nullopt;
   }
   auto n = v->get<std::int64_t>();
@@ -111,7 +112,8 @@ const nlohmann::json* JsonReader::array(const std::string& key, bool required) {
 
 void JsonReader::warn_unknown() {
   for (const auto& [key, value] : object_.items()) {
-    if (!known_.count(key)) diagnostics_.warn(path_of(key), "unknown field, ignored");
+    if (!known_.count(key) && !value.is_null())
+      diagnostics_.warn(path_of(key), "unknown field, ignored");
   }
 }
 

@@ -88,7 +88,7 @@ std::optional<std::string> Planner::program(const std::string& name, const std::
     if (e.rfind("PATH=", 0) == 0) path_var = e.substr(5);
   }
   if (auto found = find_program(name, path_var)) return found;
-  d_.error(path, "\"" + name + "\" is not an executable program" +
+  d_.error(path, quote_value(name) + " is not an executable program" +
                      (name.find('/') == std::string::npos ? " on the job's PATH (" + path_var + ")"
                                                           : std::string()));
   return std::nullopt;
@@ -133,12 +133,10 @@ void Planner::plan_toolkit(StepSpec& step) {
   const ToolkitSettings& t = spec_.toolkit;
   const std::string field = at(settings_field(t.kind));
   auto needs_mpi = [&](const std::string& why) {
-    d_.error(field, why +
-                        ": it is launched with mpirun, which run-job does not do yet "
-                        "(one process per job on one node only)");
+    d_.error(field, why + ", which run-job does not launch yet (multi-node jobs will)");
   };
   if (t.kind == Toolkit::kCustomMpi || t.kind == Toolkit::kHorovod) {
-    return needs_mpi(settings_field(t.kind) + " needs mpirun");
+    return needs_mpi("this toolkit is launched with mpirun");
   }
   if (t.kind == Toolkit::kCustomToolkit) {
     auto bash = program("bash", field);
@@ -149,12 +147,16 @@ void Planner::plan_toolkit(StepSpec& step) {
   }
   if ((t.kind == Toolkit::kCntk || t.kind == Toolkit::kCaffe || t.kind == Toolkit::kChainer) &&
       t.process_count > 1) {
-    return needs_mpi("processCount " + std::to_string(t.process_count));
+    return needs_mpi("processCount " + std::to_string(t.process_count) +
+                     " is launched with mpirun");
   }
   std::vector<std::string> head;  // program and script
   if (t.python_script) {
+    auto interp_name = t.python_interpreter ? expand_path(*t.python_interpreter,
+                                                          field + ".pythonInterpreterPath", false)
+                                            : std::optional<std::string>("python3");
     auto interp =
-        program(t.python_interpreter.value_or("python3"), field + ".pythonInterpreterPath");
+        interp_name ? program(*interp_name, field + ".pythonInterpreterPath") : std::nullopt;
     auto script = expand_path(*t.python_script, field + ".pythonScriptFilePath", true);
     if (!interp || !script) return;
     head = {*interp, *script};
@@ -216,19 +218,24 @@ void Planner::plan_toolkit(StepSpec& step) {
                             {"environment", "cloud"}};
         return c.dump();
       };
+      // Each argument string is expanded once, so a mistake in it is reported once.
+      const auto worker_argv = with_args(t.worker_args, "workerCommandLineArgs");
+      const auto master_argv =
+          t.master_args ? with_args(*t.master_args, "masterCommandLineArgs") : worker_argv;
+      const auto ps_argv =
+          t.parameter_server_count > 0
+              ? with_args(t.parameter_server_args, "parameterServerCommandLineArgs")
+              : std::vector<std::string>();
       for (std::int64_t i = 0; i < t.worker_count; ++i) {
-        bool master = i == 0 && t.master_args;
-        auto argv = master ? with_args(*t.master_args, "masterCommandLineArgs")
-                           : with_args(t.worker_args, "workerCommandLineArgs");
+        const auto& argv = i == 0 ? master_argv : worker_argv;
         job_.env.set("AZ_BATCHAI_TASK_INDEX", std::to_string(i));
         job_.env.set("TF_CONFIG", tf_config("worker", i));
         step.tasks.push_back(task("wk-" + std::to_string(i), argv, "-wk-" + std::to_string(i)));
       }
       for (std::int64_t i = 0; i < t.parameter_server_count; ++i) {
-        auto argv = with_args(t.parameter_server_args, "parameterServerCommandLineArgs");
         job_.env.set("AZ_BATCHAI_TASK_INDEX", std::to_string(i));
         job_.env.set("TF_CONFIG", tf_config("ps", i));
-        TaskSpec ps_task = task("ps-" + std::to_string(i), argv, "-ps-" + std::to_string(i));
+        TaskSpec ps_task = task("ps-" + std::to_string(i), ps_argv, "-ps-" + std::to_string(i));
         ps_task.primary = false;  // parameter servers never exit by themselves
         step.tasks.push_back(std::move(ps_task));
       }
@@ -250,6 +257,8 @@ std::optional<PlannedJob> Planner::run() {
   job_.layout = ctx_.layout;
   job_.env = ctx_.base_env;
   add_env_section3();
+  // Secrets first, so that a user variable naming one is told it is a secret, not undefined.
+  for (const auto& s : spec_.secrets) job_.env.set(s.name, s.value, true);
   for (std::size_t i = 0; i < spec_.environment_variables.size(); ++i) {
     const auto& v = spec_.environment_variables[i];
     auto value = expand_vars(v.value, job_.env.lookup(false));
@@ -259,7 +268,6 @@ std::optional<PlannedJob> Planner::run() {
     }
     job_.env.set(v.name, *value);
   }
-  for (const auto& s : spec_.secrets) job_.env.set(s.name, s.value, true);
 
   for (std::size_t i = 0; i < spec_.input_directories.size(); ++i) {
     const auto& in = spec_.input_directories[i];

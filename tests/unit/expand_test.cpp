@@ -171,8 +171,7 @@ TEST(SplitCommandWords, UnterminatedQuotesAreErrors) {
 }
 
 TEST(ExpandCommandWords, ExpandsOutsideSingleQuotes) {
-  EXPECT_EQ(expand_words_ok("$X ${X}y '$X' \"$X\" \\$X"),
-            (Words{"ex", "exy", "$X", "ex", "$X"}));
+  EXPECT_EQ(expand_words_ok("$X ${X}y '$X' \"$X\" \\$X"), (Words{"ex", "exy", "$X", "ex", "$X"}));
   EXPECT_EQ(expand_words_ok("--out=$X/model"), Words{"--out=ex/model"});
 }
 
@@ -182,6 +181,14 @@ TEST(ExpandCommandWords, AnExpandedValueWithSpacesStaysOneWord) {
   EXPECT_EQ(expand_words_ok("pre$SPACED"), Words{"prea b  c"});
   // Quotes inside a value are data, not syntax.
   EXPECT_EQ(expand_words_ok("$QUOTE"), Words{"it's \"q\""});
+}
+
+TEST(ExpandCommandWords, AnEmptyUnquotedValueMakesNoArgumentButQuotesDo) {
+  // As in a shell: `prog $EMPTY x` has one argument, `prog "$EMPTY" x` and `prog '' x` two.
+  EXPECT_EQ(expand_words_ok("$EMPTY x"), (Words{"x"}));
+  EXPECT_EQ(expand_words_ok("\"$EMPTY\" x"), (Words{"", "x"}));
+  EXPECT_EQ(expand_words_ok("'' x"), (Words{"", "x"}));
+  EXPECT_EQ(expand_words_ok("a$EMPTY x"), (Words{"a", "x"}));
 }
 
 TEST(ExpandCommandWords, UndefinedVariableIsAnError) {
@@ -207,7 +214,8 @@ TEST(ExpandCommandWords, SecretsAreRefusedWithoutRevealingThem) {
   env.set("PLAIN", "visible");
   env.set("STORAGE_KEY", value, /*secret=*/true);
 
-  for (const std::string text : {"--key $STORAGE_KEY", "--key=\"${STORAGE_KEY}\"", "x$STORAGE_KEY"}) {
+  for (const std::string text :
+       {"--key $STORAGE_KEY", "--key=\"${STORAGE_KEY}\"", "x$STORAGE_KEY"}) {
     SCOPED_TRACE(text);
     auto r = expand_command_words(text, env.lookup(false));
     ASSERT_FALSE(r.ok());

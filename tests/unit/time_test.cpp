@@ -62,8 +62,10 @@ TEST(ParseDuration, Malformed) {
 }
 
 TEST(ParseDuration, OutOfRangeFields) {
-  EXPECT_EQ(error_of("25:00:00"), "duration \"25:00:00\" has hours, minutes or seconds out of range");
-  EXPECT_EQ(error_of("00:60:00"), "duration \"00:60:00\" has hours, minutes or seconds out of range");
+  EXPECT_EQ(error_of("25:00:00"),
+            "duration \"25:00:00\" has hours, minutes or seconds out of range");
+  EXPECT_EQ(error_of("00:60:00"),
+            "duration \"00:60:00\" has hours, minutes or seconds out of range");
   EXPECT_EQ(error_of("1 day, 0:00:61"),
             "duration \"1 day, 0:00:61\" has hours, minutes or seconds out of range");
 }
