@@ -2,7 +2,7 @@
 # The test suite built with AddressSanitizer + UndefinedBehaviorSanitizer, in build-asan/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUILD_DIR=build-asan bash scripts/build.sh -DBATCHAI_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+BUILD_DIR=build-asan bash scripts/build.sh -DBATCHAI_TESTS=ON -DBATCHAI_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build-asan && ctest --output-on-failure --timeout 900)
