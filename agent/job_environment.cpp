@@ -37,10 +37,16 @@ VarLookup JobEnvironment::lookup(bool allow_secrets) const {
   };
 }
 
-std::vector<std::string> JobEnvironment::to_envp() const {
+void JobEnvironment::unset(const std::string& name) {
+  std::erase_if(vars_, [&](const Var& v) { return v.name == name; });
+}
+
+std::vector<std::string> JobEnvironment::to_envp(bool include_secrets) const {
   std::vector<std::string> out;
   out.reserve(vars_.size());
-  for (const auto& v : vars_) out.push_back(v.name + "=" + v.value);
+  for (const auto& v : vars_) {
+    if (include_secrets || !v.secret) out.push_back(v.name + "=" + v.value);
+  }
   return out;
 }
 

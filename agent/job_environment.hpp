@@ -15,13 +15,14 @@ class JobEnvironment {
   // Sets or replaces a variable, keeping its first position.
   void set(const std::string& name, const std::string& value, bool secret = false);
   bool has(const std::string& name) const;
+  void unset(const std::string& name);
 
   // A lookup for expansion. With allow_secrets false, a secret's name is an error that says
   // why (it would put the value into an argument or a path).
   VarLookup lookup(bool allow_secrets) const;
 
-  // "NAME=VALUE" entries for execve.
-  std::vector<std::string> to_envp() const;
+  // "NAME=VALUE" entries for execve; without secrets for programs that are not the job's.
+  std::vector<std::string> to_envp(bool include_secrets = true) const;
   // Names only, for execution.log: values may be secret.
   std::vector<std::string> names() const;
 

@@ -333,7 +333,10 @@ ParsedJob parse_job_document(const std::string& text) {
   } catch (const json::exception& e) {
     std::string what = e.what();
     auto close = what.find("] ");
-    d.error("", "not valid JSON: " + (close == std::string::npos ? what : what.substr(close + 2)));
+    what = close == std::string::npos ? what : what.substr(close + 2);
+    // The parser quotes what it read last, which may be part of a secret: never show it.
+    if (auto last = what.find("; last read:"); last != std::string::npos) what.resize(last);
+    d.error("", "not valid JSON: " + what);
     return result;
   }
   if (!root.is_object()) {

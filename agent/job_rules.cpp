@@ -1,6 +1,7 @@
 #include "agent/job_rules.hpp"
 
 #include <cctype>
+#include <nlohmann/json.hpp>
 #include <regex>
 
 namespace batchai {
@@ -65,6 +66,15 @@ std::string check_absolute_path(const std::string& path) {
     return quote_value(path) + " must not contain \"..\" components";
   }
   return "";
+}
+
+bool is_valid_utf8(const std::string& text) {
+  try {
+    (void)nlohmann::json(text).dump();
+    return true;
+  } catch (const nlohmann::json::exception&) {
+    return false;
+  }
 }
 
 long long parse_size_bytes(const std::string& text, std::string& reason) {

@@ -26,6 +26,9 @@ std::string check_relative_path(const std::string& path);
 // An absolute path after expansion: starts with '/', no ".." components.
 std::string check_absolute_path(const std::string& path);
 
+// Whether text is valid UTF-8 (job documents are; command-line values need checking).
+bool is_valid_utf8(const std::string& text);
+
 // Docker-style sizes ("16gb", "512m", "1073741824") in bytes, or -1 with reason set.
 long long parse_size_bytes(const std::string& text, std::string& reason);
 

@@ -326,6 +326,12 @@ std::optional<PlannedJob> Planner::run() {
   plan.execution_log = join_path(job_.stdouterr_dir, "execution.log");
   plan.deadline_wall_ms = ctx_.start_wall_ms + spec_.max_wall_clock_ms;
   plan.max_wall_clock_ms = spec_.max_wall_clock_ms;
+  StepSpec main_step{"job", "JobFailed", {}};
+  plan_toolkit(main_step);
+  // What is left is the job-wide environment (toolkit variables such as the host lists
+  // included): job preparation runs with it, and so does everything else that is not a task.
+  job_.env.unset("AZ_BATCHAI_TASK_INDEX");
+  job_.env.unset("TF_CONFIG");
   if (spec_.job_preparation) {
     StepSpec prep{"jobPreparation", "JobPreparationFailed", {}};
     if (auto bash = program("bash", at("jobPreparation"))) {
@@ -333,8 +339,6 @@ std::optional<PlannedJob> Planner::run() {
     }
     plan.steps.push_back(std::move(prep));
   }
-  StepSpec main_step{"job", "JobFailed", {}};
-  plan_toolkit(main_step);
   plan.steps.push_back(std::move(main_step));
   if (d_.errors().size() != errors_before) return std::nullopt;
   return std::move(job_);

@@ -17,6 +17,8 @@ namespace {
 constexpr std::size_t kMaxPlanBytes = 256 << 20;
 
 int supervise(const std::string& job_state_dir, pid_t parent_pid) {
+  // fd 3 is the node root's lock, held for the job's life; no task may inherit it.
+  ::fcntl(3, F_SETFD, FD_CLOEXEC);
   // The plan arrives on a pipe (it holds the job's secrets, so it is never a file).
   std::string plan_text;
   char buf[65536];
@@ -35,7 +37,7 @@ int supervise(const std::string& job_state_dir, pid_t parent_pid) {
   if (devnull >= 0) ::dup2(devnull, 0);
   auto plan = batchai::plan_from_json(plan_text);
   if (!plan) {
-    std::fprintf(stderr, "supervise: %s\n", plan.error().message.c_str());
+    std::fputs("supervise: the launch plan is not valid\n", stderr);  // it holds secrets
     return 1;
   }
   return batchai::run_supervisor(*plan, job_state_dir + "/status.json", parent_pid);

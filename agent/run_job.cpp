@@ -1,11 +1,13 @@
 #include "agent/run_job.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -70,6 +72,31 @@ void take_down_mounts(const PlannedJob& job, const ExecutionLog& log) {
                    job.layout.jobs_root);
 }
 
+// Mounts are found by their path in /proc/self/mountinfo, where the kernel writes the resolved
+// path: a root given through a symlink, "//" or "." would never match, and its mounts would be
+// left behind. The longest existing part of the path is resolved and must be what was given.
+std::string check_canonical_path(const std::string& path) {
+  if (auto why = check_absolute_path(path); !why.empty()) return why;
+  std::string existing = path, rest;
+  while (existing.size() > 1 && ::access(existing.c_str(), F_OK) != 0) {
+    auto slash = existing.rfind('/');
+    rest = existing.substr(slash) + rest;
+    existing = slash == 0 ? "/" : existing.substr(0, slash);
+  }
+  std::error_code ec;
+  auto resolved = std::filesystem::canonical(existing, ec);
+  if (ec) return quote_value(path) + ": " + ec.message();
+  std::string canonical = join_path(resolved.string(), rest);
+  std::string given = path;
+  while (given.size() > 1 && given.back() == '/') given.pop_back();
+  if (canonical != given || rest.find("//") != std::string::npos ||
+      rest.find("/./") != std::string::npos || rest.ends_with("/.")) {
+    return quote_value(path) + " is not a canonical path (it resolves to " +
+           quote_value(canonical) + "): give that instead";
+  }
+  return "";
+}
+
 // A path for the summary; one on a job volume is gone from the node once the volume is down.
 std::string where(const PlannedJob& job, const std::string& path) {
   for (const auto& m : job.mounts) {
@@ -119,8 +146,8 @@ int run_job(const RunJobOptions& o) {
   names.job = o.name.empty() ? default_name(o.job_file) : o.name;
   names.job_uuid = random_uuid();
   if (auto why = check_resource_name(names.job); !why.empty()) d.error("--name", why);
-  if (auto why = check_absolute_path(o.root); !why.empty()) d.error("--root", why);
-  if (auto why = check_absolute_path(o.state_dir); !why.empty()) d.error("--state-dir", why);
+  if (auto why = check_canonical_path(o.root); !why.empty()) d.error("--root", why);
+  if (auto why = check_canonical_path(o.state_dir); !why.empty()) d.error("--state-dir", why);
   if (o.grace_seconds < 0 || o.grace_seconds > 3600)
     d.error("--grace", "must be 0 to 3600 seconds");
   PlanContext ctx;
@@ -132,6 +159,8 @@ int run_job(const RunJobOptions& o) {
       d.error("--env", "\"" + kv + "\" is not NAME=VALUE");
     } else if (auto why = check_env_name(name); !why.empty()) {
       d.error("--env", why);
+    } else if (!is_valid_utf8(kv)) {
+      d.error("--env", "the value of " + name + " is not valid UTF-8");
     } else {
       ctx.base_env.set(name, kv.substr(eq + 1));
     }
@@ -169,7 +198,21 @@ int run_job(const RunJobOptions& o) {
   job.plan.end_with_parent = true;
   if (auto cg = own_cgroup_dir()) job.plan.cgroup_parent = *cg;
 
-  // 2. One job at a time on a node root, as on a Batch AI node.
+  // 2. From here on SIGINT, SIGTERM and SIGHUP are handled, not fatal: before the job starts
+  // they undo what was done; once it runs they terminate it.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&stop_signals, sig);
+  ::sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
+  auto stop_requested = [&]() {
+    sigset_t stops;
+    sigemptyset(&stops);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stops, sig);
+    timespec zero{};
+    return std::max(0, ::sigtimedwait(&stops, nullptr, &zero));
+  };
+
+  // One job at a time on a node root, as on a Batch AI node.
   if (auto s = make_dirs(o.root, 0755); !s) {
     say(s.error().message);
     return kExitAgentError;
@@ -190,8 +233,13 @@ int run_job(const RunJobOptions& o) {
 
   // 3. The node's directories, then job-level volumes: stdouterr/ and the output directories
   // usually live on a volume, so they are created only once it is mounted.
-  if (auto s = empty_dir_one_fs(job.layout.job_temp_dir); !s) {
-    say("warning: AZ_BATCHAI_JOB_TEMP_DIR not fully emptied: " + s.error().message);
+  // Stale mounts below the temp dir first: a bind mount of the same file system has the same
+  // device number, and emptying must never reach into it.
+  if (auto s = unmount_all_below(job.layout.job_temp_dir); !s) {
+    say("warning: AZ_BATCHAI_JOB_TEMP_DIR not emptied, a mount below it stays: " +
+        s.error().message);
+  } else if (auto e = empty_dir_one_fs(job.layout.job_temp_dir); !e) {
+    say("warning: AZ_BATCHAI_JOB_TEMP_DIR not fully emptied: " + e.error().message);
   }
   for (const auto& dir : {job.layout.mount_root, job.layout.job_mount_root, job.layout.job_temp,
                           job.layout.shared_job_temp}) {
@@ -204,7 +252,8 @@ int run_job(const RunJobOptions& o) {
   std::vector<std::string> mount_lines;
   for (const auto& m : job.mounts) {
     Status s = make_dirs(m.mount_point, 0755);
-    if (s) s = run_mount_command(m.command, job.env.to_envp(), kMountTimeoutMs);
+    // The mount helper is not the job: it gets the job's variables but not its secrets.
+    if (s) s = run_mount_command(m.command, job.env.to_envp(false), kMountTimeoutMs);
     if (!s) {
       say(mount_error_code(m.volume->kind) + ": cannot mount " + m.volume->json_path + " (" +
           m.volume->relative_mount_path + ") at " + m.mount_point + ": " + s.error().message);
@@ -212,6 +261,11 @@ int run_job(const RunJobOptions& o) {
       return kExitAgentError;
     }
     mount_lines.push_back("mounted " + m.volume->relative_mount_path + " at " + m.mount_point);
+    if (int sig = stop_requested(); sig != 0) {
+      say("stopped by signal " + std::to_string(sig) + " before the job started");
+      take_down_mounts(job, no_log);
+      return 128 + sig;
+    }
   }
 
   // 4. stdouterr/, the outputs and the execution log.
@@ -242,10 +296,11 @@ int run_job(const RunJobOptions& o) {
   const std::string job_state = job_state_dir(o.state_dir, names.job_uuid);
   Status state_ok = make_dirs(join_path(o.state_dir, "jobs"), 0700);
   if (state_ok) state_ok = make_dirs(job_state, 0700);
-  sigset_t set;
-  sigemptyset(&set);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&set, sig);
-  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+  if (int sig = stop_requested(); sig != 0) {
+    say("stopped by signal " + std::to_string(sig) + " before the job started");
+    take_down_mounts(job, log);
+    return 128 + sig;
+  }
   auto supervisor = state_ok ? start_supervisor(job_state, job.plan, lock.get())
                              : Result<pid_t>(state_ok.error());
   if (!supervisor) {
@@ -268,8 +323,16 @@ int run_job(const RunJobOptions& o) {
     say("the job's supervisor ended without a final status (" +
         (status ? "state " + to_string(status->state) : status.error().message) + "); see " +
         job_state + "/supervisor.log");
-    // Whatever the job left running goes with it.
-    if (status && !status->cgroup.empty()) JobCgroup::existing(status->cgroup).kill_all();
+    // Whatever the job left running goes with it (its orphans are in the job's cgroup).
+    if (!job.plan.cgroup_parent.empty()) {
+      auto cg =
+          JobCgroup::existing(join_path(job.plan.cgroup_parent, job_cgroup_name(job.plan.job_id)));
+      for (int attempt = 0; attempt < 50 && cg.populated(); ++attempt) {
+        cg.kill_all();
+        ::poll(nullptr, 0, 100);
+      }
+      if (auto s = cg.remove(); !s) say("warning: " + s.error().message);
+    }
   } else {
     for (const auto& e : status->errors) say(e.code + ": " + e.message);
     const std::string first_code = status->errors.empty() ? "" : status->errors[0].code;

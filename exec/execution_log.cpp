@@ -1,6 +1,7 @@
 #include "exec/execution_log.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/time.hpp"
@@ -10,8 +11,10 @@ namespace batchai {
 
 void ExecutionLog::line(const std::string& text) const {
   if (path_.empty()) return;
-  UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644));
-  if (!fd.valid()) return;
+  UniqueFd fd(::open(path_.c_str(),
+                     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644));
+  struct stat st {};
+  if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return;
   std::string out = iso8601_utc(wall_ms()) + " " + text;
   for (auto& c : out) {
     if (c == '\n') c = ' ';

@@ -16,6 +16,11 @@ namespace batchai {
 // job cgroups are created as children. Error when there is no cgroup v2 hierarchy.
 Result<std::string> own_cgroup_dir();
 
+// The name of a job's cgroup below the agent's own: "batchai-job-<job uuid>".
+inline std::string job_cgroup_name(const std::string& job_id) {
+  return "batchai-job-" + job_id;
+}
+
 class JobCgroup {
  public:
   // Creates parent/name (mode 0755).

@@ -31,7 +31,8 @@ std::string plan_to_json(const LaunchPlan& plan) {
             {"endWithParent", plan.end_with_parent},
             {"cgroupParent", plan.cgroup_parent},
             {"steps", steps}};
-  return j.dump();
+  // Invalid UTF-8 is replaced rather than thrown about: callers validate what users give.
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 Result<LaunchPlan> plan_from_json(const std::string& text) {

@@ -30,12 +30,12 @@ struct StepSpec {
 struct LaunchPlan {
   std::string job_id;
   std::string job_name;
-  std::string execution_log;          // path of execution.log
-  std::int64_t deadline_wall_ms = 0;  // maxWallClockTime as an absolute time; 0 for none
+  std::string execution_log;           // path of execution.log
+  std::int64_t deadline_wall_ms = 0;   // maxWallClockTime as an absolute time; 0 for none
   std::int64_t max_wall_clock_ms = 0;  // the limit itself, for messages
-  std::int64_t grace_ms = 10000;      // SIGTERM -> SIGKILL
-  bool end_with_parent = false;       // run-job: the job ends if run-job dies
-  std::string cgroup_parent;          // cgroup v2 directory to create the job's cgroup in; "" none
+  std::int64_t grace_ms = 10000;       // SIGTERM -> SIGKILL
+  bool end_with_parent = false;        // run-job: the job ends if run-job dies
+  std::string cgroup_parent;           // cgroup v2 directory to create the job's cgroup in; "" none
   std::vector<StepSpec> steps;
 };
 

@@ -1,6 +1,7 @@
 #include "exec/output_file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,8 +11,15 @@
 namespace batchai {
 
 Result<OutputFile> OutputFile::open(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644));
+  // O_NONBLOCK: a FIFO planted in place of the file fails instead of blocking the supervisor.
+  UniqueFd fd(::open(path.c_str(),
+                     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644));
   if (!fd.valid()) return err("cannot open " + path + ": " + errno_text(errno));
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return err("cannot use " + path + ": not a regular file");
+  }
+  ::fcntl(fd.get(), F_SETFL, O_APPEND);  // blocking writes again: back-pressure, not loss
   return OutputFile(std::move(fd), path);
 }
 

@@ -77,7 +77,11 @@ class Supervisor {
   std::vector<Task> tasks_;
   std::int64_t deadline_mono_ = 0;  // 0: none
   bool terminate_requested_ = false;
-  bool deadline_hit_ = false;
+  // How the running step ends, decided once by whatever happens first (a task failing,
+  // termination, the deadline, all primary tasks done): what follows while the rest of the
+  // step's processes are stopped does not change it.
+  std::optional<Outcome> decided_;
+  bool in_step_ = false;
   bool stopping_ = false;
   std::int64_t kill_at_ = 0;
   std::int64_t next_kill_ = 0;
@@ -112,7 +116,7 @@ int Supervisor::run(pid_t parent_pid) {
     deadline_mono_ = mono_ms() + std::max<std::int64_t>(0, plan_.deadline_wall_ms - wall_ms());
   }
   if (!plan_.cgroup_parent.empty()) {
-    auto cg = JobCgroup::create(plan_.cgroup_parent, "batchai-job-" + plan_.job_id);
+    auto cg = JobCgroup::create(plan_.cgroup_parent, job_cgroup_name(plan_.job_id));
     if (cg) {
       cgroup_ = std::move(*cg);
       status_.cgroup = cgroup_->dir();
@@ -128,9 +132,7 @@ int Supervisor::run(pid_t parent_pid) {
   const StepSpec* failed_step = nullptr;
   for (const auto& step : plan_.steps) {
     handle_signals(false);
-    if (terminate_requested_ || deadline_hit_ ||
-        (deadline_mono_ > 0 && mono_ms() >= deadline_mono_)) {
-      deadline_hit_ = deadline_hit_ || !terminate_requested_;
+    if (terminate_requested_ || (deadline_mono_ > 0 && mono_ms() >= deadline_mono_)) {
       outcome = terminate_requested_ ? Outcome::kTerminated : Outcome::kTimedOut;
       break;
     }
@@ -172,10 +174,10 @@ int Supervisor::run(pid_t parent_pid) {
     case Outcome::kTimedOut: {
       status_.state = JobState::kFailed;
       std::string limit = std::to_string(plan_.max_wall_clock_ms / 1000) + " s";
-      status_.errors.push_back({"MaxWallClockTimeExceeded",
-                                "The job ran longer than its maxWallClockTime (" + limit +
-                                    ") and was killed",
-                                {{"maxWallClockTime", limit}}});
+      status_.errors.push_back(
+          {"MaxWallClockTimeExceeded",
+           "The job ran longer than its maxWallClockTime (" + limit + ") and was killed",
+           {{"maxWallClockTime", limit}}});
       log_.line("MaxWallClockTimeExceeded: the job ran longer than its maxWallClockTime (" + limit +
                 ")");
       break;
@@ -222,7 +224,8 @@ bool Supervisor::start_tasks(const StepSpec& step) {
     }
     log_.line("task " + spec.name + " could not start: " + problem);
     status_.tasks.push_back({spec.name, 0, 127});
-    if (first_failure_ == nullptr) {
+    if (!decided_) {
+      decided_ = Outcome::kFailed;
       first_failure_ = &t;
       failure_message_ = problem;
     }
@@ -235,6 +238,8 @@ Outcome Supervisor::run_step(const StepSpec& step) {
   first_failure_ = nullptr;
   failure_message_.clear();
   stopping_ = false;
+  decided_.reset();
+  in_step_ = true;
   kill_at_ = 0;
   no_children_ = false;
   log_.line(step.name + " started");
@@ -245,6 +250,7 @@ Outcome Supervisor::run_step(const StepSpec& step) {
     reap();
     bool primaries_done = std::all_of(tasks_.begin(), tasks_.end(),
                                       [](const Task& t) { return t.exited || !t.spec->primary; });
+    if (primaries_done && !decided_) decided_ = Outcome::kSucceeded;
     if (primaries_done && !stopping_) begin_stop("");
     if (primaries_done && no_children_ && (!cgroup_ || !cgroup_->populated())) break;
 
@@ -268,8 +274,8 @@ Outcome Supervisor::run_step(const StepSpec& step) {
       if (fds[i].revents != 0) pump(*streams[i - 1], false);
     }
     now = mono_ms();
-    if (deadline_mono_ > 0 && now >= deadline_mono_ && !deadline_hit_ && !terminate_requested_) {
-      deadline_hit_ = true;
+    if (deadline_mono_ > 0 && now >= deadline_mono_ && !decided_) {
+      decided_ = Outcome::kTimedOut;
       begin_stop("maxWallClockTime reached");
     }
     if (stopping_ && now >= kill_at_ && now >= next_kill_) {
@@ -298,15 +304,13 @@ Outcome Supervisor::run_step(const StepSpec& step) {
     log_.line("task " + t.spec->name + " ended: exit code " + std::to_string(t.exit_code));
   }
   log_.line(step.name + " ended");
-  if (terminate_requested_) return Outcome::kTerminated;
-  if (deadline_hit_) return Outcome::kTimedOut;
-  if (first_failure_ != nullptr) return Outcome::kFailed;
-  return Outcome::kSucceeded;
+  in_step_ = false;
+  return decided_.value_or(Outcome::kSucceeded);
 }
 
 std::int64_t Supervisor::poll_timeout(std::int64_t now) const {
   std::int64_t wake = next_sync_;
-  if (deadline_mono_ > 0 && !deadline_hit_) wake = std::min(wake, deadline_mono_);
+  if (deadline_mono_ > 0 && !decided_) wake = std::min(wake, deadline_mono_);
   if (stopping_) wake = std::min(wake, std::max(kill_at_, next_kill_));
   // While stopping, re-check for processes that are gone without a SIGCHLD of ours.
   if (stopping_) wake = std::min(wake, now + kRekillIntervalMs);
@@ -320,7 +324,10 @@ void Supervisor::handle_signals(bool) {
       if (!terminate_requested_) {
         terminate_requested_ = true;
         log_.line("termination requested (signal " + std::to_string(info.ssi_signo) + ")");
-        if (!tasks_.empty()) begin_stop("terminated");
+        if (in_step_) {
+          if (!decided_) decided_ = Outcome::kTerminated;
+          begin_stop("terminated");
+        }
       }
     }
     // SIGCHLD: reap() runs at the top of every loop turn.
@@ -348,7 +355,8 @@ void Supervisor::reap() {
       }
       log_.line("task " + t.spec->name + " exited: code " + std::to_string(t.exit_code));
       // A failed primary task fails the job; the rest are stopped rather than left to hang.
-      if (t.spec->primary && t.exit_code != 0 && !stopping_ && first_failure_ == nullptr) {
+      if (t.spec->primary && t.exit_code != 0 && !decided_) {
+        decided_ = Outcome::kFailed;
         first_failure_ = &t;
         begin_stop("task " + t.spec->name + " failed");
       }
@@ -382,7 +390,7 @@ void Supervisor::begin_stop(const std::string& why) {
   std::int64_t now = mono_ms();
   kill_at_ = now + plan_.grace_ms;
   next_kill_ = kill_at_;
-  if (terminate_requested_ || deadline_hit_) {
+  if (decided_ == Outcome::kTerminated || decided_ == Outcome::kTimedOut) {
     status_.state = JobState::kTerminating;
     save();
   }

@@ -29,19 +29,24 @@ Result<pid_t> start_supervisor(const std::string& job_state_dir, const LaunchPla
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
 
+  const std::string text = plan_to_json(plan);
   pid_t pid = ::fork();
   if (pid < 0) return err("fork: " + errno_text(errno));
   if (pid == 0) {
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    // Termination signals stay blocked: one relayed before the supervisor has its signalfd
+    // stays pending for it instead of killing it.
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int sig : {SIGTERM, SIGINT, SIGCHLD}) sigaddset(&mask, sig);
+    ::sigprocmask(SIG_SETMASK, &mask, nullptr);
     ::setsid();
     if (::dup2(plan_r.get(), 0) < 0 || ::dup2(log.get(), 1) < 0 || ::dup2(log.get(), 2) < 0) {
       ::_exit(127);
     }
     int first_closed = 3;
     if (held_fd >= 0) {
-      if (::dup2(held_fd, 3) < 0) ::_exit(127);  // the copy at 3 is not close-on-exec
+      // dup2 onto itself would keep close-on-exec set, so fd 3 is cleared explicitly.
+      if (held_fd == 3 ? ::fcntl(3, F_SETFD, 0) < 0 : ::dup2(held_fd, 3) < 0) ::_exit(127);
       first_closed = 4;
     }
     ::close_range(first_closed, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -49,7 +54,6 @@ Result<pid_t> start_supervisor(const std::string& job_state_dir, const LaunchPla
     ::_exit(127);
   }
   plan_r.reset();
-  const std::string text = plan_to_json(plan);
   std::size_t done = 0;
   // A supervisor that dies before reading all of it closes the pipe: EPIPE, not SIGPIPE.
   ::signal(SIGPIPE, SIG_IGN);

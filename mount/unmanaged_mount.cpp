@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "common/fs.hpp"
@@ -55,31 +57,40 @@ Status run_mount_command(const std::vector<std::string>& argv, const std::vector
   out_w.reset();
   std::string output;
   const std::int64_t deadline = mono_ms() + timeout_ms;
-  bool timed_out = false;
-  for (;;) {
+  int status = 0;
+  bool open_output = true;
+  // The helper's exit wakes the poll below through a pidfd; without one (old kernels) the poll
+  // times out every 50 ms to look.
+  UniqueFd exit_fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  // Until the helper exits or the deadline passes. The helper's exit decides, not the end of its
+  // output: a helper may close its output early (exec >log) and still hang on a dead server, or
+  // leave a daemon behind that keeps the output open (FUSE drivers do).
+  while (::waitpid(pid, &status, WNOHANG) != pid) {
     std::int64_t left = deadline - mono_ms();
     if (left <= 0) {
-      timed_out = true;
-      break;
+      ::kill(-pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      return err("the mount command did not finish within " + std::to_string(timeout_ms / 1000) +
+                 " s and was killed" + (output.empty() ? "" : ": " + trimmed(output)));
     }
-    pollfd pfd{out_r.get(), POLLIN, 0};
-    int rc = ::poll(&pfd, 1, static_cast<int>(left));
-    if (rc < 0 && errno == EINTR) continue;
-    if (rc <= 0) continue;
+    pollfd pfd[2] = {{open_output ? out_r.get() : -1, POLLIN, 0}, {exit_fd.get(), POLLIN, 0}};
+    if (::poll(pfd, 2, static_cast<int>(std::min<std::int64_t>(left, 50))) <= 0) continue;
+    if (pfd[0].revents == 0) continue;
     char buf[1024];
     ssize_t n = ::read(out_r.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;  // EOF: the helper (and whatever it started in the foreground) is done
+    if (n <= 0) {
+      open_output = false;  // poll ignores a negative fd: from now on it only waits
+      continue;
+    }
     if (output.size() < kMaxOutput) output.append(buf, static_cast<std::size_t>(n));
   }
-  if (timed_out) {
-    ::kill(-pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-    return err("the mount command did not finish within " + std::to_string(timeout_ms / 1000) +
-               " s and was killed" + (output.empty() ? "" : ": " + trimmed(output)));
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  // What the helper wrote before it exited is in the pipe already.
+  ::fcntl(out_r.get(), F_SETFL, O_NONBLOCK);
+  for (char buf[1024]; open_output && output.size() < kMaxOutput;) {
+    ssize_t n = ::read(out_r.get(), buf, sizeof buf);
+    if (n <= 0) break;
+    output.append(buf, static_cast<std::size_t>(n));
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return ok();
   std::string how = WIFEXITED(status) ? "exited with code " + std::to_string(WEXITSTATUS(status))

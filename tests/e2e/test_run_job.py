@@ -727,6 +727,74 @@ class ConcurrencyTest(RunJobTestCase):
         self.assertEqual(read_text(os.path.join(self.stdouterr_dir(name="first"), "stdout.txt")),
                          "first-done\n")
 
+    def test_the_root_stays_locked_while_a_killed_run_jobs_job_is_still_stopping(self):
+        # run-job is killed outright; its supervisor keeps the node root locked while it stops
+        # the job (here a job that ignores SIGTERM, so stopping takes the grace period), so a new
+        # run-job cannot unmount or empty anything under the old job.
+        job = self.write_job(self.custom_job(
+            "trap '' TERM\n" + PID_RECORDING_SCRIPT + "sleep 1000\n"), file_name="stubborn.json")
+        proc = self.start_agent(job, name="stubborn", grace=10)
+        self.wait_for_file(self.mark("ready"))
+        pids = self.record_pids()
+        proc.kill()
+        proc.wait(timeout=SAFETY_TIMEOUT)
+        self.assertTrue(process_alive(*pids["main"]), "the job should still be in its grace period")
+        second = self.write_job(self.custom_job('touch "$D/second-ran"'), file_name="second.json")
+        code, err = self.run_agent(second, name="second")
+        self.assertEqual(code, 125, err)
+        self.assertIn("another job", err)
+        self.assertFalse(os.path.exists(self.mark("second-ran")), "the second job ran")
+        wait_for(lambda: not any(process_alive(pid, ticks) for pid, ticks in pids.values()),
+                 "the stubborn job to be killed after its grace period")
+
+
+class RobustnessTest(RunJobTestCase):
+
+    def test_a_fifo_planted_as_an_output_file_fails_the_job_instead_of_hanging_it(self):
+        job = self.write_job(self.custom_job(
+            "echo never", jobPreparation={
+                "commandLine": 'mkfifo "$AZ_BATCHAI_STDOUTERR_DIR/stdout.txt"'}))
+        code, err = self.run_agent(job)
+        self.assertEqual(code, 127, err)
+        self.assertIn("JobFailed", err)
+        log = read_text(os.path.join(self.stdouterr_dir(), "execution.log"))
+        self.assertIn("task main could not start: cannot open", log)
+
+    def test_outcome_is_kept_when_termination_arrives_while_leftovers_are_stopped(self):
+        # The job's main process succeeds and leaves a process behind that ignores SIGTERM.
+        # While the supervisor waits out the grace period for it, run-job is asked to terminate:
+        # the job had already succeeded, and stays succeeded.
+        job = self.write_job(self.custom_job(
+            "setsid bash -c 'trap \"touch $D/leftover-got-term\" TERM; "
+            "touch $D/leftover-ready; while :; do sleep 0.05; done' &\n"
+            'while [ ! -e "$D/leftover-ready" ]; do sleep 0.01; done\n'
+            "echo done"))
+        proc = self.start_agent(job, grace=3)
+        self.wait_for_file(self.mark("leftover-got-term"))
+        proc.send_signal(signal.SIGTERM)
+        code, err = self.finish_agent(proc)
+        self.assertEqual(code, 0, err)
+        self.assertIn("succeeded", err)
+        self.assertNotIn("JobTerminate", err)
+
+    def test_mount_command_gets_the_jobs_variables_but_not_its_secrets(self):
+        helper = os.path.join(self.tmp, "mount-helper.sh")
+        with open(helper, "w") as f:
+            f.write('#!/bin/sh\nenv > "$D/mount-env.txt"\nexec mount -t tmpfs -o size=1m tmpfs "$@"\n')
+        os.chmod(helper, 0o755)
+        secret = "mount-s3cr3t-7f3a"
+        job = self.write_job(self.custom_job(
+            'test "$TOKEN" = "%s"' % secret,
+            secrets=[{"name": "TOKEN", "value": secret}],
+            mountVolumes={"unmanagedFileSystems": [
+                {"mountCommand": helper, "relativeMountPath": "scratch"}]}))
+        code, err = self.run_agent(job)
+        self.assertEqual(code, 0, err)
+        env = read_text(self.mark("mount-env.txt"))
+        self.assertIn("AZ_BATCHAI_JOB_MOUNT_ROOT=", env)
+        self.assertNotIn(secret, env)
+        self.assertNotIn("TOKEN=", env)
+
 
 if __name__ == "__main__":
     sys.exit(unittest.main())
