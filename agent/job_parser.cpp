@@ -59,7 +59,7 @@ void find_nul_strings(const json& value, const std::string& path, Diagnostics& d
   } else if (value.is_object()) {
     for (const auto& [key, child] : value.items()) {
       if (key.find('\0') != std::string::npos) d.error(path, "has a field name with a NUL");
-      find_nul_strings(child, path.empty() ? key : path + "." + key, d);
+      find_nul_strings(child, path.empty() ? key : std::string(path).append(".").append(key), d);
     }
   } else if (value.is_array()) {
     for (std::size_t i = 0; i < value.size(); ++i) {

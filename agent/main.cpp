@@ -75,7 +75,13 @@ int main(int argc, char** argv) {
   sup_cmd->add_option("--parent-pid", parent_pid)->required();
 
   CLI11_PARSE(app, argc, argv);
-  if (*run_cmd) return batchai::run_job(run);
-  if (*sup_cmd) return supervise(job_state_dir, parent_pid);
+  // Errors are values inside; an exception reaching here is a bug, reported rather than aborting.
+  try {
+    if (*run_cmd) return batchai::run_job(run);
+    if (*sup_cmd) return supervise(job_state_dir, parent_pid);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "batchai-agent: internal error: %s\n", e.what());
+    return batchai::kExitAgentError;
+  }
   return 2;
 }

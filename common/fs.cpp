@@ -124,7 +124,7 @@ void remove_entries(int dirfd, dev_t dev, const std::string& shown, std::string&
     if (name != "." && name != "..") names.push_back(name);
   }
   for (const auto& name : names) {
-    std::string child = shown + "/" + name;
+    const std::string child = join_path(shown, name);
     struct stat st {};
     if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno != ENOENT) errors += "cannot stat " + child + ": " + errno_text(errno) + "; ";

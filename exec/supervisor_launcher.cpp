@@ -26,6 +26,7 @@ Result<pid_t> start_supervisor(const std::string& job_state_dir, const LaunchPla
   std::vector<std::string> args = {"batchai-agent", "supervise",    "--job-state-dir",
                                    job_state_dir,   "--parent-pid", parent};
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
 

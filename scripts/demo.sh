@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-bash scripts/build.sh -DBATCHAI_TESTS=OFF
+TARGET=batchai-agent bash scripts/build.sh
 demo=/tmp/batchai-demo
 echo "== running examples/digits/job.json (node root $demo/root)"
 ./build/bin/batchai-agent run-job examples/digits/job.json \

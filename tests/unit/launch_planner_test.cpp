@@ -348,6 +348,20 @@ TEST(LaunchPlanner, JobPreparationRunsFirst) {
   EXPECT_EQ(j.plan.steps[1].tasks.at(0).name, "main");
 }
 
+TEST(LaunchPlanner, JobPreparationGetsTheJobWideToolkitVariablesButNoTaskIndex) {
+  PlannedJob j = plan_ok(doc(R"("tensorFlowSettings": {"pythonScriptFilePath": "/s/t.py",
+                                                       "workerCount": 2, "parameterServerCount": 1,
+                                                       "pythonInterpreterPath": "/bin/sh"})",
+                             R"("jobPreparation": {"commandLine": "true"})"));
+  ASSERT_EQ(j.plan.steps.size(), 2u);
+  const TaskSpec& prep = j.plan.steps[0].tasks.at(0);
+  EXPECT_EQ(env_of(prep, "AZ_BATCHAI_WORKER_HOSTS"), "10.0.0.4:2222,10.0.0.4:2223");
+  EXPECT_EQ(env_of(prep, "AZ_BATCHAI_PS_HOSTS"), "10.0.0.4:2224");
+  EXPECT_EQ(env_of(prep, "AZ_BATCHAI_TASK_INDEX"), std::nullopt);
+  EXPECT_EQ(env_of(prep, "TF_CONFIG"), std::nullopt);
+  EXPECT_FALSE(j.env.has("AZ_BATCHAI_TASK_INDEX"));
+}
+
 TEST(LaunchPlanner, CommandLineArgsBecomeArgvEntries) {
   PlannedJob j = plan_ok(doc(
       R"("pyTorchSettings": {"pythonScriptFilePath": "/s/t.py", )" + kSh +
