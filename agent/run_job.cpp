@@ -13,6 +13,7 @@
 
 #include "agent/job_parser.hpp"
 #include "agent/job_rules.hpp"
+#include "agent/job_site.hpp"
 #include "agent/launch_planner.hpp"
 #include "agent/state_paths.hpp"
 #include "common/fs.hpp"
@@ -24,31 +25,13 @@
 #include "exec/job_status.hpp"
 #include "exec/supervisor_launcher.hpp"
 #include "heartbeat/gpu_count.hpp"
-#include "mount/unmanaged_mount.hpp"
-#include "mount/unmount.hpp"
 
 namespace batchai {
 
 namespace {
 
-constexpr int kMountTimeoutMs = 120000;
-
 void say(const std::string& text) {
   std::fprintf(stderr, "batchai-agent: %s\n", text.c_str());
-}
-
-std::string mount_error_code(VolumeKind k) {
-  switch (k) {
-    case VolumeKind::kAzureFileShare:
-      return "AZFMountError";
-    case VolumeKind::kAzureBlob:
-      return "BFSMountError";
-    case VolumeKind::kFileServer:
-      return "NFSMountError";
-    case VolumeKind::kUnmanaged:
-      return "UnmanagedMountError";
-  }
-  return "";
 }
 
 // "examples/digits/job.json" is job "digits"; "train.json" is job "train".
@@ -59,17 +42,9 @@ std::string default_name(const std::string& file) {
   return check_resource_name(stem).empty() ? stem : "job";
 }
 
-// The job's mounts come down and their empty directories go; files are never deleted.
-void take_down_mounts(const PlannedJob& job, const ExecutionLog& log) {
-  if (auto s = unmount_all_below(job.layout.job_mount_root); !s) {
-    log.line("unmount: " + s.error().message);
-    say("warning: " + s.error().message);
-  }
-  if (auto s = remove_empty_tree(job.layout.job_dir); !s) {
-    log.line("job directory kept: " + s.error().message);
-  }
-  prune_empty_dirs(job.layout.job_dir.substr(0, job.layout.job_dir.rfind('/')),
-                   job.layout.jobs_root);
+// The job's volumes come down; what could not is said.
+void take_down_mounts(const PlannedJob& job) {
+  for (const auto& w : take_down_job(job.layout)) say("warning: " + w);
 }
 
 // Mounts are found by their path in /proc/self/mountinfo, where the kernel writes the resolved
@@ -184,14 +159,9 @@ int run_job(const RunJobOptions& o) {
         "; nothing was run");
     return kExitInvalid;
   }
-  for (const auto& m : planned->mounts) {
-    if (m.volume->kind != VolumeKind::kUnmanaged) {
-      say(mount_error_code(m.volume->kind) + ": " + m.volume->json_path + ": " +
-          volume_field(m.volume->kind) +
-          " volumes are not supported by this agent yet; nothing "
-          "was run");
-      return kExitAgentError;
-    }
+  if (auto e = unsupported_volume(*planned)) {
+    say(e->code + ": " + e->details[0].value + ": " + e->message + "; nothing was run");
+    return kExitAgentError;
   }
   PlannedJob& job = *planned;
   job.plan.grace_ms = static_cast<std::int64_t>(o.grace_seconds) * 1000;
@@ -224,73 +194,25 @@ int run_job(const RunJobOptions& o) {
     return kExitAgentError;
   }
   // Leftovers of an earlier job whose run-job was killed before it could clean up: no job runs
-  // on this root now (the lock is held by run-job and its supervisor while a job runs), so every
-  // job-level mount below it is stale.
-  if (auto s = unmount_all_below(job.layout.jobs_root); !s) {
-    say("warning: leftover job mounts: " + s.error().message);
-  }
-  (void)remove_empty_tree(job.layout.jobs_root);
+  // on this root now (the lock is held by run-job and its supervisor while a job runs).
+  for (const auto& w : clean_leftovers(job.layout)) say("warning: " + w);
 
-  // 3. The node's directories, then job-level volumes: stdouterr/ and the output directories
-  // usually live on a volume, so they are created only once it is mounted.
-  // Stale mounts below the temp dir first: a bind mount of the same file system has the same
-  // device number, and emptying must never reach into it.
-  if (auto s = unmount_all_below(job.layout.job_temp_dir); !s) {
-    say("warning: AZ_BATCHAI_JOB_TEMP_DIR not emptied, a mount below it stays: " +
-        s.error().message);
-  } else if (auto e = empty_dir_one_fs(job.layout.job_temp_dir); !e) {
-    say("warning: AZ_BATCHAI_JOB_TEMP_DIR not fully emptied: " + e.error().message);
-  }
-  for (const auto& dir : {job.layout.mount_root, job.layout.job_mount_root, job.layout.job_temp,
-                          job.layout.shared_job_temp}) {
-    if (auto s = make_dirs(dir, 0755); !s) {
-      say(s.error().message);
-      return kExitAgentError;
+  // 3. Directories, volumes, stdouterr/, outputs, execution.log.
+  int interrupted_by = 0;
+  if (auto e = set_up_job(job,
+                          "job " + names.job + " (" + names.job_uuid +
+                              ") accepted by run-job; API " + to_string(spec.api_version) +
+                              ", toolkit " + settings_field(spec.toolkit.kind),
+                          stop_requested, &interrupted_by)) {
+    if (interrupted_by != 0) {
+      say("stopped by signal " + std::to_string(interrupted_by) + " before the job started");
+      return 128 + interrupted_by;
     }
-  }
-  ExecutionLog no_log;
-  std::vector<std::string> mount_lines;
-  for (const auto& m : job.mounts) {
-    Status s = make_dirs(m.mount_point, 0755);
-    // The mount helper is not the job: it gets the job's variables but not its secrets.
-    if (s) s = run_mount_command(m.command, job.env.to_envp(false), kMountTimeoutMs);
-    if (!s) {
-      say(mount_error_code(m.volume->kind) + ": cannot mount " + m.volume->json_path + " (" +
-          m.volume->relative_mount_path + ") at " + m.mount_point + ": " + s.error().message);
-      take_down_mounts(job, no_log);
-      return kExitAgentError;
-    }
-    mount_lines.push_back("mounted " + m.volume->relative_mount_path + " at " + m.mount_point);
-    if (int sig = stop_requested(); sig != 0) {
-      say("stopped by signal " + std::to_string(sig) + " before the job started");
-      take_down_mounts(job, no_log);
-      return 128 + sig;
-    }
-  }
-
-  // 4. stdouterr/, the outputs and the execution log.
-  std::vector<std::string> dirs = {job.stdouterr_dir};
-  for (const auto& out : job.outputs) dirs.push_back(out.path);
-  for (const auto& dir : dirs) {
-    if (auto s = make_dirs(dir, 0755); !s) {
-      say(s.error().message);
-      take_down_mounts(job, no_log);
-      return kExitAgentError;
-    }
-  }
-  ExecutionLog log(job.plan.execution_log);
-  log.line("job " + names.job + " (" + names.job_uuid + ") accepted by run-job; API " +
-           to_string(spec.api_version) + ", toolkit " + settings_field(spec.toolkit.kind));
-  std::string env_names;
-  for (const auto& n : job.env.names()) env_names += (env_names.empty() ? "" : " ") + n;
-  log.line("environment: " + env_names);
-  for (const auto& line : mount_lines) log.line(line);
-  for (const auto& out : job.outputs) log.line("output " + out.id + ": " + out.path);
-  if (auto s = write_file_atomic(job.hostfile, job.hostfile_content, 0644); !s) {
-    say(s.error().message);
-    take_down_mounts(job, log);
+    std::string where_ = e->details.empty() ? "" : e->details[0].value + ": ";
+    say(e->code + ": " + where_ + e->message);
     return kExitAgentError;
   }
+  ExecutionLog log(job.plan.execution_log);
 
   // 5. The supervisor runs the job; this process only waits and relays termination.
   const std::string job_state = job_state_dir(o.state_dir, names.job_uuid);
@@ -298,7 +220,7 @@ int run_job(const RunJobOptions& o) {
   if (state_ok) state_ok = make_dirs(job_state, 0700);
   if (int sig = stop_requested(); sig != 0) {
     say("stopped by signal " + std::to_string(sig) + " before the job started");
-    take_down_mounts(job, log);
+    take_down_mounts(job);
     return 128 + sig;
   }
   auto supervisor = state_ok ? start_supervisor(job_state, job.plan, lock.get())
@@ -306,7 +228,7 @@ int run_job(const RunJobOptions& o) {
   if (!supervisor) {
     say("cannot start the job's supervisor: " + supervisor.error().message);
     log.line("cannot start the supervisor: " + supervisor.error().message);
-    take_down_mounts(job, log);
+    take_down_mounts(job);
     return kExitAgentError;
   }
   const std::string err_file =
@@ -356,7 +278,7 @@ int run_job(const RunJobOptions& o) {
     }
   }
   log.line("run-job finished: exit status " + std::to_string(code));
-  take_down_mounts(job, ExecutionLog());
+  take_down_mounts(job);
   if (!summary.empty()) std::fputs(("batchai-agent: " + summary).c_str(), stderr);
   return code;
 }

@@ -1,0 +1,108 @@
+#include "agent/job_site.hpp"
+
+#include "common/fs.hpp"
+#include "mount/unmanaged_mount.hpp"
+#include "mount/unmount.hpp"
+
+namespace batchai {
+
+namespace {
+constexpr int kMountTimeoutMs = 120000;
+}  // namespace
+
+std::string mount_error_code(VolumeKind kind) {
+  switch (kind) {
+    case VolumeKind::kAzureFileShare:
+      return "AZFMountError";
+    case VolumeKind::kAzureBlob:
+      return "BFSMountError";
+    case VolumeKind::kFileServer:
+      return "NFSMountError";
+    case VolumeKind::kUnmanaged:
+      return "UnmanagedMountError";
+  }
+  return "";
+}
+
+std::optional<JobError> unsupported_volume(const PlannedJob& job) {
+  for (const auto& m : job.mounts) {
+    if (m.volume->kind == VolumeKind::kUnmanaged) continue;
+    return JobError{mount_error_code(m.volume->kind),
+                    volume_field(m.volume->kind) + " volumes are not supported by this agent yet",
+                    {{"volume", m.volume->json_path}}};
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> clean_leftovers(const JobLayout& layout) {
+  std::vector<std::string> warnings;
+  if (auto s = unmount_all_below(layout.jobs_root); !s) {
+    warnings.push_back("leftover job mounts: " + s.error().message);
+  }
+  (void)remove_empty_tree(layout.jobs_root);
+  // A bind mount of the same file system has the same device number: emptying must never
+  // reach into one, so mounts below the temp dir go first.
+  if (auto s = unmount_all_below(layout.job_temp_dir); !s) {
+    warnings.push_back("AZ_BATCHAI_JOB_TEMP_DIR not emptied, a mount below it stays: " +
+                       s.error().message);
+  } else if (auto e = empty_dir_one_fs(layout.job_temp_dir); !e) {
+    warnings.push_back("AZ_BATCHAI_JOB_TEMP_DIR not fully emptied: " + e.error().message);
+  }
+  return warnings;
+}
+
+std::vector<std::string> take_down_job(const JobLayout& layout) {
+  std::vector<std::string> warnings;
+  if (auto s = unmount_all_below(layout.job_mount_root); !s) warnings.push_back(s.error().message);
+  (void)remove_empty_tree(layout.job_dir);  // what is not empty stays: files are never deleted
+  prune_empty_dirs(layout.job_dir.substr(0, layout.job_dir.rfind('/')), layout.jobs_root);
+  return warnings;
+}
+
+std::optional<JobError> set_up_job(const PlannedJob& job, const std::string& intro,
+                                   const std::function<int()>& interrupted, int* interrupted_by) {
+  auto fail = [&](JobError e) {
+    take_down_job(job.layout);
+    return std::optional<JobError>(std::move(e));
+  };
+  for (const auto& dir : {job.layout.mount_root, job.layout.job_mount_root, job.layout.job_temp,
+                          job.layout.shared_job_temp}) {
+    if (auto s = make_dirs(dir, 0755); !s) return fail({"JobSetupFailed", s.error().message, {}});
+  }
+  // Volumes first: stdouterr/ and the outputs usually live on one.
+  std::vector<std::string> mount_lines;
+  for (const auto& m : job.mounts) {
+    Status s = make_dirs(m.mount_point, 0755);
+    // The mount helper is not the job: it gets the job's variables but not its secrets.
+    if (s) s = run_mount_command(m.command, job.env.to_envp(false), kMountTimeoutMs);
+    if (!s) {
+      return fail({mount_error_code(m.volume->kind),
+                   "cannot mount " + m.volume->relative_mount_path + " at " + m.mount_point + ": " +
+                       s.error().message,
+                   {{"volume", m.volume->json_path}}});
+    }
+    mount_lines.push_back("mounted " + m.volume->relative_mount_path + " at " + m.mount_point);
+    if (int sig = interrupted ? interrupted() : 0; sig != 0) {
+      if (interrupted_by != nullptr) *interrupted_by = sig;
+      return fail({"JobTerminate", "stopped before the job started", {}});
+    }
+  }
+  std::vector<std::string> dirs = {job.stdouterr_dir};
+  for (const auto& out : job.outputs) dirs.push_back(out.path);
+  for (const auto& dir : dirs) {
+    if (auto s = make_dirs(dir, 0755); !s) return fail({"JobSetupFailed", s.error().message, {}});
+  }
+  ExecutionLog log(job.plan.execution_log);
+  log.line(intro);
+  std::string env_names;
+  for (const auto& n : job.env.names()) env_names += (env_names.empty() ? "" : " ") + n;
+  log.line("environment: " + env_names);
+  for (const auto& line : mount_lines) log.line(line);
+  for (const auto& out : job.outputs) log.line("output " + out.id + ": " + out.path);
+  if (auto s = write_file_atomic(job.hostfile, job.hostfile_content, 0644); !s) {
+    return fail({"JobSetupFailed", s.error().message, {}});
+  }
+  return std::nullopt;
+}
+
+}  // namespace batchai

@@ -1,0 +1,40 @@
+// Setting a job up on the node and taking it down again, shared by run-job and the daemon:
+// stale leftovers cleaned, the node's directories, job-level volumes, stdouterr/ and outputs,
+// the head of execution.log. The supervisor does the rest.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/job_layout.hpp"
+#include "agent/launch_planner.hpp"
+#include "exec/execution_log.hpp"
+#include "exec/job_status.hpp"
+
+namespace batchai {
+
+// Batch AI's error code for a failed mount of this kind of volume.
+std::string mount_error_code(VolumeKind kind);
+
+// The first volume this agent cannot mount yet, as the error the job fails with.
+std::optional<JobError> unsupported_volume(const PlannedJob& job);
+
+// Before a job on a node root no other job uses: job-level mounts left by an agent that died
+// are unmounted, and AZ_BATCHAI_JOB_TEMP_DIR emptied (never across a mount). Problems are
+// returned as warnings.
+std::vector<std::string> clean_leftovers(const JobLayout& layout);
+
+// Creates the directories, mounts the job's volumes, creates stdouterr/ and the outputs, and
+// starts execution.log with `intro` as its first line. `interrupted` is asked between mounts;
+// a non-zero answer stops the set-up (mounts undone) and is returned in *interrupted_by.
+// On failure everything done is undone and the error says what failed (with its Batch AI code).
+std::optional<JobError> set_up_job(const PlannedJob& job, const std::string& intro,
+                                   const std::function<int()>& interrupted, int* interrupted_by);
+
+// Unmounts the job's volumes and removes their empty directories; files are never deleted.
+// Returns warnings.
+std::vector<std::string> take_down_job(const JobLayout& layout);
+
+}  // namespace batchai
