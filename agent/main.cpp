@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "agent/daemon.hpp"
 #include "agent/run_job.hpp"
 #include "common/fs.hpp"
 #include "exec/launch_plan.hpp"
@@ -66,6 +67,12 @@ int main(int argc, char** argv) {
                    "Seconds between SIGTERM and SIGKILL when stopping the job")
       ->capture_default_str();
 
+  std::string config_path = "/etc/batchai-agent/agent.json";
+  auto* daemon_cmd = app.add_subcommand(
+      "daemon", "Run the node agent: take work from the control plane and report state");
+  daemon_cmd->add_option("--config", config_path, "The agent's configuration (JSON)")
+      ->capture_default_str();
+
   std::string job_state_dir;
   pid_t parent_pid = 0;
   auto* sup_cmd =
@@ -78,6 +85,7 @@ int main(int argc, char** argv) {
   // Errors are values inside; an exception reaching here is a bug, reported rather than aborting.
   try {
     if (*run_cmd) return batchai::run_job(run);
+    if (*daemon_cmd) return batchai::run_daemon(config_path);
     if (*sup_cmd) return supervise(job_state_dir, parent_pid);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "batchai-agent: internal error: %s\n", e.what());

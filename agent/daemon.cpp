@@ -1,0 +1,341 @@
+#include "agent/daemon.hpp"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "agent/backoff.hpp"
+#include "agent/daemon_config.hpp"
+#include "agent/http_client.hpp"
+#include "agent/node_facts.hpp"
+#include "agent/node_task.hpp"
+#include "common/fs.hpp"
+#include "common/time.hpp"
+#include "exec/process_tree.hpp"
+#include "protocol/messages.hpp"
+
+namespace batchai {
+
+namespace {
+
+constexpr std::int64_t kTickMs = 1000;
+
+class Daemon {
+ public:
+  explicit Daemon(DaemonConfig config) : cfg_(std::move(config)), boot_id_(boot_id()) {}
+  int run();
+
+ private:
+  bool register_node(HttpClient& http);
+  void poll_loop();
+  void reconcile(const protocol::DesiredState& desired);
+  void send_report_if_changed(HttpClient& http);
+  bool wait_ms(std::int64_t ms);  // false when stopping
+  void load_sequence();
+  void save_sequence() const;
+
+  DaemonConfig cfg_;
+  std::string boot_id_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::atomic<bool> stop_{false};
+  std::optional<protocol::DesiredState> desired_;  // guarded by mu_
+  bool desired_changed_ = false;                   // guarded by mu_
+  protocol::PollSettings poll_;                    // guarded by mu_
+
+  std::map<std::string, NodeTask> tasks_;
+  std::set<std::string> missing_once_;  // absent from one desired state: terminated if twice
+  std::int64_t sequence_ = 0;
+  nlohmann::json last_acked_;  // the report content the control plane has
+  std::int64_t next_report_ms_ = 0;
+  Backoff report_backoff_;
+  std::string node_state_;
+};
+
+bool Daemon::wait_ms(std::int64_t ms) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return stop_.load(); });
+  return !stop_;
+}
+
+void Daemon::load_sequence() {
+  auto text = read_file(join_path(cfg_.state_dir, "node.json"), 4096);
+  if (!text) return;
+  try {
+    auto j = nlohmann::json::parse(*text);
+    sequence_ = j.at("sequence").get<std::int64_t>();
+  } catch (const nlohmann::json::exception&) {
+    sequence_ = 0;
+  }
+  // A report of this run must be newer than any of the last: skip ahead of a lost save.
+  sequence_ += 1000;
+}
+
+void Daemon::save_sequence() const {
+  (void)write_file_atomic(join_path(cfg_.state_dir, "node.json"),
+                          nlohmann::json{{"sequence", sequence_}}.dump() + "\n", 0600);
+}
+
+bool Daemon::register_node(HttpClient& http) {
+  Backoff backoff;
+  protocol::RegisterRequest req = collect_node_facts(cfg_.cluster, boot_id_);
+  const std::string body = protocol::to_json(req).dump();
+  while (!stop_) {
+    auto resp = http.request("POST", "/v1/nodes/" + cfg_.node_id + "/register", body,
+                             cfg_.request_timeout_seconds);
+    std::int64_t floor_ms = 0;
+    if (!resp) {
+      spdlog::warn("register: {}", resp.error().message);
+    } else if (resp->status == 200) {
+      auto r = protocol::register_response_from(resp->body);
+      if (r) {
+        std::lock_guard lock(mu_);
+        poll_ = r->poll;
+        spdlog::info("registered with {} as node {} of cluster {}", cfg_.control_plane_url,
+                     cfg_.node_id, cfg_.cluster);
+        return true;
+      }
+      spdlog::warn("register: bad response: {}", r.error().message);
+    } else {
+      spdlog::warn("register: the control plane answered {}", resp->status);
+      if (resp->retry_after_seconds) floor_ms = *resp->retry_after_seconds * 1000LL;
+    }
+    if (!wait_ms(backoff.next_ms(floor_ms))) break;
+  }
+  return false;
+}
+
+void Daemon::poll_loop() {
+  auto http = HttpClient::create(cfg_);
+  if (!http) return;
+  http->set_abort_flag(&stop_);
+  Backoff backoff;
+  std::int64_t version = 0;
+  while (!stop_) {
+    protocol::PollSettings poll;
+    {
+      std::lock_guard lock(mu_);
+      poll = poll_;
+    }
+    auto resp =
+        http->request("GET",
+                      "/v1/nodes/" + cfg_.node_id + "/desired?after=" + std::to_string(version) +
+                          "&wait=" + std::to_string(poll.poll_wait_seconds),
+                      "", poll.poll_wait_seconds + cfg_.request_timeout_seconds);
+    if (stop_) break;
+    std::int64_t delay = poll.min_request_interval_ms;
+    if (!resp) {
+      spdlog::warn("desired state: {}", resp.error().message);
+      delay = backoff.next_ms(delay);
+    } else if (resp->status == 304) {
+      backoff.reset();
+    } else if (resp->status == 200) {
+      auto desired = protocol::desired_state_from(resp->body);
+      if (!desired) {
+        spdlog::warn("desired state: bad response: {}", desired.error().message);
+        delay = backoff.next_ms(delay);
+      } else {
+        backoff.reset();
+        version = desired->version;
+        std::lock_guard lock(mu_);
+        poll_ = desired->poll;
+        desired_ = std::move(*desired);
+        desired_changed_ = true;
+        cv_.notify_all();
+      }
+    } else {
+      spdlog::warn("desired state: the control plane answered {}", resp->status);
+      std::int64_t floor_ms = resp->retry_after_seconds ? *resp->retry_after_seconds * 1000LL : 0;
+      delay = backoff.next_ms(std::max(delay, floor_ms));
+    }
+    if (delay > 0 && !wait_ms(delay)) break;
+  }
+}
+
+void Daemon::reconcile(const protocol::DesiredState& desired) {
+  std::set<std::string> wanted;
+  for (const auto& a : desired.tasks) {
+    wanted.insert(a.task_id);
+    missing_once_.erase(a.task_id);
+    auto it = tasks_.find(a.task_id);
+    if (it == tasks_.end()) {
+      spdlog::info("task {} (job {}): starting", a.task_id, a.job_name);
+      it = tasks_.emplace(a.task_id, NodeTask::start(a, cfg_)).first;
+      auto r = it->second.report();
+      if (r.state == "failed") {
+        for (const auto& e : r.execution_info.errors) {
+          spdlog::warn("task {}: {}: {}", a.task_id, e.code, e.message);
+        }
+      }
+    }
+    if (a.terminate && !it->second.is_final()) {
+      spdlog::info("task {}: terminating", a.task_id);
+      it->second.terminate();
+    }
+  }
+  for (auto it = tasks_.begin(); it != tasks_.end();) {
+    if (wanted.count(it->first)) {
+      ++it;
+      continue;
+    }
+    if (it->second.is_final()) {
+      // Gone from the desired state after its final state was reported: the control plane
+      // has it.
+      it->second.finish();
+      it->second.forget();
+      spdlog::info("task {}: done", it->first);
+      it = tasks_.erase(it);
+      continue;
+    }
+    if (missing_once_.insert(it->first).second) {
+      ++it;  // wait for a second desired state to confirm
+      continue;
+    }
+    spdlog::info("task {}: no longer wanted by the control plane; terminating", it->first);
+    it->second.terminate();
+    ++it;
+  }
+}
+
+void Daemon::send_report_if_changed(HttpClient& http) {
+  protocol::NodeReport report;
+  report.boot_id = boot_id_;
+  bool busy = false;
+  for (auto& [id, task] : tasks_) {
+    auto r = task.report();
+    if (!protocol::is_final_task_state(r.state)) busy = true;
+    report.tasks.push_back(std::move(r));
+  }
+  report.node_state = busy ? "running" : "idle";
+  if (report.node_state != node_state_) {
+    node_state_ = report.node_state;
+    spdlog::info("node state: {}", node_state_);
+    sd_notifyf(0, "STATUS=%s", node_state_.c_str());
+  }
+  nlohmann::json content = protocol::to_json(report);
+  content.erase("sequence");
+  if (content == last_acked_ || mono_ms() < next_report_ms_) return;
+  report.sequence = ++sequence_;
+  save_sequence();
+  auto resp = http.request("PUT", "/v1/nodes/" + cfg_.node_id + "/state",
+                           protocol::to_json(report).dump(), cfg_.request_timeout_seconds);
+  if (resp && resp->status == 200) {
+    last_acked_ = content;
+    report_backoff_.reset();
+    next_report_ms_ = 0;
+    return;
+  }
+  std::int64_t floor_ms = 0;
+  if (!resp) {
+    spdlog::warn("state report: {}", resp.error().message);
+  } else {
+    spdlog::warn("state report: the control plane answered {}", resp->status);
+    if (resp->retry_after_seconds) floor_ms = *resp->retry_after_seconds * 1000LL;
+  }
+  next_report_ms_ = mono_ms() + report_backoff_.next_ms(floor_ms);
+}
+
+int Daemon::run() {
+  if (auto s = make_dirs(join_path(cfg_.state_dir, "jobs"), 0700); !s) {
+    spdlog::error("{}", s.error().message);
+    return 1;
+  }
+  ::chmod(cfg_.state_dir.c_str(), 0700);
+  load_sequence();
+  for (auto& t : NodeTask::recover(cfg_)) {
+    spdlog::info("task {}: found again after a restart", t.task_id());
+    tasks_.emplace(t.task_id(), std::move(t));
+  }
+  // Termination of the agent: it stops; the jobs keep running under their supervisors.
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, sig);
+  ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread signals([&] {
+    int sig = 0;
+    while (sigwait(&set, &sig) == 0) {
+      if (sig == SIGHUP) continue;
+      spdlog::info("signal {}: stopping; running jobs keep running", sig);
+      stop_ = true;
+      cv_.notify_all();
+      return;
+    }
+  });
+  signals.detach();
+
+  auto http = HttpClient::create(cfg_);
+  if (!http) {
+    spdlog::error("{}", http.error().message);
+    return 1;
+  }
+  http->set_abort_flag(&stop_);
+  if (!register_node(*http)) return 0;
+  sd_notify(0, "READY=1\nSTATUS=registered");
+  std::thread poller([this] { poll_loop(); });
+
+  std::uint64_t watchdog_usec = 0;
+  const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+  while (!stop_) {
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }  // supervisors this agent started and that ended
+    std::optional<protocol::DesiredState> desired;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(kTickMs),
+                   [&] { return stop_.load() || desired_changed_; });
+      if (desired_changed_) {
+        desired = desired_;
+        desired_changed_ = false;
+      }
+    }
+    if (stop_) break;
+    if (desired) reconcile(*desired);
+    for (auto& [id, task] : tasks_) {
+      for (const auto& w : task.finish()) spdlog::warn("task {}: {}", id, w);
+    }
+    send_report_if_changed(*http);
+    if (watchdog) sd_notify(0, "WATCHDOG=1");
+  }
+  sd_notify(0, "STOPPING=1");
+  poller.join();
+  return 0;
+}
+
+}  // namespace
+
+int run_daemon(const std::string& config_path) {
+  spdlog::set_default_logger(spdlog::stderr_logger_mt("batchai-agent"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
+  Diagnostics d;
+  DaemonConfig config = load_daemon_config(config_path, d);
+  for (const auto& w : d.warnings())
+    spdlog::warn("config {}: {}", config_path, w.path + ": " + w.message);
+  if (d.has_errors()) {
+    for (const auto& e : d.errors()) {
+      spdlog::error("config {}: {}", config_path,
+                    e.path.empty() ? e.message : e.path + ": " + e.message);
+    }
+    return 2;
+  }
+  if (config.allow_insecure_http && config.control_plane_url.rfind("http://", 0) == 0) {
+    spdlog::warn("plain http to {}: the channel is neither encrypted nor authenticated",
+                 config.control_plane_url);
+  }
+  curl_global_init_once();
+  Daemon daemon(std::move(config));
+  return daemon.run();
+}
+
+}  // namespace batchai

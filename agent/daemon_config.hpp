@@ -1,0 +1,30 @@
+// The daemon's configuration: a JSON file (default /etc/batchai-agent/agent.json), documented
+// in docs/daemon.md. Every setting but controlPlaneUrl has a default; a bad file stops the
+// agent with messages naming each bad setting.
+#pragma once
+
+#include <string>
+
+#include "agent/diagnostics.hpp"
+
+namespace batchai {
+
+struct DaemonConfig {
+  std::string control_plane_url;   // https://... (http://... only with allow_insecure_http)
+  std::string ca_bundle;           // "" = the system's CAs
+  std::string client_certificate;  // mutual TLS: PEM certificate and key
+  std::string client_key;
+  std::string token_file;  // bearer token, root-only file
+  bool allow_insecure_http = false;
+  std::string node_id;  // default: /etc/machine-id
+  std::string cluster = "default";
+  std::string root = "/mnt/batch/tasks";
+  std::string state_dir = "/var/lib/batchai-agent";
+  int kill_grace_seconds = 10;
+  int request_timeout_seconds = 30;
+};
+
+// Reads and validates the file; errors in d name the setting ("controlPlaneUrl: ...").
+DaemonConfig load_daemon_config(const std::string& path, Diagnostics& d);
+
+}  // namespace batchai
