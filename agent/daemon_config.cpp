@@ -56,6 +56,17 @@ DaemonConfig load_daemon_config(const std::string& path, Diagnostics& d) {
       static_cast<int>(r.integer("killGraceSeconds", 0, 3600).value_or(c.kill_grace_seconds));
   c.request_timeout_seconds = static_cast<int>(
       r.integer("requestTimeoutSeconds", 1, 600).value_or(c.request_timeout_seconds));
+  if (const auto* env = r.object("environment")) {
+    for (const auto& [name, value] : env->items()) {
+      if (auto why = check_env_name(name); !why.empty()) {
+        d.error("environment." + name, why);
+      } else if (!value.is_string()) {
+        d.error("environment." + name, "must be a string");
+      } else {
+        c.environment.emplace_back(name, value.get<std::string>());
+      }
+    }
+  }
   r.warn_unknown();
 
   static const std::regex url_re(R"(^(https?)://[A-Za-z0-9.\-\[\]:]+(/[^\s]*)?$)");

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "agent/diagnostics.hpp"
 
@@ -22,6 +24,8 @@ struct DaemonConfig {
   std::string state_dir = "/var/lib/batchai-agent";
   int kill_grace_seconds = 10;
   int request_timeout_seconds = 30;
+  // Added to the node's base environment of every job (as run-job's -e).
+  std::vector<std::pair<std::string, std::string>> environment;
 };
 
 // Reads and validates the file; errors in d name the setting ("controlPlaneUrl: ...").

@@ -48,6 +48,8 @@ constexpr Toolkit kAllToolkits[] = {
     Toolkit::kCaffe,         Toolkit::kCaffe2,    Toolkit::kChainer,
     Toolkit::kCustomToolkit, Toolkit::kCustomMpi, Toolkit::kHorovod};
 constexpr std::int64_t kMaxProcesses = 1024;
+constexpr int kMaxJsonDepth = 100;
+struct TooDeepError {};
 
 // Reports every string in the document that holds a NUL character: they would be cut short when
 // they reach the operating system.
@@ -317,7 +319,10 @@ ParsedJob parse_job_document(const std::string& text) {
     // A field given twice in one object is refused: which one counts would be a guess.
     std::vector<std::set<std::string>> keys;
     std::set<std::string> duplicates;
-    root = json::parse(text, [&](int, json::parse_event_t event, json& parsed) {
+    // Deeper nesting than any job document needs is refused while parsing: what walks the
+    // tree afterwards (copies, dumps, the NUL check) recurses.
+    root = json::parse(text, [&](int depth, json::parse_event_t event, json& parsed) {
+      if (depth > kMaxJsonDepth) throw TooDeepError{};
       if (event == json::parse_event_t::object_start) keys.emplace_back();
       if (event == json::parse_event_t::object_end && !keys.empty()) keys.pop_back();
       if (event == json::parse_event_t::key && !keys.empty() &&
@@ -330,6 +335,9 @@ ParsedJob parse_job_document(const std::string& text) {
       d.error("", "the field " + quote_value(key) + " appears twice in one object");
     }
     if (!duplicates.empty()) return result;
+  } catch (const TooDeepError&) {
+    d.error("", "the document is nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    return result;
   } catch (const json::exception& e) {
     std::string what = e.what();
     auto close = what.find("] ");

@@ -88,6 +88,7 @@ NodeTask NodeTask::start(const protocol::TaskAssignment& a, const DaemonConfig& 
     ctx.layout.segment = seg;
   }
   ctx.base_env = JobEnvironment::node_base();
+  for (const auto& [name, value] : config.environment) ctx.base_env.set(name, value);
   ctx.gpu_count = count_gpus();
   ctx.node_ip = a.hosts.empty() ? "127.0.0.1"
                                 : a.hosts[std::min<std::size_t>(a.task_index, a.hosts.size() - 1)];
@@ -107,9 +108,17 @@ NodeTask NodeTask::start(const protocol::TaskAssignment& a, const DaemonConfig& 
   if (auto cg = own_cgroup_dir()) job.plan.cgroup_parent = *cg;
 
   // The node root's lock, as run-job takes it: one job at a time; the supervisor keeps it.
+  if (auto s = make_dirs(config.root, 0755); !s) {
+    return fail({"JobSetupFailed", s.error().message, {}});
+  }
   UniqueFd lock(
       ::open(join_path(config.root, ".run-job.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!lock.valid() || ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+  if (!lock.valid()) {
+    return fail({"JobSetupFailed",
+                 "cannot open the lock of " + config.root + ": " + errno_text(errno),
+                 {}});
+  }
+  if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
     return fail({"NodeBusy", "another job holds this node's root " + config.root, {}});
   }
   clean_leftovers(job.layout);

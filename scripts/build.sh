@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${BUILD_DIR:-build}
 cmake -S . -B "$build_dir" -G Ninja "$@" >/dev/null
-ninja -C "$build_dir" -j "${JOBS:-$(nproc)}" ${TARGET:+"$TARGET"}
+# shellcheck disable=SC2086 # TARGET may name several targets
+ninja -C "$build_dir" -j "${JOBS:-$(nproc)}" ${TARGET:-}

@@ -1,16 +1,51 @@
 #!/usr/bin/env bash
-# The demo: installs what is needed, builds, and runs examples/digits/job.json, a Batch AI job
-# that trains a small classifier on the 8x8 handwritten digits, with run-job on this machine.
+# The demo: the Batch AI quickstart on one machine. Installs what is needed, builds, starts the
+# reference control plane and one agent on loopback, creates the job of examples/digits (a small
+# classifier trained on the 8x8 handwritten digits), streams its stderr.txt live, lists the
+# MODEL files, shows the cluster's node state counts, and stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-TARGET=batchai-agent bash scripts/build.sh
+TARGET="batchai-agent batchai-controlplane batchai" bash scripts/build.sh
+bin=$PWD/build/bin
 demo=/tmp/batchai-demo
-echo "== running examples/digits/job.json (node root $demo/root)"
-./build/bin/batchai-agent run-job examples/digits/job.json \
-  --root "$demo/root" --state-dir "$demo/state" -e DEMO_DIR="$PWD/examples/digits"
-job_dir=$(ls -td "$demo"/root/shared/LS_root/mounts/logs/*/*/workspaces/*/experiments/*/jobs/digits/*/ | head -1)
-echo "== the last lines of stderr.txt:"
-tail -n 4 "$job_dir/stdouterr/stderr.txt"
-echo "== model files in the MODEL output directory:"
-ls "$job_dir/outputs"
+port=${BATCHAI_DEMO_PORT:-8780}
+server=http://127.0.0.1:$port
+rm -rf "$demo/controlplane" "$demo/agent-state"
+mkdir -p "$demo"
+
+cleanup() {
+  [ -n "${agent_pid:-}" ] && kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null
+  [ -n "${cp_pid:-}" ] && kill "$cp_pid" 2>/dev/null && wait "$cp_pid" 2>/dev/null
+  return 0
+}
+trap cleanup EXIT
+
+echo "== starting the reference control plane on $server (plain http: loopback demo only)"
+"$bin/batchai-controlplane" --listen "127.0.0.1:$port" --state-dir "$demo/controlplane" \
+  --insecure-http --node-root "$demo/node" >"$demo/controlplane.log" 2>&1 &
+cp_pid=$!
+cat >"$demo/agent.json" <<JSON
+{"controlPlaneUrl": "$server", "allowInsecureHttp": true, "nodeId": "node-0",
+ "root": "$demo/node", "stateDir": "$demo/agent-state",
+ "environment": {"DEMO_DIR": "$PWD/examples/digits"}}
+JSON
+echo "== starting the agent (log: $demo/agent.log)"
+"$bin/batchai-agent" daemon --config "$demo/agent.json" >"$demo/agent.log" 2>&1 &
+agent_pid=$!
+batchai() { "$bin/batchai" --server "$server" "$@"; }
+for _ in $(seq 100); do
+  batchai cluster show -n default 2>/dev/null | grep -q '"idleNodeCount": 1' && break
+  sleep 0.2
+done
+
+echo "== batchai job create -n digits -f examples/digits/job.json"
+batchai job create -n digits -f examples/digits/job.json >/dev/null
+echo "== batchai job file stream -j digits -f stderr.txt"
+batchai job file stream -j digits -f stderr.txt
+echo "== batchai job file list -j digits -d MODEL"
+batchai job file list -j digits -d MODEL
+echo "== batchai job show -n digits (state and exit code)"
+batchai job show -n digits | grep -E '"executionState"|"exitCode"'
+echo "== batchai cluster show -n default (node state counts)"
+batchai cluster show -n default | sed -n '/nodeStateCounts/,/}/p'

@@ -1,0 +1,44 @@
+// batchai cluster show | create
+#include "cli/commands.hpp"
+#include "cli/local_document.hpp"
+#include "cli/output.hpp"
+
+namespace batchai::cli {
+
+using nlohmann::json;
+
+int cluster_show(Context& ctx, const std::string& name) {
+  json cluster;
+  if (auto f = call(ctx, "GET", cluster_path(name), nullptr, &cluster)) {
+    return report("cluster show " + name, *f);
+  }
+  print_json(cluster);
+  return kExitOk;
+}
+
+int cluster_create(Context& ctx, const ClusterCreateArgs& args) {
+  const std::string what = "cluster create " + args.name;
+  json doc = json::object();
+  if (!args.file.empty()) {
+    auto read = read_json_document(args.file);
+    if (!read) return report(what, fail(kExitUsage, read.error().message));
+    doc = std::move(*read);
+  }
+  // --target-node-count makes the scale manual; without it a document that says nothing about
+  // scaling gets one node, as `az batchai cluster create` does.
+  json& settings = settings_of(doc);
+  if (args.target_node_count || !settings.contains("scaleSettings")) {
+    json manual = field(settings, "scaleSettings.manual");
+    if (!manual.is_object()) manual = json::object();
+    if (args.target_node_count) manual["targetNodeCount"] = *args.target_node_count;
+    if (!manual.contains("targetNodeCount")) manual["targetNodeCount"] = 1;
+    if (!manual.contains("nodeDeallocationOption")) manual["nodeDeallocationOption"] = "requeue";
+    settings["scaleSettings"] = {{"manual", manual}};
+  }
+  json cluster;
+  if (auto f = call(ctx, "PUT", cluster_path(args.name), &doc, &cluster)) return report(what, *f);
+  print_json(cluster);
+  return kExitOk;
+}
+
+}  // namespace batchai::cli

@@ -1,0 +1,54 @@
+#include "controlplane/views.hpp"
+
+#include "common/time.hpp"
+#include "controlplane/names.hpp"
+#include "controlplane/redact.hpp"
+
+namespace batchai::cp {
+
+using nlohmann::json;
+
+json view_cluster(const State& s, const ClusterRecord& c) {
+  std::int64_t idle = 0, running = 0, preparing = 0, unusable = 0, leaving = 0, total = 0;
+  for (const auto& [id, n] : s.nodes) {
+    if (n.cluster != c.name) continue;
+    ++total;
+    const std::string& st = n.node_state;
+    if (st == "idle") ++idle;
+    if (st == "running") ++running;
+    if (st == "preparing") ++preparing;
+    if (st == "unusable") ++unusable;
+    if (st == "leaving") ++leaving;
+  }
+  const std::string created = iso8601_utc(c.creation_ms);
+  return {
+      {"allocationState", "steady"},
+      {"allocationStateTransitionTime", created},
+      {"creationTime", created},
+      {"currentNodeCount", total},
+      {"errors", nullptr},
+      {"id", cluster_resource_id(c.name)},
+      {"location", "local"},
+      {"name", c.name},
+      {"nodeSetup", redact_node_setup(c.node_setup)},
+      {"nodeStateCounts",
+       {{"idleNodeCount", idle},
+        {"leavingNodeCount", leaving},
+        {"preparingNodeCount", preparing},
+        {"runningNodeCount", running},
+        {"unusableNodeCount", unusable}}},
+      {"provisioningState", "succeeded"},
+      {"provisioningStateTransitionTime", iso8601_utc(c.modified_ms)},
+      {"resourceGroup", kResourceGroup},
+      {"scaleSettings", c.scale_settings},
+      {"subnet", nullptr},
+      {"tags", nullptr},
+      {"type", "Microsoft.BatchAI/Clusters"},
+      {"userAccountSettings", redact_user_account(c.user_account_settings)},
+      {"virtualMachineConfiguration", nullptr},
+      {"vmPriority", c.vm_priority.is_null() ? json("dedicated") : c.vm_priority},
+      {"vmSize", c.vm_size},
+  };
+}
+
+}  // namespace batchai::cp

@@ -1,0 +1,175 @@
+#include "controlplane/job_files.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <memory>
+
+#include "agent/expand.hpp"
+#include "common/fs.hpp"
+#include "common/time.hpp"
+#include "common/unique_fd.hpp"
+#include "controlplane/names.hpp"
+
+namespace batchai::cp {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::size_t kMaxListedFiles = 10000;
+
+ApiError unreachable(const std::string& field, const std::string& why) {
+  return not_found(
+      "FilesNotReachable",
+      "the job's files are not reachable from the control plane: " + field + " " + why);
+}
+
+// Expands text with $AZ_BATCHAI_MOUNT_ROOT only.
+std::variant<std::string, ApiError> expand_here(const std::string& text, const std::string& field,
+                                                const std::string& node_root) {
+  const std::string mount_root = join_path(node_root, "shared/LS_root/mounts");
+  auto lookup = [&](const std::string& name) -> Result<std::string> {
+    if (name == "AZ_BATCHAI_MOUNT_ROOT") return mount_root;
+    return err("$" + name);
+  };
+  auto expanded = expand_vars(text, lookup);
+  if (!expanded) {
+    return unreachable(field, "uses " + expanded.error().message +
+                                  ", which only the node knows (the control plane expands "
+                                  "$AZ_BATCHAI_MOUNT_ROOT only)");
+  }
+  if (expanded->empty() || (*expanded)[0] != '/') {
+    return unreachable(field, "is not an absolute path");
+  }
+  return *expanded;
+}
+
+std::string iso_of(const struct timespec& ts) {
+  return iso8601_utc(static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000);
+}
+
+}  // namespace
+
+bool is_safe_file_name(const std::string& name) {
+  return !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
+         name.find('\0') == std::string::npos;
+}
+
+std::variant<std::string, ApiError> job_directory(const JobRecord& job,
+                                                  const std::string& directory,
+                                                  const std::optional<std::string>& node_root) {
+  if (!node_root) {
+    return not_found("FilesNotReachable",
+                     "the job's files are not reachable from the control plane: it was started "
+                     "without --node-root");
+  }
+  const std::string segment = output_segment(job.workspace, job.experiment, job.name, job.uuid);
+  const json& props = job.properties;
+  if (directory == "stdouterr") {
+    auto prefix =
+        expand_here(props.value("stdOutErrPathPrefix", ""), "stdOutErrPathPrefix", *node_root);
+    if (auto* e = std::get_if<ApiError>(&prefix)) return *e;
+    return join_path(std::get<std::string>(prefix), segment + "/stdouterr");
+  }
+  const json outputs = props.value("outputDirectories", json::array());
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    const json& o = outputs[i];
+    if (!o.is_object() || o.value("id", "") != directory) continue;
+    const std::string at = "outputDirectories[" + std::to_string(i) + "]";
+    auto prefix = expand_here(o.value("pathPrefix", ""), at + ".pathPrefix", *node_root);
+    if (auto* e = std::get_if<ApiError>(&prefix)) return *e;
+    std::string dir = std::get<std::string>(prefix);
+    // API 2018-03-01's createNew: false puts the directory at <pathPrefix>[/<pathSuffix>].
+    const bool create_new = !(o.contains("createNew") && o["createNew"] == false);
+    if (create_new) dir = join_path(dir, segment + "/outputs");
+    if (o.contains("pathSuffix") && o["pathSuffix"].is_string() &&
+        !o["pathSuffix"].get<std::string>().empty()) {
+      auto suffix = expand_vars(o["pathSuffix"].get<std::string>(), [](const std::string& name) {
+        return Result<std::string>(err("$" + name));
+      });
+      if (!suffix) {
+        return unreachable(at + ".pathSuffix",
+                           "uses " + suffix.error().message + ", which only the node knows");
+      }
+      dir = join_path(dir, *suffix);
+    }
+    return dir;
+  }
+  return not_found("DirectoryNotFound", "the job has no output directory \"" + directory +
+                                            "\" (and it is not \"stdouterr\")");
+}
+
+std::variant<json, ApiError> list_files(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return json::array();
+    return not_found("DirectoryNotReadable", "cannot open the directory: " + errno_text(errno));
+  }
+  int dup_fd = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0);
+  if (dup_fd < 0) return ApiError{500, "InternalError", "cannot list the directory"};
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::fdopendir(dup_fd), ::closedir);
+  if (!d) {
+    ::close(dup_fd);
+    return ApiError{500, "InternalError", "cannot list the directory"};
+  }
+  std::vector<json> files;
+  while (struct dirent* e = ::readdir(d.get())) {
+    const std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st {};
+    if (::fstatat(fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (!S_ISREG(st.st_mode)) continue;
+    files.push_back({{"name", name},
+                     {"size", static_cast<std::int64_t>(st.st_size)},
+                     {"lastModified", iso_of(st.st_mtim)}});
+    if (files.size() >= kMaxListedFiles) break;
+  }
+  std::sort(files.begin(), files.end(), [](const json& a, const json& b) {
+    return a["name"].get<std::string>() < b["name"].get<std::string>();
+  });
+  return json(files);
+}
+
+std::variant<FileChunk, ApiError> read_file_chunk(const std::string& dir, const std::string& name,
+                                                  std::int64_t offset, std::size_t max_bytes) {
+  if (!is_safe_file_name(name)) {
+    return bad_request("InvalidFileName", "the file name must be one path component");
+  }
+  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dfd.valid()) return not_found("FileNotFound", "the file does not exist (yet)");
+  UniqueFd fd(
+      ::openat(dfd.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return not_found("FileNotFound", "the file does not exist (yet)");
+    return not_found("FileNotReadable",
+                     "the file cannot be read: it is not a regular file or " + errno_text(errno));
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return not_found("FileNotReadable", "the file is not a regular file");
+  }
+  FileChunk chunk;
+  chunk.file_size = st.st_size;
+  if (offset >= st.st_size) return chunk;
+  std::size_t want =
+      std::min<std::size_t>(max_bytes, static_cast<std::size_t>(st.st_size - offset));
+  chunk.bytes.resize(want);
+  std::size_t got = 0;
+  while (got < want) {
+    ssize_t n = ::pread(fd.get(), chunk.bytes.data() + got, want - got,
+                        static_cast<off_t>(offset + static_cast<std::int64_t>(got)));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ApiError{500, "FileNotReadable", "reading the file failed"};
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  chunk.bytes.resize(got);
+  return chunk;
+}
+
+}  // namespace batchai::cp

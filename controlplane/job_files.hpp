@@ -1,0 +1,40 @@
+// A job's files as the control plane sees them: with --node-root, the job's stdouterr/ and
+// output directories are found below <node root>/shared/LS_root/mounts, expanding only
+// $AZ_BATCHAI_MOUNT_ROOT (cluster volumes, which the control plane's host has mounted at the
+// same place). Anything else (job volumes, the node's local disk) is on the node only.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "controlplane/api_error.hpp"
+#include "controlplane/model.hpp"
+
+namespace batchai::cp {
+
+// The absolute path of the job's directory "stdouterr" or output directory <id>.
+std::variant<std::string, ApiError> job_directory(const JobRecord& job,
+                                                  const std::string& directory,
+                                                  const std::optional<std::string>& node_root);
+
+// [{"name", "size", "lastModified"}] of the regular files in dir (sorted by name; symbolic
+// links and subdirectories are left out). A directory that does not exist yet is empty.
+std::variant<nlohmann::json, ApiError> list_files(const std::string& dir);
+
+struct FileChunk {
+  std::string bytes;
+  std::int64_t file_size = 0;
+};
+
+// At most max_bytes of dir/name from offset. name is one path component; the file is opened
+// without following a symbolic link and must be a regular file.
+std::variant<FileChunk, ApiError> read_file_chunk(const std::string& dir, const std::string& name,
+                                                  std::int64_t offset, std::size_t max_bytes);
+
+// A single file name: not empty, not "." or "..", no '/' and no NUL.
+bool is_safe_file_name(const std::string& name);
+
+}  // namespace batchai::cp

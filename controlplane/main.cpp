@@ -1,0 +1,95 @@
+// batchai-controlplane: the reference control plane of docs/protocol.md. A worked example and a
+// test fixture for the agent and the CLI, not a production service (README.md says why).
+#include <signal.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "controlplane/options.hpp"
+#include "controlplane/server.hpp"
+#include "controlplane/store.hpp"
+
+namespace {
+
+using namespace batchai::cp;
+
+int run(Options& o) {
+  if (auto s = check_options(o); !s) {
+    spdlog::error("{}", s.error().message);
+    return 2;
+  }
+  std::optional<std::string> token;
+  if (!o.token_file.empty()) {
+    auto t = load_token(o.token_file);
+    if (!t) {
+      spdlog::error("--token-file: {}", t.error().message);
+      return 2;
+    }
+    token = *t;
+  }
+  auto store = Store::open(o.state_dir, o.cluster);
+  if (!store) {
+    spdlog::error("{}", store.error().message);
+    return 1;
+  }
+  auto server = make_server(o);
+  if (!server) {
+    spdlog::error("{}", server.error().message);
+    return 1;
+  }
+  if (o.insecure_http) {
+    spdlog::warn("plain http (--insecure-http): requests and job secrets travel unencrypted");
+  }
+  ServerContext ctx{**store, o.cluster, o.node_root, {o.poll_wait_seconds, 0}, token};
+  configure_server(**server, ctx);
+
+  // Signals are taken by one thread; every other thread (httplib's workers) starts after this.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  int port = o.port;
+  if (port == 0) {
+    port = (*server)->bind_to_any_port(o.host);
+  } else if (!(*server)->bind_to_port(o.host, port)) {
+    port = -1;
+  }
+  if (port < 0) {
+    spdlog::error("cannot listen on {}", o.listen);
+    return 1;
+  }
+  widen_backlog(**server);
+  spdlog::info("listening on {}:{} ({}{}), state in {}", o.host, port,
+               o.insecure_http ? "http" : "https", o.client_ca.empty() ? "" : ", mutual TLS",
+               o.state_dir);
+  std::thread signals([&] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    spdlog::info("signal {}: stopping", sig);
+    (*store)->shutdown();
+    (*server)->stop();
+  });
+  const bool served = (*server)->listen_after_bind();
+  ::kill(::getpid(), SIGTERM);  // ends the signal thread if listening failed on its own
+  signals.join();
+  return served ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  spdlog::set_default_logger(spdlog::stderr_logger_mt("batchai-controlplane"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  Options options;
+  if (auto exit_code = parse_options(argc, argv, options)) return *exit_code;
+  try {
+    return run(options);
+  } catch (const std::exception& e) {
+    spdlog::error("internal error: {}", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,79 @@
+// The control plane's whole state: clusters, nodes and jobs. It is a plain value: the store
+// changes a copy, saves it as one JSON file and only then makes it the current state.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/messages.hpp"
+
+namespace batchai::cp {
+
+struct ClusterRecord {
+  std::string name;
+  nlohmann::json node_setup;             // null when none; holds secrets
+  nlohmann::json user_account_settings;  // null when none; holds the admin password
+  nlohmann::json scale_settings;         // null when none; shown, not acted on
+  nlohmann::json vm_size;                // string or null
+  nlohmann::json vm_priority;            // string or null
+  std::int64_t config_version = 1;       // grows on every PUT
+  std::int64_t creation_ms = 0;
+  std::int64_t modified_ms = 0;
+};
+
+struct NodeRecord {
+  std::string id;
+  std::string cluster;
+  protocol::RegisterRequest facts;  // from the last registration, with its bootId
+  std::int64_t registered_ms = 0;
+  std::int64_t last_seen_ms = 0;  // saved with the next change, not on every poll
+  // Reported state, from the reports of facts.boot_id only.
+  std::optional<std::int64_t> last_sequence;
+  std::string node_state = "preparing";  // until the node's first report
+  nlohmann::json errors = nlohmann::json::array();
+  // Desired state: the ids of the tasks the node should run. The version only grows.
+  std::int64_t desired_version = 1;
+  std::vector<std::string> tasks;
+};
+
+struct TaskRecord {
+  std::string task_id;
+  int index = 0;
+  std::string node_id;
+  std::string state = "queued";
+  protocol::ExecutionInfo info;
+  bool reported = false;   // the node has reported this task at least once
+  bool terminate = false;  // in the desired state as terminate: true
+};
+
+struct JobRecord {
+  std::string workspace;
+  std::string experiment;
+  std::string name;
+  std::string uuid;
+  std::string cluster;
+  nlohmann::json properties;  // the document's properties ($schema inside), secrets included
+  std::int64_t node_count = 1;
+  std::string tool_type;
+  std::int64_t seq = 0;  // creation order, for FIFO scheduling
+  std::int64_t creation_ms = 0;
+  std::string state = "queued";  // executionState
+  std::int64_t state_ms = 0;     // executionStateTransitionTime
+  std::optional<protocol::ExecutionInfo> info;
+  bool terminate = false;  // the user asked for termination
+  std::vector<std::string> hosts;
+  std::vector<TaskRecord> tasks;  // empty until the job is assigned to nodes
+};
+
+struct State {
+  std::int64_t next_job_seq = 1;
+  std::map<std::string, ClusterRecord> clusters;
+  std::map<std::string, NodeRecord> nodes;
+  std::map<std::string, JobRecord> jobs;  // by job_key(ws, exp, job)
+};
+
+}  // namespace batchai::cp

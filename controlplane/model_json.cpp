@@ -1,0 +1,177 @@
+#include "controlplane/model_json.hpp"
+
+#include <stdexcept>
+
+#include "controlplane/names.hpp"
+
+namespace batchai::cp {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr int kFormat = 1;
+
+json opt_int(const std::optional<std::int64_t>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+json cluster_to_json(const ClusterRecord& c) {
+  return {{"nodeSetup", c.node_setup},         {"userAccountSettings", c.user_account_settings},
+          {"scaleSettings", c.scale_settings}, {"vmSize", c.vm_size},
+          {"vmPriority", c.vm_priority},       {"configVersion", c.config_version},
+          {"creationMs", c.creation_ms},       {"modifiedMs", c.modified_ms}};
+}
+
+json node_to_json(const NodeRecord& n) {
+  return {{"cluster", n.cluster},
+          {"facts", protocol::to_json(n.facts)},
+          {"registeredMs", n.registered_ms},
+          {"lastSeenMs", n.last_seen_ms},
+          {"lastSequence", opt_int(n.last_sequence)},
+          {"nodeState", n.node_state},
+          {"errors", n.errors},
+          {"desiredVersion", n.desired_version},
+          {"tasks", n.tasks}};
+}
+
+json task_to_json(const TaskRecord& t) {
+  return {{"taskId", t.task_id},
+          {"index", t.index},
+          {"nodeId", t.node_id},
+          {"state", t.state},
+          {"executionInfo", protocol::to_json(t.info)},
+          {"reported", t.reported},
+          {"terminate", t.terminate}};
+}
+
+json job_to_json(const JobRecord& j) {
+  json tasks = json::array();
+  for (const auto& t : j.tasks) tasks.push_back(task_to_json(t));
+  return {{"workspace", j.workspace},
+          {"experiment", j.experiment},
+          {"name", j.name},
+          {"uuid", j.uuid},
+          {"cluster", j.cluster},
+          {"properties", j.properties},
+          {"nodeCount", j.node_count},
+          {"toolType", j.tool_type},
+          {"seq", j.seq},
+          {"creationMs", j.creation_ms},
+          {"state", j.state},
+          {"stateMs", j.state_ms},
+          {"executionInfo", j.info ? protocol::to_json(*j.info) : json(nullptr)},
+          {"terminate", j.terminate},
+          {"hosts", j.hosts},
+          {"tasks", tasks}};
+}
+
+protocol::ExecutionInfo info_from(const json& j) {
+  auto info = protocol::execution_info_from(j);
+  if (!info) throw std::runtime_error(info.error().message);
+  return *info;
+}
+
+ClusterRecord cluster_from(const std::string& name, const json& j) {
+  ClusterRecord c;
+  c.name = name;
+  c.node_setup = j.at("nodeSetup");
+  c.user_account_settings = j.at("userAccountSettings");
+  c.scale_settings = j.at("scaleSettings");
+  c.vm_size = j.at("vmSize");
+  c.vm_priority = j.at("vmPriority");
+  c.config_version = j.at("configVersion").get<std::int64_t>();
+  c.creation_ms = j.at("creationMs").get<std::int64_t>();
+  c.modified_ms = j.at("modifiedMs").get<std::int64_t>();
+  return c;
+}
+
+NodeRecord node_from(const std::string& id, const json& j) {
+  NodeRecord n;
+  n.id = id;
+  n.cluster = j.at("cluster").get<std::string>();
+  auto facts = protocol::register_request_from(j.at("facts").dump());
+  if (!facts) throw std::runtime_error(facts.error().message);
+  n.facts = *facts;
+  n.registered_ms = j.at("registeredMs").get<std::int64_t>();
+  n.last_seen_ms = j.at("lastSeenMs").get<std::int64_t>();
+  if (!j.at("lastSequence").is_null()) n.last_sequence = j.at("lastSequence").get<std::int64_t>();
+  n.node_state = j.at("nodeState").get<std::string>();
+  n.errors = j.at("errors");
+  n.desired_version = j.at("desiredVersion").get<std::int64_t>();
+  n.tasks = j.at("tasks").get<std::vector<std::string>>();
+  return n;
+}
+
+JobRecord job_from(const json& j) {
+  JobRecord r;
+  r.workspace = j.at("workspace").get<std::string>();
+  r.experiment = j.at("experiment").get<std::string>();
+  r.name = j.at("name").get<std::string>();
+  r.uuid = j.at("uuid").get<std::string>();
+  r.cluster = j.at("cluster").get<std::string>();
+  r.properties = j.at("properties");
+  r.node_count = j.at("nodeCount").get<std::int64_t>();
+  r.tool_type = j.at("toolType").get<std::string>();
+  r.seq = j.at("seq").get<std::int64_t>();
+  r.creation_ms = j.at("creationMs").get<std::int64_t>();
+  r.state = j.at("state").get<std::string>();
+  r.state_ms = j.at("stateMs").get<std::int64_t>();
+  if (!j.at("executionInfo").is_null()) r.info = info_from(j.at("executionInfo"));
+  r.terminate = j.at("terminate").get<bool>();
+  r.hosts = j.at("hosts").get<std::vector<std::string>>();
+  for (const auto& t : j.at("tasks")) {
+    TaskRecord task;
+    task.task_id = t.at("taskId").get<std::string>();
+    task.index = t.at("index").get<int>();
+    task.node_id = t.at("nodeId").get<std::string>();
+    task.state = t.at("state").get<std::string>();
+    task.info = info_from(t.at("executionInfo"));
+    task.reported = t.at("reported").get<bool>();
+    task.terminate = t.at("terminate").get<bool>();
+    r.tasks.push_back(std::move(task));
+  }
+  return r;
+}
+
+}  // namespace
+
+std::string state_to_text(const State& state) {
+  json clusters = json::object();
+  for (const auto& [name, c] : state.clusters) clusters[name] = cluster_to_json(c);
+  json nodes = json::object();
+  for (const auto& [id, n] : state.nodes) nodes[id] = node_to_json(n);
+  json jobs = json::array();
+  for (const auto& [key, j] : state.jobs) jobs.push_back(job_to_json(j));
+  json doc = {{"format", kFormat},
+              {"nextJobSeq", state.next_job_seq},
+              {"clusters", clusters},
+              {"nodes", nodes},
+              {"jobs", jobs}};
+  return doc.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+Result<State> state_from_text(const std::string& text) {
+  try {
+    json doc = json::parse(text);
+    if (doc.at("format").get<int>() != kFormat) {
+      return err("the state file has format " + doc.at("format").dump() + ", not " +
+                 std::to_string(kFormat));
+    }
+    State s;
+    s.next_job_seq = doc.at("nextJobSeq").get<std::int64_t>();
+    for (const auto& [name, c] : doc.at("clusters").items()) {
+      s.clusters[name] = cluster_from(name, c);
+    }
+    for (const auto& [id, n] : doc.at("nodes").items()) s.nodes[id] = node_from(id, n);
+    for (const auto& j : doc.at("jobs")) {
+      JobRecord job = job_from(j);
+      s.jobs[job_key(job.workspace, job.experiment, job.name)] = std::move(job);
+    }
+    return s;
+  } catch (const std::exception& e) {
+    return err(std::string("the state file is damaged: ") + e.what());
+  }
+}
+
+}  // namespace batchai::cp

@@ -1,0 +1,90 @@
+#include "controlplane/names.hpp"
+
+#include <charconv>
+#include <vector>
+
+namespace batchai::cp {
+
+namespace {
+
+bool is_word_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out(1);
+  for (char c : s) {
+    if (c == sep) {
+      out.emplace_back();
+    } else {
+      out.back() += c;
+    }
+  }
+  return out;
+}
+
+std::string resource_prefix() {
+  return std::string("/subscriptions/") + kSubscription + "/resourceGroups/" + kResourceGroup +
+         "/providers/Microsoft.BatchAI";
+}
+
+}  // namespace
+
+bool is_valid_name(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!is_word_char(c)) return false;
+  }
+  return true;
+}
+
+bool is_valid_node_id(const std::string& id) {
+  if (id.empty() || id.size() > 256 || id[0] == '.') return false;
+  for (char c : id) {
+    if (!is_word_char(c) && c != '.') return false;
+  }
+  return true;
+}
+
+std::string job_key(const std::string& ws, const std::string& exp, const std::string& job) {
+  return ws + "/" + exp + "/" + job;
+}
+
+std::string output_segment(const std::string& ws, const std::string& exp, const std::string& job,
+                           const std::string& uuid) {
+  return std::string(kSubscription) + "/" + kResourceGroup + "/workspaces/" + ws + "/experiments/" +
+         exp + "/jobs/" + job + "/" + uuid;
+}
+
+std::string task_id(const std::string& ws, const std::string& exp, const std::string& job,
+                    const std::string& uuid, int index) {
+  return job_key(ws, exp, job) + "/" + uuid + "/" + std::to_string(index);
+}
+
+std::optional<TaskRef> parse_task_id(const std::string& id) {
+  auto parts = split(id, '/');
+  if (parts.size() != 5) return std::nullopt;
+  for (int i = 0; i < 3; ++i) {
+    if (!is_valid_name(parts[i])) return std::nullopt;
+  }
+  TaskRef ref;
+  ref.job_key = job_key(parts[0], parts[1], parts[2]);
+  ref.uuid = parts[3];
+  const std::string& n = parts[4];
+  auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), ref.index);
+  if (n.empty() || ec != std::errc() || end != n.data() + n.size() || ref.index < 0) {
+    return std::nullopt;
+  }
+  return ref;
+}
+
+std::string job_resource_id(const std::string& ws, const std::string& exp, const std::string& job) {
+  return resource_prefix() + "/workspaces/" + ws + "/experiments/" + exp + "/jobs/" + job;
+}
+
+std::string cluster_resource_id(const std::string& cluster) {
+  return resource_prefix() + "/clusters/" + cluster;
+}
+
+}  // namespace batchai::cp

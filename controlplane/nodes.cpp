@@ -1,0 +1,159 @@
+#include "controlplane/nodes.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "controlplane/job_state.hpp"
+#include "controlplane/names.hpp"
+#include "controlplane/scheduler.hpp"
+
+namespace batchai::cp {
+
+using nlohmann::json;
+
+void bump(NodeRecord& node) {
+  ++node.desired_version;
+}
+
+std::optional<ApiError> register_node(State& s, const std::string& node_id,
+                                      const protocol::RegisterRequest& req, std::int64_t now,
+                                      Events& events) {
+  if (!s.clusters.count(req.cluster)) {
+    return not_found("ClusterNotFound", "the cluster \"" + req.cluster +
+                                            "\" does not exist; create it with PUT /v1/clusters/" +
+                                            req.cluster);
+  }
+  auto it = s.nodes.find(node_id);
+  if (it == s.nodes.end()) {
+    NodeRecord n;
+    n.id = node_id;
+    it = s.nodes.emplace(node_id, std::move(n)).first;
+    events.push_back("node " + node_id + ": registered in cluster " + req.cluster + " (" +
+                     req.hostname + ", boot " + req.boot_id + ")");
+  } else {
+    NodeRecord& n = it->second;
+    if (n.cluster != req.cluster && !n.tasks.empty()) {
+      return conflict("NodeBusy", "node " + node_id + " still has tasks in cluster " + n.cluster +
+                                      "; it can move to " + req.cluster + " once they end");
+    }
+    if (n.facts.boot_id != req.boot_id) {
+      n.last_sequence.reset();
+      n.node_state = "preparing";
+      n.errors = json::array();
+      events.push_back("node " + node_id + ": registered again after a reboot (boot " +
+                       req.boot_id + ")");
+    } else {
+      events.push_back("node " + node_id + ": registered again (same boot)");
+    }
+  }
+  NodeRecord& n = it->second;
+  n.cluster = req.cluster;
+  n.facts = req;
+  n.registered_ms = now;
+  n.last_seen_ms = now;
+  return std::nullopt;
+}
+
+protocol::RegisterResponse register_response(const State& s, const std::string& node_id,
+                                             const protocol::PollSettings& poll) {
+  const NodeRecord& n = s.nodes.at(node_id);
+  const ClusterRecord& c = s.clusters.at(n.cluster);
+  protocol::RegisterResponse r;
+  r.node_id = node_id;
+  r.cluster = n.cluster;
+  r.node_setup = nullptr;
+  if (!c.node_setup.is_null() || !c.user_account_settings.is_null()) {
+    r.node_setup = c.node_setup.is_null() ? json::object() : c.node_setup;
+    r.node_setup["userAccountSettings"] = c.user_account_settings;
+  }
+  r.cluster_config_version = c.config_version;
+  r.poll = poll;
+  return r;
+}
+
+std::optional<ApiError> apply_report(State& s, const std::string& node_id,
+                                     const protocol::NodeReport& report, std::int64_t now,
+                                     ReportOutcome& outcome, Events& events) {
+  auto it = s.nodes.find(node_id);
+  if (it == s.nodes.end()) {
+    return not_found("NodeNotFound", "node " + node_id + " is not registered; register first");
+  }
+  NodeRecord& node = it->second;
+  if (report.boot_id != node.facts.boot_id) {
+    return conflict("BootIdMismatch", "node " + node_id + " registered with boot " +
+                                          node.facts.boot_id + ", not " + report.boot_id +
+                                          "; register again");
+  }
+  node.last_seen_ms = now;
+  if (node.last_sequence && report.sequence <= *node.last_sequence) {
+    outcome.acknowledged = *node.last_sequence;
+    outcome.applied = false;
+    return std::nullopt;
+  }
+  node.last_sequence = report.sequence;
+  outcome.acknowledged = report.sequence;
+  outcome.applied = true;
+  if (node.node_state != report.node_state) {
+    events.push_back("node " + node_id + ": " + node.node_state + " -> " + report.node_state);
+  }
+  node.node_state = report.node_state;
+  node.errors = json::array();
+  for (const auto& e : report.errors) node.errors.push_back(protocol::to_json(e));
+
+  std::set<std::string> touched;
+  for (const auto& tr : report.tasks) {
+    JobRecord* job = nullptr;
+    TaskRecord* task = find_task(s, tr.task_id, &job);
+    if (task == nullptr || task->node_id != node_id) {
+      events.push_back("node " + node_id + ": reports task " + tr.task_id +
+                       ", which is not assigned to it; ignored");
+      continue;
+    }
+    if (protocol::is_final_task_state(task->state)) continue;  // a final state is final
+    if (task->state != tr.state) {
+      events.push_back("task " + tr.task_id + ": " + task->state + " -> " + tr.state);
+    }
+    task->state = tr.state;
+    task->info = tr.execution_info;
+    task->reported = true;
+    touched.insert(job_key(job->workspace, job->experiment, job->name));
+    if (protocol::is_final_task_state(tr.state)) {
+      // The control plane has the final state: the task leaves the desired state, and the
+      // node is free for the next job once it reports idle.
+      auto pos = std::find(node.tasks.begin(), node.tasks.end(), tr.task_id);
+      if (pos != node.tasks.end()) {
+        node.tasks.erase(pos);
+        bump(node);
+      }
+    }
+  }
+  for (const auto& key : touched) update_job_state(s, s.jobs.at(key), now, events);
+  schedule(s, now, events);
+  return std::nullopt;
+}
+
+protocol::DesiredState desired_state_of(const State& s, const NodeRecord& node,
+                                        const protocol::PollSettings& poll) {
+  protocol::DesiredState d;
+  d.version = node.desired_version;
+  d.poll = poll;
+  for (const auto& id : node.tasks) {
+    const JobRecord* job = nullptr;
+    const TaskRecord* task = find_task(s, id, &job);
+    if (task == nullptr) continue;
+    protocol::TaskAssignment a;
+    a.task_id = id;
+    a.workspace = job->workspace;
+    a.experiment = job->experiment;
+    a.job_name = job->name;
+    a.output_segment = output_segment(job->workspace, job->experiment, job->name, job->uuid);
+    a.task_index = task->index;
+    a.hosts = job->hosts;
+    a.terminate = task->terminate;
+    a.job = job->properties;
+    d.tasks.push_back(std::move(a));
+  }
+  return d;
+}
+
+}  // namespace batchai::cp

@@ -1,0 +1,37 @@
+// batchai-controlplane's command line.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "common/result.hpp"
+
+namespace batchai::cp {
+
+struct Options {
+  std::string listen;  // HOST:PORT
+  std::string host;
+  int port = 0;  // 0: any free port (the log says which)
+  std::string state_dir;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string client_ca;
+  std::string token_file;
+  bool insecure_http = false;
+  std::optional<std::string> node_root;
+  std::string cluster = "default";
+  int poll_wait_seconds = 55;
+};
+
+// Parses the command line into options. Returns an exit status when the program should stop
+// (--help, a usage error), nothing when it should run.
+std::optional<int> parse_options(int argc, char** argv, Options& options);
+
+// Checks the combinations and fills host and port from listen.
+Status check_options(Options& options);
+
+// The bearer token: the file's content without surrounding blanks. The file must be a regular
+// file that neither group nor others can read, as the agent requires of its own.
+Result<std::string> load_token(const std::string& path);
+
+}  // namespace batchai::cp
