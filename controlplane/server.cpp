@@ -1,7 +1,10 @@
 #include "controlplane/server.hpp"
 
 #include <openssl/ssl.h>
+
 #include <spdlog/spdlog.h>
+#include <atomic>
+#include <nlohmann/json.hpp>
 
 #include "controlplane/routes.hpp"
 
@@ -30,6 +33,31 @@ ApiError error_for_status(const httplib::Request& req, int status) {
 struct SocketAccess : httplib::Server {
   static socket_t of(httplib::Server& s) { return (s.*(&SocketAccess::svr_sock_)).load(); }
 };
+
+// Requests answered, by kind, for measurements (bench/fleet.py): GET /v1/stats.
+struct RequestCounts {
+  std::atomic<std::uint64_t> registers{0}, polls{0}, reports{0}, other{0};
+};
+
+RequestCounts& request_counts() {
+  static RequestCounts counts;
+  return counts;
+}
+
+void count(const httplib::Request& req) {
+  auto& c = request_counts();
+  if (req.path.rfind("/v1/nodes/", 0) != 0) {
+    ++c.other;
+  } else if (req.path.ends_with("/register")) {
+    ++c.registers;
+  } else if (req.path.ends_with("/desired")) {
+    ++c.polls;
+  } else if (req.path.ends_with("/state")) {
+    ++c.reports;
+  } else {
+    ++c.other;
+  }
+}
 
 }  // namespace
 
@@ -69,6 +97,16 @@ void configure_server(httplib::Server& server, const ServerContext& ctx) {
         spdlog::error("{} {}: internal error", req.method, req.path);
         send_error(res, {500, "InternalError", "the control plane failed to answer"});
       });
+  server.set_logger([](const httplib::Request& req, const httplib::Response&) { count(req); });
+  server.Get("/v1/stats", [](const httplib::Request&, httplib::Response& res) {
+    const auto& c = request_counts();
+    nlohmann::json j = {{"requests",
+                         {{"register", c.registers.load()},
+                          {"desired", c.polls.load()},
+                          {"state", c.reports.load()},
+                          {"other", c.other.load()}}}};
+    res.set_content(j.dump(), "application/json");
+  });
   add_node_routes(server, ctx);
   add_user_routes(server, ctx);
   add_file_routes(server, ctx);

@@ -9,6 +9,7 @@ Run as root from the repository root (ctest does):
 No sleeps as synchronisation: tests wait for states and files, with an overall safety timeout.
 """
 
+import hashlib
 import json
 import os
 import shutil
@@ -204,6 +205,26 @@ class JobLifecycleTest(Cluster):
         listing = self.cli("job", "file", "list", "-j", "hello", "-d", "MODEL").stdout.decode()
         self.assertIn("model.bin", listing)
         wait_for(lambda: self.idle_nodes() == 1, "the node to be idle again")
+
+    def test_secrets_stay_out_of_logs_and_answers(self):
+        secret = "daemon-s3cr3t-41c7"
+        self.create("secretive", 'printf %s "$TOKEN" | sha256sum | cut -c1-64',
+                    secrets=[{"name": "TOKEN", "value": secret}])
+        self.wait_state("secretive", "succeeded")
+        stdout = self.cli("job", "file", "stream", "-j", "secretive", "-f", "stdout.txt")
+        # The job did get it (its digest, so the value itself is never printed).
+        self.assertEqual(stdout.stdout.decode().strip(),
+                         hashlib.sha256(secret.encode()).hexdigest())
+        self.assertNotIn(secret, self.cli("job", "show", "-n", "secretive").stdout.decode())
+        for dirpath, _, files in os.walk(self.tmp):
+            for name in files:
+                path = os.path.join(dirpath, name)
+                if name == "state.json" and "cp-state" in path:
+                    continue  # the control plane keeps it for the node (mode 0600)
+                if path == os.path.join(self.tmp, "secretive.json"):
+                    continue  # the user's own job document
+                with open(path, "rb") as f:
+                    self.assertNotIn(secret.encode(), f.read(), path)
 
     def test_failing_job_reports_its_exit_code(self):
         self.create("bad", "exit 3")

@@ -67,11 +67,11 @@ class TlsTest(unittest.TestCase):
                      "-addext", "basicConstraints=critical,CA:TRUE",
                      "-addext", "keyUsage=critical,keyCertSign,cRLSign")
 
-    def make_cert(self, name, ca, days):
+    def make_cert(self, name, ca, days, usage="serverAuth"):
         self.openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key",
                      "-out", name + ".csr", "-subj", "/CN=" + name)
         with open(os.path.join(self.tmp, name + ".ext"), "w") as f:
-            f.write("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+            f.write("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=%s\n" % usage)
         self.openssl("x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey",
                      ca + ".key", "-CAcreateserial", "-days", days, "-out", name + ".pem",
                      "-extfile", name + ".ext")
@@ -79,13 +79,13 @@ class TlsTest(unittest.TestCase):
     def path(self, name):
         return os.path.join(self.tmp, name)
 
-    def start_controlplane(self, cert):
+    def start_controlplane(self, cert, *extra):
         port = free_port()
         log = open(self.path("cp.log"), "ab")
         self.procs.append(subprocess.Popen(
             [CONTROLPLANE, "--listen", "127.0.0.1:%d" % port, "--state-dir", self.path("cp"),
-             "--tls-cert", self.path(cert + ".pem"), "--tls-key", self.path(cert + ".key")],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log))
+             "--tls-cert", self.path(cert + ".pem"), "--tls-key", self.path(cert + ".key")]
+            + list(extra), stdin=subprocess.DEVNULL, stdout=log, stderr=log))
         log.close()
         wait_for(lambda: "listening" in self.read(self.path("cp.log")), "the control plane to listen")
         return "https://127.0.0.1:%d" % port
@@ -132,6 +132,41 @@ class TlsTest(unittest.TestCase):
 
     def test_an_expired_certificate_is_refused(self):
         self.assert_refused("expired")
+
+    def write_secret(self, name, text):
+        path = self.path(name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o600)
+        return path
+
+    def test_mutual_tls_with_the_nodes_client_certificate(self):
+        self.make_cert("node", "ca", days="2", usage="clientAuth")
+        os.chmod(self.path("node.key"), 0o600)
+        url = self.start_controlplane("server", "--client-ca", self.path("ca.pem"))
+        self.start_agent(url, "ca", clientCertificate=self.path("node.pem"),
+                         clientKey=self.path("node.key"))
+        wait_for(lambda: "registered with" in self.agent_log(), "registration with mutual TLS")
+
+    def test_mutual_tls_without_a_client_certificate_is_refused(self):
+        url = self.start_controlplane("server", "--client-ca", self.path("ca.pem"))
+        self.start_agent(url, "ca")
+        wait_for(lambda: self.agent_log().count("register:") >= 2, "two refused attempts")
+        self.assertNotIn("registered with", self.agent_log())
+
+    def test_bearer_token(self):
+        url = self.start_controlplane("server", "--token-file",
+                                      self.write_secret("cp-token", "t0ken-of-the-fleet\n"))
+        self.start_agent(url, "ca", tokenFile=self.write_secret("wrong", "not-the-token\n"))
+        wait_for(lambda: self.agent_log().count("answered 401") >= 2, "two refusals")
+        self.assertNotIn("registered with", self.agent_log())
+        self.assertNotIn("not-the-token", self.agent_log())
+        first = self.procs.pop()
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=SAFETY_TIMEOUT)
+        self.start_agent(url, "ca", tokenFile=self.write_secret("right", "t0ken-of-the-fleet\n"))
+        wait_for(lambda: "registered with" in self.agent_log(), "registration with the token")
+        self.assertNotIn("t0ken-of-the-fleet", self.agent_log())
 
     def test_plain_http_needs_allow_insecure_http(self):
         with open(self.path("agent.json"), "w") as f:
