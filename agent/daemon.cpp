@@ -302,10 +302,10 @@ int Daemon::run() {
     }
     if (stop_) break;
     if (desired) reconcile(*desired);
+    send_report_if_changed(*http);  // reads every task's status once per turn
     for (auto& [id, task] : tasks_) {
       for (const auto& w : task.finish()) spdlog::warn("task {}: {}", id, w);
     }
-    send_report_if_changed(*http);
     if (watchdog) sd_notify(0, "WATCHDOG=1");
   }
   sd_notify(0, "STOPPING=1");

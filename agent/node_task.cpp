@@ -179,7 +179,7 @@ bool NodeTask::supervisor_alive() const {
          process_start_ticks(s.supervisor_pid) == s.supervisor_start_ticks;
 }
 
-protocol::TaskReport NodeTask::report() {
+protocol::TaskReport NodeTask::read_report() {
   protocol::TaskReport r;
   r.task_id = task_id_;
   r.execution_info.start_time = iso8601_utc(created_ms_);
@@ -196,7 +196,7 @@ protocol::TaskReport NodeTask::report() {
     if (wall_ms() - created_ms_ > 60000) {
       setup_error_ = JobError{"JobFailed", "the job's supervisor never started", {}};
       save();
-      return report();
+      return read_report();
     }
     r.state = "running";
     return r;
@@ -209,12 +209,18 @@ protocol::TaskReport NodeTask::report() {
     if (!s.cgroup.empty()) JobCgroup::existing(s.cgroup).kill_all();
     setup_error_ = JobError{"JobFailed", "the job's supervisor ended without a final status", {}};
     save();
-    return report();
+    return read_report();
   }
   r.state = to_string(s.state);
   if (final) r.execution_info.end_time = iso8601_utc(s.end_ms);
   r.execution_info.exit_code = s.exit_code;
   r.execution_info.errors = s.errors;
+  return r;
+}
+
+protocol::TaskReport NodeTask::report() {
+  protocol::TaskReport r = read_report();
+  last_state_ = r.state;
   return r;
 }
 
@@ -231,7 +237,7 @@ void NodeTask::terminate() {
 }
 
 std::vector<std::string> NodeTask::finish() {
-  if (taken_down_ || !is_final()) return {};
+  if (taken_down_ || !protocol::is_final_task_state(last_state_)) return {};
   auto warnings = take_down_job(make_job_layout(config_.root, names_));
   taken_down_ = true;
   save();

@@ -31,7 +31,8 @@ class NodeTask {
   bool is_final();
   // SIGTERM to the supervisor (once): the job ends as JobTerminate.
   void terminate();
-  // Once final: the job's volumes come down (once). Returns warnings.
+  // Once the last report() found the task final: the job's volumes come down (once).
+  // Returns warnings.
   std::vector<std::string> finish();
   // The control plane has the final state: the record is closed.
   void forget();
@@ -41,6 +42,7 @@ class NodeTask {
   void save() const;
   std::string record_path() const;
   bool supervisor_alive() const;
+  protocol::TaskReport read_report();
 
   std::string task_id_;
   std::string job_uuid_;
@@ -51,6 +53,7 @@ class NodeTask {
   bool terminate_sent_ = false;
   std::optional<JobError> setup_error_;  // failed before the supervisor started
   std::optional<JobStatus> last_status_;
+  std::string last_state_;  // what the last report() said
 };
 
 }  // namespace batchai

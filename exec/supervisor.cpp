@@ -60,7 +60,7 @@ class Supervisor {
  private:
   Outcome run_step(const StepSpec& step);
   bool start_tasks(const StepSpec& step);
-  void handle_signals(bool block);
+  void handle_signals();
   void reap();
   void pump(Stream& s, bool drain);
   void begin_stop(const std::string& why);
@@ -131,7 +131,7 @@ int Supervisor::run(pid_t parent_pid) {
   Outcome outcome = Outcome::kSucceeded;
   const StepSpec* failed_step = nullptr;
   for (const auto& step : plan_.steps) {
-    handle_signals(false);
+    handle_signals();
     if (terminate_requested_ || (deadline_mono_ > 0 && mono_ms() >= deadline_mono_)) {
       outcome = terminate_requested_ ? Outcome::kTerminated : Outcome::kTimedOut;
       break;
@@ -269,7 +269,7 @@ Outcome Supervisor::run_step(const StepSpec& step) {
       log_.line("supervisor: poll failed: " + errno_text(errno));
       begin_stop("internal error");
     }
-    if (fds[0].revents != 0) handle_signals(false);
+    if (fds[0].revents != 0) handle_signals();
     for (std::size_t i = 1; i < fds.size(); ++i) {
       if (fds[i].revents != 0) pump(*streams[i - 1], false);
     }
@@ -317,7 +317,7 @@ std::int64_t Supervisor::poll_timeout(std::int64_t now) const {
   return std::clamp<std::int64_t>(wake - now, 0, kSyncIntervalMs);
 }
 
-void Supervisor::handle_signals(bool) {
+void Supervisor::handle_signals() {
   signalfd_siginfo info{};
   while (::read(signal_fd_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
     if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT) {
