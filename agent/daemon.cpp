@@ -21,6 +21,7 @@
 #include "agent/http_client.hpp"
 #include "agent/node_facts.hpp"
 #include "agent/node_task.hpp"
+#include "agent/node_volumes.hpp"
 #include "common/fs.hpp"
 #include "common/time.hpp"
 #include "exec/process_tree.hpp"
@@ -42,6 +43,7 @@ class Daemon {
   void poll_loop();
   void reconcile(const protocol::DesiredState& desired);
   void send_report_if_changed(HttpClient& http);
+  void prepare_node(HttpClient& http);
   bool wait_ms(std::int64_t ms);  // false when stopping
   void load_sequence();
   void save_sequence() const;
@@ -62,6 +64,9 @@ class Daemon {
   std::int64_t next_report_ms_ = 0;
   Backoff report_backoff_;
   std::string node_state_;
+  nlohmann::json node_setup_;              // from the registration
+  bool preparing_ = true;                  // until the cluster's volumes are mounted
+  std::vector<JobError> unusable_errors_;  // non-empty: the node is unusable, and why
 };
 
 bool Daemon::wait_ms(std::int64_t ms) {
@@ -103,6 +108,7 @@ bool Daemon::register_node(HttpClient& http) {
       if (r) {
         std::lock_guard lock(mu_);
         poll_ = r->poll;
+        node_setup_ = r->node_setup;
         spdlog::info("registered with {} as node {} of cluster {}", cfg_.control_plane_url,
                      cfg_.node_id, cfg_.cluster);
         return true;
@@ -164,12 +170,25 @@ void Daemon::poll_loop() {
   }
 }
 
+void Daemon::prepare_node(HttpClient& http) {
+  send_report_if_changed(http);  // "preparing", so the control plane sees the node come up
+  auto result = mount_node_volumes(node_setup_, cfg_);
+  for (const auto& line : result.mounted) spdlog::info("cluster volume {}", line);
+  for (const auto& e : result.errors) spdlog::error("node unusable: {}: {}", e.code, e.message);
+  unusable_errors_ = std::move(result.errors);
+  preparing_ = false;
+}
+
 void Daemon::reconcile(const protocol::DesiredState& desired) {
   std::set<std::string> wanted;
   for (const auto& a : desired.tasks) {
     wanted.insert(a.task_id);
     missing_once_.erase(a.task_id);
     auto it = tasks_.find(a.task_id);
+    if (it == tasks_.end() && !unusable_errors_.empty()) {
+      spdlog::warn("task {} (job {}): not started, the node is unusable", a.task_id, a.job_name);
+      continue;
+    }
     if (it == tasks_.end()) {
       spdlog::info("task {} (job {}): starting", a.task_id, a.job_name);
       it = tasks_.emplace(a.task_id, NodeTask::start(a, cfg_)).first;
@@ -218,7 +237,11 @@ void Daemon::send_report_if_changed(HttpClient& http) {
     if (!protocol::is_final_task_state(r.state)) busy = true;
     report.tasks.push_back(std::move(r));
   }
-  report.node_state = busy ? "running" : "idle";
+  report.node_state = preparing_ ? "preparing" : busy ? "running" : "idle";
+  if (!unusable_errors_.empty()) {
+    report.node_state = "unusable";
+    report.errors = unusable_errors_;
+  }
   if (report.node_state != node_state_) {
     node_state_ = report.node_state;
     spdlog::info("node state: {}", node_state_);
@@ -282,7 +305,8 @@ int Daemon::run() {
   }
   http->set_abort_flag(&stop_);
   if (!register_node(*http)) return 0;
-  sd_notify(0, "READY=1\nSTATUS=registered");
+  sd_notify(0, "READY=1\nSTATUS=preparing");
+  prepare_node(*http);
   std::thread poller([this] { poll_loop(); });
 
   std::uint64_t watchdog_usec = 0;

@@ -7,6 +7,7 @@
 
 #include "agent/job_rules.hpp"
 #include "agent/json_reader.hpp"
+#include "agent/storage_config.hpp"
 #include "common/fs.hpp"
 
 namespace batchai {
@@ -67,7 +68,13 @@ DaemonConfig load_daemon_config(const std::string& path, Diagnostics& d) {
       }
     }
   }
+  if (const auto* storage = r.object("storage")) {
+    JsonReader sr(*storage, "storage", d);
+    c.storage = read_storage_settings(sr, d);
+    sr.warn_unknown();
+  }
   r.warn_unknown();
+  if (c.storage.cache_directory.empty()) c.storage.cache_directory = join_path(c.root, "cache");
 
   static const std::regex url_re(R"(^(https?)://[A-Za-z0-9.\-\[\]:]+(/[^\s]*)?$)");
   std::smatch m;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "agent/diagnostics.hpp"
+#include "mount/storage_settings.hpp"
 
 namespace batchai {
 
@@ -26,6 +27,7 @@ struct DaemonConfig {
   int request_timeout_seconds = 30;
   // Added to the node's base environment of every job (as run-job's -e).
   std::vector<std::pair<std::string, std::string>> environment;
+  StorageSettings storage;  // "storage": endpoints, ports, drivers (docs/mounts.md)
 };
 
 // Reads and validates the file; errors in d name the setting ("controlPlaneUrl: ...").

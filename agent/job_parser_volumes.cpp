@@ -10,20 +10,6 @@ namespace batchai {
 
 using nlohmann::json;
 
-std::string volume_field(VolumeKind k) {
-  switch (k) {
-    case VolumeKind::kAzureFileShare:
-      return "azureFileShares";
-    case VolumeKind::kAzureBlob:
-      return "azureBlobFileSystems";
-    case VolumeKind::kFileServer:
-      return "fileServers";
-    case VolumeKind::kUnmanaged:
-      return "unmanagedFileSystems";
-  }
-  return "";
-}
-
 namespace {
 
 void read_credentials(JsonReader& r, MountVolume& v, Diagnostics& d) {
@@ -39,6 +25,31 @@ void read_credentials(JsonReader& r, MountVolume& v, Diagnostics& d) {
     d.error(cr.path_of("accountKey"), "is required");
   }
   cr.warn_unknown();
+}
+
+// fileServer.mountSettings: the server's address and export, which the control plane resolves
+// from fileServer.id (docs/mounts.md). A user's document usually has none; the mount then fails.
+void read_mount_settings(JsonReader& fr, MountVolume& v, Diagnostics& d) {
+  const json* ms = fr.object("mountSettings");
+  if (ms == nullptr) return;
+  JsonReader mr(*ms, fr.path_of("mountSettings"), d);
+  static const std::regex host_re(R"(^[A-Za-z0-9][A-Za-z0-9.:-]*$)");
+  static const std::regex export_re(R"(^/[A-Za-z0-9._/@+-]*$)");
+  v.file_server_ip = mr.nonempty_string("fileServerInternalIP", true).value_or("");
+  if (!v.file_server_ip.empty() && !std::regex_match(v.file_server_ip, host_re)) {
+    d.error(mr.path_of("fileServerInternalIP"),
+            quote_value(v.file_server_ip) + " is not an IP address or host name");
+  }
+  v.file_server_export = mr.nonempty_string("mountPoint", true).value_or("");
+  if (!v.file_server_export.empty() &&
+      (!std::regex_match(v.file_server_export, export_re) ||
+       v.file_server_export.find("/../") != std::string::npos ||
+       v.file_server_export.ends_with("/.."))) {
+    d.error(mr.path_of("mountPoint"),
+            quote_value(v.file_server_export) + " is not an absolute export path like /mnt/data");
+  }
+  for (const char* ignored : {"fileServerPublicIP", "fileServerType"}) mr.accept(ignored);
+  mr.warn_unknown();
 }
 
 void read_one(JsonReader& r, MountVolume& v, Diagnostics& d) {
@@ -85,6 +96,7 @@ void read_one(JsonReader& r, MountVolume& v, Diagnostics& d) {
       if (const json* fs = r.object("fileServer", true)) {
         JsonReader fr(*fs, r.path_of("fileServer"), d);
         v.file_server_id = fr.nonempty_string("id", true).value_or("");
+        read_mount_settings(fr, v, d);
         fr.warn_unknown();
       }
       v.source_directory = r.string("sourceDirectory");

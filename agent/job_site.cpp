@@ -6,39 +6,12 @@
 
 namespace batchai {
 
-namespace {
-constexpr int kMountTimeoutMs = 120000;
-}  // namespace
-
-std::string mount_error_code(VolumeKind kind) {
-  switch (kind) {
-    case VolumeKind::kAzureFileShare:
-      return "AZFMountError";
-    case VolumeKind::kAzureBlob:
-      return "BFSMountError";
-    case VolumeKind::kFileServer:
-      return "NFSMountError";
-    case VolumeKind::kUnmanaged:
-      return "UnmanagedMountError";
-  }
-  return "";
-}
-
-std::optional<JobError> unsupported_volume(const PlannedJob& job) {
-  for (const auto& m : job.mounts) {
-    if (m.volume->kind == VolumeKind::kUnmanaged) continue;
-    return JobError{mount_error_code(m.volume->kind),
-                    volume_field(m.volume->kind) + " volumes are not supported by this agent yet",
-                    {{"volume", m.volume->json_path}}};
-  }
-  return std::nullopt;
-}
-
-std::vector<std::string> clean_leftovers(const JobLayout& layout) {
+std::vector<std::string> clean_leftovers(const JobLayout& layout, const StorageSettings& storage) {
   std::vector<std::string> warnings;
   if (auto s = unmount_all_below(layout.jobs_root); !s) {
     warnings.push_back("leftover job mounts: " + s.error().message);
   }
+  for (auto& w : forget_unmounted(storage)) warnings.push_back(std::move(w));
   (void)remove_empty_tree(layout.jobs_root);
   // A bind mount of the same file system has the same device number: emptying must never
   // reach into one, so mounts below the temp dir go first.
@@ -51,18 +24,20 @@ std::vector<std::string> clean_leftovers(const JobLayout& layout) {
   return warnings;
 }
 
-std::vector<std::string> take_down_job(const JobLayout& layout) {
+std::vector<std::string> take_down_job(const JobLayout& layout, const StorageSettings& storage) {
   std::vector<std::string> warnings;
   if (auto s = unmount_all_below(layout.job_mount_root); !s) warnings.push_back(s.error().message);
+  for (auto& w : forget_unmounted(storage)) warnings.push_back(std::move(w));
   (void)remove_empty_tree(layout.job_dir);  // what is not empty stays: files are never deleted
   prune_empty_dirs(layout.job_dir.substr(0, layout.job_dir.rfind('/')), layout.jobs_root);
   return warnings;
 }
 
 std::optional<JobError> set_up_job(const PlannedJob& job, const std::string& intro,
+                                   const StorageSettings& storage,
                                    const std::function<int()>& interrupted, int* interrupted_by) {
   auto fail = [&](JobError e) {
-    take_down_job(job.layout);
+    take_down_job(job.layout, storage);
     return std::optional<JobError>(std::move(e));
   };
   for (const auto& dir : {job.layout.mount_root, job.layout.job_mount_root, job.layout.job_temp,
@@ -71,21 +46,31 @@ std::optional<JobError> set_up_job(const PlannedJob& job, const std::string& int
   }
   // Volumes first: stdouterr/ and the outputs usually live on one.
   std::vector<std::string> mount_lines;
+  VolumeMountContext context{storage, "/proc/self/exe", nullptr};
+  int stopped_by = 0;
+  context.interrupted = [&]() {
+    if (stopped_by == 0 && interrupted) stopped_by = interrupted();
+    return stopped_by != 0;
+  };
   for (const auto& m : job.mounts) {
-    Status s = make_dirs(m.mount_point, 0755);
     // The mount helper is not the job: it gets the job's variables but not its secrets.
-    if (s) s = run_mount_command(m.command, job.env.to_envp(false), kMountTimeoutMs);
-    if (!s) {
-      return fail({mount_error_code(m.volume->kind),
-                   "cannot mount " + m.volume->relative_mount_path + " at " + m.mount_point + ": " +
-                       s.error().message,
-                   {{"volume", m.volume->json_path}}});
-    }
-    mount_lines.push_back("mounted " + m.volume->relative_mount_path + " at " + m.mount_point);
-    if (int sig = interrupted ? interrupted() : 0; sig != 0) {
-      if (interrupted_by != nullptr) *interrupted_by = sig;
+    VolumeMountRequest request{m.volume, m.mount_point, m.command, job.env.to_envp(false)};
+    Status s = make_dirs(m.mount_point, 0755);
+    Result<std::string> mounted = s ? mount_volume(request, context) : Result<std::string>(s.error());
+    if (stopped_by == 0 && interrupted) stopped_by = interrupted();
+    if (stopped_by != 0) {
+      if (interrupted_by != nullptr) *interrupted_by = stopped_by;
       return fail({"JobTerminate", "stopped before the job started", {}});
     }
+    if (!mounted) {
+      return fail({mount_error_code(m.volume->kind),
+                   "cannot mount " + volume_field(m.volume->kind) + " volume " +
+                       m.volume->relative_mount_path + " at " + m.mount_point + ": " +
+                       mounted.error().message,
+                   {{"volume", m.volume->json_path}, {"relativeMountPath", m.volume->relative_mount_path}}});
+    }
+    mount_lines.push_back("mounted " + m.volume->relative_mount_path + " at " + m.mount_point +
+                          ": " + *mounted);
   }
   std::vector<std::string> dirs = {job.stdouterr_dir};
   for (const auto& out : job.outputs) dirs.push_back(out.path);

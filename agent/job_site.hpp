@@ -12,29 +12,25 @@
 #include "agent/launch_planner.hpp"
 #include "exec/execution_log.hpp"
 #include "exec/job_status.hpp"
+#include "mount/volume_mount.hpp"
 
 namespace batchai {
 
-// Batch AI's error code for a failed mount of this kind of volume.
-std::string mount_error_code(VolumeKind kind);
-
-// The first volume this agent cannot mount yet, as the error the job fails with.
-std::optional<JobError> unsupported_volume(const PlannedJob& job);
-
 // Before a job on a node root no other job uses: job-level mounts left by an agent that died
-// are unmounted, and AZ_BATCHAI_JOB_TEMP_DIR emptied (never across a mount). Problems are
-// returned as warnings.
-std::vector<std::string> clean_leftovers(const JobLayout& layout);
+// are unmounted (and their credentials files removed), and AZ_BATCHAI_JOB_TEMP_DIR emptied (never
+// across a mount). Problems are returned as warnings.
+std::vector<std::string> clean_leftovers(const JobLayout& layout, const StorageSettings& storage);
 
 // Creates the directories, mounts the job's volumes, creates stdouterr/ and the outputs, and
 // starts execution.log with `intro` as its first line. `interrupted` is asked between mounts;
 // a non-zero answer stops the set-up (mounts undone) and is returned in *interrupted_by.
 // On failure everything done is undone and the error says what failed (with its Batch AI code).
 std::optional<JobError> set_up_job(const PlannedJob& job, const std::string& intro,
+                                   const StorageSettings& storage,
                                    const std::function<int()>& interrupted, int* interrupted_by);
 
-// Unmounts the job's volumes and removes their empty directories; files are never deleted.
-// Returns warnings.
-std::vector<std::string> take_down_job(const JobLayout& layout);
+// Unmounts the job's volumes, removes their credentials files and their empty directories; the
+// job's files are never deleted. Returns warnings.
+std::vector<std::string> take_down_job(const JobLayout& layout, const StorageSettings& storage);
 
 }  // namespace batchai

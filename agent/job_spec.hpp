@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "mount/volume.hpp"
+
 namespace batchai {
 
 enum class ApiVersion { k2018_03_01, k2018_05_01 };
@@ -67,30 +69,6 @@ struct ToolkitSettings {
   std::string parameter_server_args;
   std::int64_t worker_count = 1;
   std::int64_t parameter_server_count = 0;
-};
-
-enum class VolumeKind { kAzureFileShare, kAzureBlob, kFileServer, kUnmanaged };
-// The field name in the document, e.g. "azureFileShares".
-std::string volume_field(VolumeKind k);
-
-struct MountVolume {
-  VolumeKind kind = VolumeKind::kUnmanaged;
-  std::string json_path;  // e.g. "properties.mountVolumes.unmanagedFileSystems[0]"
-  std::string relative_mount_path;
-  // azureFileShares / azureBlobFileSystems
-  std::string account_name;
-  std::optional<std::string> account_key;  // secret
-  std::string azure_file_url;
-  std::string file_mode = "0777";
-  std::string directory_mode = "0777";
-  std::string container_name;
-  // fileServers
-  std::string file_server_id;
-  std::optional<std::string> source_directory;
-  // azureBlobFileSystems, fileServers
-  std::optional<std::string> mount_options;
-  // unmanagedFileSystems
-  std::string mount_command;
 };
 
 struct JobSpec {

@@ -9,6 +9,7 @@
 
 #include "agent/daemon.hpp"
 #include "agent/run_job.hpp"
+#include "mount/helper_mount.hpp"
 #include "common/fs.hpp"
 #include "exec/launch_plan.hpp"
 #include "exec/supervisor.hpp"
@@ -66,6 +67,8 @@ int main(int argc, char** argv) {
       ->add_option("--grace", run.grace_seconds,
                    "Seconds between SIGTERM and SIGKILL when stopping the job")
       ->capture_default_str();
+  run_cmd->add_option("--storage-config", run.storage_config,
+                      "Storage settings (JSON, docs/mounts.md): endpoints, ports, mount drivers");
 
   std::string config_path = "/etc/batchai-agent/agent.json";
   auto* daemon_cmd = app.add_subcommand(
@@ -81,12 +84,28 @@ int main(int argc, char** argv) {
   sup_cmd->add_option("--job-state-dir", job_state_dir)->required();
   sup_cmd->add_option("--parent-pid", parent_pid)->required();
 
+  batchai::MountRequest mount_request;
+  auto* mount_cmd =
+      app.add_subcommand("mount-volume", "Internal: one managed mount through libmount");
+  mount_cmd->group("");  // not listed in --help
+  mount_cmd->add_option("--source", mount_request.source)->required();
+  mount_cmd->add_option("--target", mount_request.target)->required();
+  mount_cmd->add_option("--type", mount_request.fstype)->required();
+  mount_cmd->add_option("--options", mount_request.options);
+  mount_cmd->add_option("--log-file", mount_request.log_file);
+
   CLI11_PARSE(app, argc, argv);
   // Errors are values inside; an exception reaching here is a bug, reported rather than aborting.
   try {
     if (*run_cmd) return batchai::run_job(run);
     if (*daemon_cmd) return batchai::run_daemon(config_path);
     if (*sup_cmd) return supervise(job_state_dir, parent_pid);
+    if (*mount_cmd) {
+      auto mounted = batchai::mount_here(mount_request);
+      if (mounted) return 0;
+      std::fprintf(stderr, "%s\n", mounted.error().message.c_str());
+      return 1;
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "batchai-agent: internal error: %s\n", e.what());
     return batchai::kExitAgentError;

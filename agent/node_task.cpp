@@ -101,7 +101,6 @@ NodeTask NodeTask::start(const protocol::TaskAssignment& a, const DaemonConfig& 
       e.details.push_back({p.path.empty() ? "job" : p.path, p.message});
     return fail(std::move(e));
   }
-  if (auto e = unsupported_volume(*planned)) return fail(*e);
   PlannedJob& job = *planned;
   job.plan.grace_ms = static_cast<std::int64_t>(config.kill_grace_seconds) * 1000;
   job.plan.end_with_parent = false;  // the job outlives the agent
@@ -121,17 +120,17 @@ NodeTask NodeTask::start(const protocol::TaskAssignment& a, const DaemonConfig& 
   if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
     return fail({"NodeBusy", "another job holds this node's root " + config.root, {}});
   }
-  clean_leftovers(job.layout);
+  clean_leftovers(job.layout, config.storage);
   t.save();  // intent first: a restart finds the task even if we die right here
   if (auto e = set_up_job(job,
                           "job " + a.job_name + " (" + t.job_uuid_ + ") task " +
                               std::to_string(a.task_index) + " accepted by the agent",
-                          nullptr, nullptr)) {
+                          config.storage, nullptr, nullptr)) {
     return fail(*e);
   }
   auto pid = start_supervisor(state, job.plan, lock.get());
   if (!pid) {
-    take_down_job(job.layout);
+    take_down_job(job.layout, config.storage);
     return fail({"JobSetupFailed", "cannot start the supervisor: " + pid.error().message, {}});
   }
   return t;
@@ -238,7 +237,7 @@ void NodeTask::terminate() {
 
 std::vector<std::string> NodeTask::finish() {
   if (taken_down_ || !protocol::is_final_task_state(last_state_)) return {};
-  auto warnings = take_down_job(make_job_layout(config_.root, names_));
+  auto warnings = take_down_job(make_job_layout(config_.root, names_), config_.storage);
   taken_down_ = true;
   save();
   return warnings;

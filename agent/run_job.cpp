@@ -16,6 +16,7 @@
 #include "agent/job_site.hpp"
 #include "agent/launch_planner.hpp"
 #include "agent/state_paths.hpp"
+#include "agent/storage_config.hpp"
 #include "common/fs.hpp"
 #include "common/time.hpp"
 #include "common/unique_fd.hpp"
@@ -43,8 +44,8 @@ std::string default_name(const std::string& file) {
 }
 
 // The job's volumes come down; what could not is said.
-void take_down_mounts(const PlannedJob& job) {
-  for (const auto& w : take_down_job(job.layout)) say("warning: " + w);
+void take_down_mounts(const PlannedJob& job, const StorageSettings& storage) {
+  for (const auto& w : take_down_job(job.layout, storage)) say("warning: " + w);
 }
 
 // Mounts are found by their path in /proc/self/mountinfo, where the kernel writes the resolved
@@ -125,6 +126,16 @@ int run_job(const RunJobOptions& o) {
   if (auto why = check_canonical_path(o.state_dir); !why.empty()) d.error("--state-dir", why);
   if (o.grace_seconds < 0 || o.grace_seconds > 3600)
     d.error("--grace", "must be 0 to 3600 seconds");
+  StorageSettings storage;
+  if (!o.storage_config.empty()) {
+    Diagnostics sd;
+    storage = load_storage_settings(o.storage_config, sd);
+    for (const auto& e : sd.errors()) {
+      d.error("--storage-config", e.path.empty() ? e.message : e.path + ": " + e.message);
+    }
+    for (const auto& w : sd.warnings()) say("warning: --storage-config: " + w.path + ": " + w.message);
+  }
+  if (storage.cache_directory.empty()) storage.cache_directory = join_path(o.root, "cache");
   PlanContext ctx;
   ctx.base_env = JobEnvironment::node_base();
   for (const auto& kv : o.extra_env) {
@@ -159,10 +170,6 @@ int run_job(const RunJobOptions& o) {
         "; nothing was run");
     return kExitInvalid;
   }
-  if (auto e = unsupported_volume(*planned)) {
-    say(e->code + ": " + e->details[0].value + ": " + e->message + "; nothing was run");
-    return kExitAgentError;
-  }
   PlannedJob& job = *planned;
   job.plan.grace_ms = static_cast<std::int64_t>(o.grace_seconds) * 1000;
   job.plan.end_with_parent = true;
@@ -195,7 +202,7 @@ int run_job(const RunJobOptions& o) {
   }
   // Leftovers of an earlier job whose run-job was killed before it could clean up: no job runs
   // on this root now (the lock is held by run-job and its supervisor while a job runs).
-  for (const auto& w : clean_leftovers(job.layout)) say("warning: " + w);
+  for (const auto& w : clean_leftovers(job.layout, storage)) say("warning: " + w);
 
   // 3. Directories, volumes, stdouterr/, outputs, execution.log.
   int interrupted_by = 0;
@@ -203,7 +210,7 @@ int run_job(const RunJobOptions& o) {
                           "job " + names.job + " (" + names.job_uuid +
                               ") accepted by run-job; API " + to_string(spec.api_version) +
                               ", toolkit " + settings_field(spec.toolkit.kind),
-                          stop_requested, &interrupted_by)) {
+                          storage, stop_requested, &interrupted_by)) {
     if (interrupted_by != 0) {
       say("stopped by signal " + std::to_string(interrupted_by) + " before the job started");
       return 128 + interrupted_by;
@@ -220,7 +227,7 @@ int run_job(const RunJobOptions& o) {
   if (state_ok) state_ok = make_dirs(job_state, 0700);
   if (int sig = stop_requested(); sig != 0) {
     say("stopped by signal " + std::to_string(sig) + " before the job started");
-    take_down_mounts(job);
+    take_down_mounts(job, storage);
     return 128 + sig;
   }
   auto supervisor = state_ok ? start_supervisor(job_state, job.plan, lock.get())
@@ -228,7 +235,7 @@ int run_job(const RunJobOptions& o) {
   if (!supervisor) {
     say("cannot start the job's supervisor: " + supervisor.error().message);
     log.line("cannot start the supervisor: " + supervisor.error().message);
-    take_down_mounts(job);
+    take_down_mounts(job, storage);
     return kExitAgentError;
   }
   const std::string err_file =
@@ -278,7 +285,7 @@ int run_job(const RunJobOptions& o) {
     }
   }
   log.line("run-job finished: exit status " + std::to_string(code));
-  take_down_mounts(job);
+  take_down_mounts(job, storage);
   if (!summary.empty()) std::fputs(("batchai-agent: " + summary).c_str(), stderr);
   return code;
 }

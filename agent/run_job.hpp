@@ -14,6 +14,7 @@ struct RunJobOptions {
   std::string state_dir = "/var/lib/batchai-agent";
   std::vector<std::string> extra_env;  // NAME=VALUE added to the node's base environment
   int grace_seconds = 10;              // SIGTERM -> SIGKILL when stopping the job
+  std::string storage_config;          // the storage settings (docs/mounts.md); "" = defaults
 };
 
 // Exit statuses of run-job, documented in docs/run-job.md.

@@ -36,4 +36,17 @@ Result<std::vector<std::string>> mounts_at_or_below(const std::string& path) {
   return out;
 }
 
+std::string mount_fstype(const std::string& target) {
+  std::unique_ptr<libmnt_table, TableFree> table(mnt_new_table_from_file("/proc/self/mountinfo"));
+  if (!table) return "";
+  std::unique_ptr<libmnt_iter, IterFree> iter(mnt_new_iter(MNT_ITER_BACKWARD));
+  libmnt_fs* fs = nullptr;
+  while (mnt_table_next_fs(table.get(), iter.get(), &fs) == 0) {
+    const char* t = mnt_fs_get_target(fs);
+    const char* type = mnt_fs_get_fstype(fs);
+    if (t != nullptr && target == t) return type != nullptr ? type : "";
+  }
+  return "";
+}
+
 }  // namespace batchai

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/fs.hpp"
+#include "mount/fuse_driver.hpp"
 #include "mount/mount_table.hpp"
 
 namespace batchai {
@@ -19,10 +20,22 @@ namespace batchai {
 namespace {
 
 constexpr int kBusyRetries = 10;
+// How long a FUSE driver may take to upload what was written last, after the unmount.
+constexpr int kDriverExitTimeoutMs = 10 * 60 * 1000;
 
 Status unmount_one(const std::string& target) {
+  // A FUSE driver uploads the last writes after the unmount: the unmount is done when it exits.
+  std::vector<UniqueFd> drivers;
+  if (mount_fstype(target).starts_with("fuse")) drivers = fuse_driver_processes(target);
   for (int attempt = 0; attempt < kBusyRetries; ++attempt) {
-    if (::umount2(target.c_str(), UMOUNT_NOFOLLOW) == 0) return ok();
+    if (::umount2(target.c_str(), UMOUNT_NOFOLLOW) == 0) {
+      if (!wait_for_exit(drivers, kDriverExitTimeoutMs)) {
+        return err("the driver of " + target + " was still writing " +
+                   std::to_string(kDriverExitTimeoutMs / 60000) +
+                   " minutes after the unmount; the last writes may be missing on the server");
+      }
+      return ok();
+    }
     if (errno == EINVAL || errno == ENOENT) return ok();  // not (or no longer) a mount point
     if (errno != EBUSY) return err("cannot unmount " + target + ": " + errno_text(errno));
     // Busy: a process of the job may still be closing files. Retrying is the only way to wait.

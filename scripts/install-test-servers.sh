@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Installs the real servers and FUSE drivers the mount tests use (tests/mounts/servers.py):
+#   - Debian packages: samba smbclient cifs-utils rclone fuse3 (and nodejs/npm if node is missing)
+#   - Azurite (Microsoft's Azure Storage emulator) from npm, pinned, under $AZURITE_PREFIX
+#   - the mount helper link /sbin/mount.rclone -> /usr/bin/rclone (libmount runs /sbin/mount.<type>)
+#   - the Unix user the Samba fixture logs in as ($SMB_TEST_USER; Samba needs a passwd entry)
+# Idempotent: on a machine that has all of it, it only checks and prints.
+set -euo pipefail
+
+AZURITE_VERSION="${AZURITE_VERSION:-3.35.0}"  # 3.36+ need node >= 21/22; Debian 12 has node 18
+AZURITE_PREFIX="${AZURITE_PREFIX:-/opt/batchai-tests/azurite}"
+SMB_TEST_USER="${SMB_TEST_USER:-batchaitest}"
+
+say() { echo "install-test-servers: $*"; }
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-test-servers.sh: run as root (it uses apt-get and writes /sbin, /opt)" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+
+# --- Debian packages -------------------------------------------------------------------------------
+packages=(samba smbclient cifs-utils rclone fuse3 openssl)
+if ! command -v node >/dev/null 2>&1; then packages+=(nodejs); fi
+if ! command -v npm >/dev/null 2>&1; then packages+=(npm); fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  say "apt-get install ${missing[*]}"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  say "packages present: ${packages[*]}"
+fi
+
+# The Debian samba package starts smbd/nmbd through init scripts on install; the tests run their
+# own smbd on a private port, so a system one is not needed (and is harmless if it runs).
+
+# --- rclone as a mount helper ----------------------------------------------------------------------
+if [ "$(readlink /sbin/mount.rclone 2>/dev/null || true)" = /usr/bin/rclone ]; then
+  say "/sbin/mount.rclone -> /usr/bin/rclone present"
+elif [ -e /sbin/mount.rclone ] || [ -L /sbin/mount.rclone ]; then
+  say "/sbin/mount.rclone exists and is not a link to /usr/bin/rclone; leaving it"
+else
+  say "ln -s /usr/bin/rclone /sbin/mount.rclone"
+  ln -s /usr/bin/rclone /sbin/mount.rclone
+fi
+
+# --- Azurite -----------------------------------------------------------------------------------------
+azurite_main="$AZURITE_PREFIX/node_modules/azurite/dist/src/blob/main.js"
+installed=""
+if [ -f "$AZURITE_PREFIX/node_modules/azurite/package.json" ]; then
+  installed="$(node -p "require('$AZURITE_PREFIX/node_modules/azurite/package.json').version" \
+               2>/dev/null || true)"
+fi
+if [ "$installed" = "$AZURITE_VERSION" ] && [ -f "$azurite_main" ]; then
+  say "azurite $AZURITE_VERSION present in $AZURITE_PREFIX"
+else
+  say "npm install azurite@$AZURITE_VERSION into $AZURITE_PREFIX (was: ${installed:-none})"
+  mkdir -p "$AZURITE_PREFIX"
+  npm install --prefix "$AZURITE_PREFIX" --save-exact --no-audit --no-fund \
+      --no-update-notifier --loglevel=error "azurite@$AZURITE_VERSION"
+  test -f "$azurite_main"
+fi
+
+# --- the Samba fixture's Unix user -------------------------------------------------------------------
+if id -u "$SMB_TEST_USER" >/dev/null 2>&1; then
+  say "user $SMB_TEST_USER present"
+else
+  say "useradd -r -M -s /usr/sbin/nologin $SMB_TEST_USER"
+  useradd -r -M -s /usr/sbin/nologin "$SMB_TEST_USER"
+fi
+
+# --- FUSE ----------------------------------------------------------------------------------------
+if [ -c /dev/fuse ]; then
+  say "/dev/fuse present"
+else
+  say "warning: no /dev/fuse; the rclone (FUSE) mount tests will be skipped"
+fi
+say "done"
