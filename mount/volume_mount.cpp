@@ -129,7 +129,7 @@ Result<std::string> mount_volume(const VolumeMountRequest& r, const VolumeMountC
     if (s.mount_attempts > 1 && may_pass(why)) {
       why += " (" + std::to_string(s.mount_attempts) + " attempts)";
     }
-    return err(why);
+    return err(prepared->description + ": " + why);
   }
   return prepared->description;
 }
