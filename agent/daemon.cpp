@@ -20,6 +20,7 @@
 #include "agent/daemon_config.hpp"
 #include "agent/http_client.hpp"
 #include "agent/node_facts.hpp"
+#include "agent/job_site.hpp"
 #include "agent/node_task.hpp"
 #include "agent/node_volumes.hpp"
 #include "common/fs.hpp"
@@ -280,6 +281,13 @@ int Daemon::run() {
   for (auto& t : NodeTask::recover(cfg_)) {
     spdlog::info("task {}: found again after a restart", t.task_id());
     tasks_.emplace(t.task_id(), std::move(t));
+  }
+  if (tasks_.empty()) {
+    // No job of this node runs: job-level mounts and credentials files below the roots are
+    // leftovers of an agent that died, and go now rather than before the next job.
+    for (const auto& w : clean_leftovers(make_job_layout(cfg_.root, JobNames{}), cfg_.storage)) {
+      spdlog::warn("leftovers: {}", w);
+    }
   }
   // Termination of the agent: it stops; the jobs keep running under their supervisors.
   sigset_t set;

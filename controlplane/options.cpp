@@ -30,6 +30,8 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
                  "The node's root (/mnt/batch/tasks) as seen from this host, to serve job files");
   app.add_option("--cluster", o.cluster, "The cluster that exists from the start")
       ->capture_default_str();
+  app.add_option("--file-server", o.file_server_args,
+                 "NAME=IP:/EXPORT: an NFS file server jobs and clusters may name in fileServers");
   app.add_option("--poll-wait-seconds", o.poll_wait_seconds,
                  "How long a desired-state poll is held at most")
       ->capture_default_str();
@@ -43,6 +45,12 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
 }
 
 Status check_options(Options& o) {
+  for (const auto& arg : o.file_server_args) {
+    std::string name, why;
+    FileServer server;
+    if (!parse_file_server(arg, name, server, why)) return err("--file-server: " + why);
+    o.file_servers[name] = server;
+  }
   auto colon = o.listen.rfind(':');
   if (colon == std::string::npos || colon == 0) return err("--listen: expected HOST:PORT");
   o.host = o.listen.substr(0, colon);

@@ -3,8 +3,10 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/result.hpp"
+#include "controlplane/volumes.hpp"
 
 namespace batchai::cp {
 
@@ -21,6 +23,8 @@ struct Options {
   std::optional<std::string> node_root;
   std::string cluster = "default";
   int poll_wait_seconds = 55;
+  std::vector<std::string> file_server_args;  // --file-server NAME=IP:/EXPORT
+  FileServers file_servers;                   // parsed by check_options
 };
 
 // Parses the command line into options. Returns an exit status when the program should stop

@@ -16,6 +16,14 @@ using nlohmann::json;
 
 namespace {
 
+// The 400 of a document with problems, one per line, as prepare_job words it.
+ApiError invalid(const std::string& code, const std::vector<std::string>& problems) {
+  std::string message = "not valid (" + std::to_string(problems.size()) +
+                        (problems.size() == 1 ? " problem):" : " problems):");
+  for (const auto& p : problems) message += "\n" + p;
+  return bad_request(code, message);
+}
+
 constexpr const char* kCluster = "/v1/clusters/([^/]+)";
 constexpr const char* kJobs = "/v1/workspaces/([^/]+)/experiments/([^/]+)/jobs";
 
@@ -43,6 +51,13 @@ void put_cluster_route(const ServerContext& ctx, const httplib::Request& req,
   }
   auto settings = parse_cluster_settings(req.body);
   if (auto* e = std::get_if<ApiError>(&settings)) return send_error(res, *e);
+  auto& setup = std::get<ClusterSettings>(settings).node_setup;
+  if (setup.is_object() && setup.contains("mountVolumes")) {
+    std::vector<std::string> problems;
+    resolve_volumes(setup["mountVolumes"], "nodeSetup.mountVolumes", ctx.file_servers, true,
+                    problems);
+    if (!problems.empty()) return send_error(res, invalid("InvalidClusterSettings", problems));
+  }
   bool created = false;
   auto saved = ctx.store.modify([&](State& s, Events& events) {
     created = put_cluster(s, name, std::get<ClusterSettings>(settings), wall_ms(), events);
@@ -69,7 +84,13 @@ void put_job_route(const ServerContext& ctx, const httplib::Request& req, httpli
   auto prepared =
       prepare_job(req.matches[1], req.matches[2], req.matches[3], req.body, ctx.default_cluster);
   if (auto* e = std::get_if<ApiError>(&prepared)) return send_error(res, *e);
-  const NewJob& job = std::get<NewJob>(prepared);
+  NewJob& job = std::get<NewJob>(prepared);
+  if (job.properties.contains("mountVolumes")) {
+    std::vector<std::string> problems;
+    resolve_volumes(job.properties["mountVolumes"], "properties.mountVolumes", ctx.file_servers,
+                    false, problems);
+    if (!problems.empty()) return send_error(res, invalid("InvalidJobDocument", problems));
+  }
   const std::string key = key_of(req);
   for (const auto& w : job.warnings) spdlog::info("job {}: warning: {}", key, w);
   std::optional<ApiError> error;

@@ -16,9 +16,11 @@ namespace {
 // mount signs a new one. Rotating the account key revokes it, as it would the key.
 constexpr std::int64_t kSasLifetimeSeconds = 10LL * 365 * 24 * 3600;
 
+}  // namespace
+
 // blobfuse's options as rclone's: seconds gain their unit; options rclone has no counterpart
 // for (entry/negative timeouts are the kernel's, rclone sets them itself) are left out.
-Result<std::vector<std::string>> translate_options(const std::string& mount_options) {
+Result<std::vector<std::string>> blob_mount_options(const std::string& mount_options) {
   std::vector<std::string> out;
   std::istringstream in(mount_options);
   std::vector<std::string> words;
@@ -51,7 +53,8 @@ Result<std::vector<std::string>> translate_options(const std::string& mount_opti
         out.push_back("read_only");
       } else if (name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") !=
                      std::string::npos ||
-                 value.find_first_of(", \t") != std::string::npos) {
+                 value.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                         "0123456789._:/+-") != std::string::npos) {
         return err("mountOptions: " + opt + " is not an option");
       } else if (name == "config" || name == "cache_dir" || name == "log_file") {
         return err("mountOptions: " + name + " is set by the agent");
@@ -63,8 +66,6 @@ Result<std::vector<std::string>> translate_options(const std::string& mount_opti
   return out;
 }
 
-}  // namespace
-
 Result<PreparedMount> prepare_azure_blob(const MountVolume& v, const MountSite& site,
                                          const StorageSettings& settings) {
   if (!v.account_key) return err("no account key (credentials.accountKey) for " + v.container_name);
@@ -72,7 +73,7 @@ Result<PreparedMount> prepare_azure_blob(const MountVolume& v, const MountSite& 
     return err("rclone's mount helper is not installed: install rclone and link "
                "/sbin/mount.rclone -> /usr/bin/rclone");
   }
-  auto extra = translate_options(v.mount_options.value_or(""));
+  auto extra = blob_mount_options(v.mount_options.value_or(""));
   if (!extra) return extra.error();
   const std::string endpoint = with_account(settings.azure_blob_endpoint, v.account_name);
   // A token for this container only: the file on the node cannot reach the rest of the account.

@@ -1,7 +1,10 @@
 #include "mount/unmount.hpp"
 
 #include <dirent.h>
+#include <signal.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,13 +25,36 @@ namespace {
 constexpr int kBusyRetries = 10;
 // How long a FUSE driver may take to upload what was written last, after the unmount.
 constexpr int kDriverExitTimeoutMs = 10 * 60 * 1000;
+constexpr int kUmountTimeoutMs = 30 * 1000;
+
+// A network file system's umount2 can wait for a server that no longer answers: it runs in a
+// child (fork, umount2, _exit: nothing but system calls, safe in a threaded agent) that gets
+// timeout_ms. Returns umount2's errno (0 on success), or ETIMEDOUT.
+int umount_with_timeout(const std::string& target, int timeout_ms) {
+  pid_t pid = ::fork();
+  if (pid < 0) return ::umount2(target.c_str(), UMOUNT_NOFOLLOW) == 0 ? 0 : errno;
+  if (pid == 0) ::_exit(::umount2(target.c_str(), UMOUNT_NOFOLLOW) == 0 ? 0 : errno & 0xff);
+  UniqueFd exited(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  std::vector<UniqueFd> child;
+  if (exited.valid()) child.push_back(std::move(exited));
+  if (!child.empty() && !wait_for_exit(child, timeout_ms)) {
+    ::kill(pid, SIGKILL);  // reaped below once the kernel lets it go; it may not at once
+    std::thread([pid] { ::waitpid(pid, nullptr, 0); }).detach();
+    return ETIMEDOUT;
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
+}
 
 Status unmount_one(const std::string& target) {
   // A FUSE driver uploads the last writes after the unmount: the unmount is done when it exits.
   std::vector<UniqueFd> drivers;
   if (mount_fstype(target).starts_with("fuse")) drivers = fuse_driver_processes(target);
   for (int attempt = 0; attempt < kBusyRetries; ++attempt) {
-    if (::umount2(target.c_str(), UMOUNT_NOFOLLOW) == 0) {
+    errno = umount_with_timeout(target, kUmountTimeoutMs);
+    if (errno == ETIMEDOUT) break;  // the server does not answer: detach below
+    if (errno == 0) {
       if (!wait_for_exit(drivers, kDriverExitTimeoutMs)) {
         return err("the driver of " + target + " was still writing " +
                    std::to_string(kDriverExitTimeoutMs / 60000) +
@@ -41,8 +67,13 @@ Status unmount_one(const std::string& target) {
     // Busy: a process of the job may still be closing files. Retrying is the only way to wait.
     std::this_thread::sleep_for(std::chrono::milliseconds(100 * (attempt + 1)));
   }
+  const bool timed_out = errno == ETIMEDOUT;
   if (::umount2(target.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) == 0) {
-    return err(target + " stayed busy; detached lazily");
+    return err(target + (timed_out ? " did not unmount within " +
+                                         std::to_string(kUmountTimeoutMs / 1000) +
+                                         " s (server not answering)"
+                                   : " stayed busy") +
+               "; detached lazily");
   }
   return err("cannot unmount " + target + ": " + errno_text(errno));
 }

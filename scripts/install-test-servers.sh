@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real servers and FUSE drivers the mount tests use (tests/mounts/servers.py):
-#   - Debian packages: samba smbclient cifs-utils rclone fuse3 (and nodejs/npm if node is missing)
+#   - Debian packages: samba smbclient cifs-utils rclone fuse3 (and nodejs/npm if node is missing),
+#     and qemu, debootstrap and e2fsprogs for the VM of tests/vm
 #   - Azurite (Microsoft's Azure Storage emulator) from npm, pinned, under $AZURITE_PREFIX
 #   - the mount helper link /sbin/mount.rclone -> /usr/bin/rclone (libmount runs /sbin/mount.<type>)
 #   - the Unix user the Samba fixture logs in as ($SMB_TEST_USER; Samba needs a passwd entry)
@@ -20,7 +21,9 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 
 # --- Debian packages -------------------------------------------------------------------------------
-packages=(samba smbclient cifs-utils rclone fuse3 openssl)
+packages=(samba smbclient cifs-utils rclone fuse3 openssl
+  # the VM of tests/vm (kernel cifs and NFS): qemu, a Debian root, an ext4 image
+  qemu-system-x86 qemu-utils debootstrap e2fsprogs)
 if ! command -v node >/dev/null 2>&1; then packages+=(nodejs); fi
 if ! command -v npm >/dev/null 2>&1; then packages+=(npm); fi
 missing=()

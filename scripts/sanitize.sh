@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=build-asan bash scripts/build.sh -DBATCHAI_TESTS=ON -DBATCHAI_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-(cd build-asan && ctest --output-on-failure --timeout 900)
+# e2e_vm runs the agent in a VM without the sanitizer runtimes; the plain build runs it.
+(cd build-asan && ctest --output-on-failure --timeout 900 -E '^e2e_vm$')

@@ -478,6 +478,38 @@ class JobTest(ControlPlaneTestCase):
         mode = stat.S_IMODE(os.stat(os.path.join(self.state_dir, "state.json")).st_mode)
         self.assertEqual(mode, 0o600)
 
+    def test_file_servers_are_resolved_for_the_node(self):
+        cp = self.start("--file-server", "nfs1=10.0.0.9:/mnt/data")
+        self.idle_node(cp)
+        fs_id = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/"
+                 "providers/Microsoft.BatchAI/workspaces/ws/fileServers/nfs1")
+        doc = job_doc(mountVolumes={"fileServers": [
+            {"fileServer": {"id": fs_id}, "relativeMountPath": "nfs", "sourceDirectory": "d"}]})
+        r = cp.create_job("withnfs", doc)
+        self.assertEqual(r.status, 201, r.body)
+        task = self.task_of(cp, "node-0")["tasks"][0]
+        fs = task["job"]["mountVolumes"]["fileServers"][0]["fileServer"]
+        self.assertEqual(fs["id"], fs_id)
+        self.assertEqual(fs["mountSettings"]["fileServerInternalIP"], "10.0.0.9")
+        self.assertEqual(fs["mountSettings"]["mountPoint"], "/mnt/data")
+        # A name the control plane does not know is the user's error, at creation.
+        doc["properties"]["mountVolumes"]["fileServers"][0]["fileServer"]["id"] = "other"
+        r = cp.create_job("unknownnfs", doc)
+        self.assertEqual(r.status, 400, r.body)
+        self.assertIn(b'properties.mountVolumes.fileServers[0].fileServer.id: no file server '
+                      b'named \\"other\\" (known: nfs1)', r.body)
+        # A cluster's volumes are checked with the node's rules, and resolved the same way.
+        r = cp.request("PUT", "/v1/clusters/default", {"nodeSetup": {"mountVolumes": {
+            "fileServers": [{"fileServer": {"id": "nfs1"}, "relativeMountPath": "../x"}]}}})
+        self.assertEqual(r.status, 400, r.body)
+        self.assertIn(b"nodeSetup.mountVolumes.fileServers[0].relativeMountPath", r.body)
+        r = cp.request("PUT", "/v1/clusters/default", {"nodeSetup": {"mountVolumes": {
+            "fileServers": [{"fileServer": {"id": "nfs1"}, "relativeMountPath": "shared"}]}}})
+        self.assertEqual(r.status, 200, r.body)
+        reg = cp.register("node-1").json()
+        self.assertEqual(reg["nodeSetup"]["mountVolumes"]["fileServers"][0]["fileServer"]
+                         ["mountSettings"]["mountPoint"], "/mnt/data")
+
     def test_terminate(self):
         cp = self.start()
         # A queued job fails at once.

@@ -53,6 +53,13 @@ def cntk_text(features, labels):
     return "".join(lines).encode()
 
 
+def digits_rows():
+    """The 8x8 digits of Debian's python3-sklearn, standing in for MNIST: (pixels, labels)."""
+    with gzip.open(DIGITS, "rt") as f:
+        rows = [[float(v) for v in line.split(",")] for line in f if line.strip()]
+    return [r[:-1] for r in rows], [int(r[-1]) for r in rows]
+
+
 class MountTestCase(unittest.TestCase):
     """Azurite and smbd for the whole class; a scratch node root per test."""
 
@@ -354,10 +361,7 @@ class SeedsJobTest(MountTestCase):
         os.makedirs(script_dir, exist_ok=True)
         shutil.copy(os.path.join(HERE, "seeds", "ConvNet_MNIST.py"), script_dir)
         self.blob.create_container("data")
-        # The 8x8 digits of Debian's python3-sklearn stand in for MNIST.
-        with gzip.open(DIGITS, "rt") as f:
-            rows = [[float(v) for v in line.split(",")] for line in f if line.strip()]
-        pixels, labels = [r[:-1] for r in rows], [int(r[-1]) for r in rows]
+        pixels, labels = digits_rows()
         self.blob.put_blob("data", "mnist_cntk/Train-28x28_cntk_text.txt",
                            cntk_text(pixels[:1400], labels[:1400]))
         self.blob.put_blob("data", "mnist_cntk/Test-28x28_cntk_text.txt",

@@ -30,6 +30,7 @@ AGENT_BIN=${BATCHAI_AGENT:-$REPO/build/bin/batchai-agent}
 # linux-image-amd64: the guest kernel; its modules (cifs, nfs, nfsd, 9p, 9pnet_virtio) stay in
 #   the root's /lib/modules and load with modprobe once the root is mounted.
 # cifs-utils, nfs-common: mount.cifs and mount.nfs, the helpers libmount runs for the agent.
+# rclone, fuse3: the blob driver (FUSE); python3-numpy: the quickstart's stand-in training script.
 # nfs-kernel-server: lets a test export a guest folder and mount it through the kernel NFS client.
 # The lib* packages are what `ldd build/bin/batchai-agent` resolves to (dpkg -S); the ones not
 #   listed (libc6, libstdc++6, libgcc-s1, libblkid1, libselinux1, ...) are in minbase or are
@@ -37,7 +38,7 @@ AGENT_BIN=${BATCHAI_AGENT:-$REPO/build/bin/batchai-agent}
 PACKAGES=(
   systemd-sysv udev kmod linux-image-amd64 iproute2 util-linux procps
   cifs-utils nfs-common nfs-kernel-server
-  python3
+  rclone fuse3 python3 python3-numpy
   libcurl4 libmount1 libsystemd0 libssl3 libspdlog1.10 libfmt9
 )
 # shellcheck disable=SC2206  # word splitting of the list is the point

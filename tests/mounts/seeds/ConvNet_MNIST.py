@@ -4,8 +4,9 @@
 Same command line as the original: DATA_DIR MODEL_DIR. Reads DATA_DIR/Train-28x28_cntk_text.txt
 and DATA_DIR/Test-28x28_cntk_text.txt in CNTK's text format (`|labels <one-hot> |features
 <pixels>`), trains a softmax classifier with numpy, prints CNTK-style progress to stderr and
-saves one model file per epoch into MODEL_DIR. With BATCHAI_TEST_GATE set it waits after the
-first epoch until that file exists, so a test can watch stderr.txt grow while the job runs.
+saves one model file per epoch into MODEL_DIR. With BATCHAI_TEST_GATE set (a path; $VARs are
+expanded) it waits after the first epoch until that file exists, so a test can watch stderr.txt
+grow while the job runs.
 """
 import os
 import sys
@@ -50,7 +51,7 @@ def main():
             % (epoch, EPOCHS, loss, len(x), error, len(x)))
         with open(os.path.join(model_dir, "ConvNet_MNIST_%d.dnn" % epoch), "wb") as f:
             np.save(f, w)
-        gate = os.environ.get("BATCHAI_TEST_GATE")
+        gate = os.path.expandvars(os.environ.get("BATCHAI_TEST_GATE", ""))
         if epoch == 1 and gate:
             while not os.path.exists(gate):
                 time.sleep(0.05)
