@@ -41,10 +41,9 @@ void read_mount_settings(JsonReader& fr, MountVolume& v, Diagnostics& d) {
             quote_value(v.file_server_ip) + " is not an IP address or host name");
   }
   v.file_server_export = mr.nonempty_string("mountPoint", true).value_or("");
-  if (!v.file_server_export.empty() &&
-      (!std::regex_match(v.file_server_export, export_re) ||
-       v.file_server_export.find("/../") != std::string::npos ||
-       v.file_server_export.ends_with("/.."))) {
+  if (!v.file_server_export.empty() && (!std::regex_match(v.file_server_export, export_re) ||
+                                        v.file_server_export.find("/../") != std::string::npos ||
+                                        v.file_server_export.ends_with("/.."))) {
     d.error(mr.path_of("mountPoint"),
             quote_value(v.file_server_export) + " is not an absolute export path like /mnt/data");
   }

@@ -56,7 +56,8 @@ std::optional<JobError> set_up_job(const PlannedJob& job, const std::string& int
     // The mount helper is not the job: it gets the job's variables but not its secrets.
     VolumeMountRequest request{m.volume, m.mount_point, m.command, job.env.to_envp(false)};
     Status s = make_dirs(m.mount_point, 0755);
-    Result<std::string> mounted = s ? mount_volume(request, context) : Result<std::string>(s.error());
+    Result<std::string> mounted =
+        s ? mount_volume(request, context) : Result<std::string>(s.error());
     if (stopped_by == 0 && interrupted) stopped_by = interrupted();
     if (stopped_by != 0) {
       if (interrupted_by != nullptr) *interrupted_by = stopped_by;
@@ -67,7 +68,8 @@ std::optional<JobError> set_up_job(const PlannedJob& job, const std::string& int
                    "cannot mount " + volume_field(m.volume->kind) + " volume " +
                        m.volume->relative_mount_path + " at " + m.mount_point + ": " +
                        mounted.error().message,
-                   {{"volume", m.volume->json_path}, {"relativeMountPath", m.volume->relative_mount_path}}});
+                   {{"volume", m.volume->json_path},
+                    {"relativeMountPath", m.volume->relative_mount_path}}});
     }
     mount_lines.push_back("mounted " + m.volume->relative_mount_path + " at " + m.mount_point +
                           ": " + *mounted);

@@ -9,10 +9,10 @@
 
 #include "agent/daemon.hpp"
 #include "agent/run_job.hpp"
-#include "mount/helper_mount.hpp"
 #include "common/fs.hpp"
 #include "exec/launch_plan.hpp"
 #include "exec/supervisor.hpp"
+#include "mount/helper_mount.hpp"
 
 namespace {
 

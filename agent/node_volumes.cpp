@@ -50,7 +50,8 @@ NodeVolumesResult mount_node_volumes(const nlohmann::json& node_setup, const Dae
       });
       if (kept) continue;
       if (auto s = unmount_all_below(m); !s) {
-        result.errors.push_back({"MountCleanupFailed", "a leftover mount stays: " + s.error().message,
+        result.errors.push_back({"MountCleanupFailed",
+                                 "a leftover mount stays: " + s.error().message,
                                  {{"mountPoint", m}}});
       }
     }
@@ -80,8 +81,8 @@ NodeVolumesResult mount_node_volumes(const nlohmann::json& node_setup, const Dae
     if (v.kind == VolumeKind::kUnmanaged) {
       auto words = expand_command_words(v.mount_command, env.lookup(false));
       if (!words || words->empty()) {
-        result.errors.push_back(volume_error(
-            v, words ? "the mountCommand has no words" : words.error().message));
+        result.errors.push_back(
+            volume_error(v, words ? "the mountCommand has no words" : words.error().message));
         break;
       }
       auto program = find_program((*words)[0], path_var);
@@ -94,7 +95,8 @@ NodeVolumesResult mount_node_volumes(const nlohmann::json& node_setup, const Dae
       request.unmanaged_argv = std::move(*words);
     }
     Status s = make_dirs(target, 0755);
-    Result<std::string> mounted = s ? mount_volume(request, context) : Result<std::string>(s.error());
+    Result<std::string> mounted =
+        s ? mount_volume(request, context) : Result<std::string>(s.error());
     if (!mounted) {
       result.errors.push_back(volume_error(v, mounted.error().message));
       break;  // the node is unusable; what is mounted stays for a look, and is reused on restart

@@ -133,7 +133,8 @@ int run_job(const RunJobOptions& o) {
     for (const auto& e : sd.errors()) {
       d.error("--storage-config", e.path.empty() ? e.message : e.path + ": " + e.message);
     }
-    for (const auto& w : sd.warnings()) say("warning: --storage-config: " + w.path + ": " + w.message);
+    for (const auto& w : sd.warnings())
+      say("warning: --storage-config: " + w.path + ": " + w.message);
   }
   if (storage.cache_directory.empty()) storage.cache_directory = join_path(o.root, "cache");
   PlanContext ctx;

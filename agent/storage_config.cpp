@@ -37,27 +37,29 @@ StorageSettings read_storage_settings(JsonReader& r, Diagnostics& d) {
     }
   }
   s.smb_port = static_cast<int>(r.integer("smbPort", 1, 65535).value_or(s.smb_port));
-  s.smb_driver = read_choice<SmbDriver>(r, "smbDriver",
-                                        {{"auto", SmbDriver::kAuto},
-                                         {"cifs", SmbDriver::kCifs},
-                                         {"rclone", SmbDriver::kRclone}},
-                                        d)
-                     .value_or(s.smb_driver);
+  s.smb_driver =
+      read_choice<SmbDriver>(
+          r, "smbDriver",
+          {{"auto", SmbDriver::kAuto}, {"cifs", SmbDriver::kCifs}, {"rclone", SmbDriver::kRclone}},
+          d)
+          .value_or(s.smb_driver);
   static const std::regex endpoint_re(R"(^https?://[A-Za-z0-9.:{}\[\]-]+(/[A-Za-z0-9._{}-]*)*$)");
   if (auto endpoint = r.nonempty_string("azureBlobEndpoint")) {
     if (!std::regex_match(*endpoint, endpoint_re)) {
       d.error(r.path_of("azureBlobEndpoint"),
-              quote_value(*endpoint) + " is not an http(s) URL like https://{account}.blob.core.windows.net");
+              quote_value(*endpoint) +
+                  " is not an http(s) URL like https://{account}.blob.core.windows.net");
     } else {
       s.azure_blob_endpoint = *endpoint;
       while (s.azure_blob_endpoint.ends_with("/")) s.azure_blob_endpoint.pop_back();
     }
   }
-  s.blob_driver = read_choice<BlobDriver>(
-                      r, "blobDriver", {{"auto", BlobDriver::kAuto}, {"rclone", BlobDriver::kRclone}}, d)
-                      .value_or(s.blob_driver);
-  s.mount_timeout_seconds = static_cast<int>(
-      r.integer("mountTimeoutSeconds", 1, 3600).value_or(s.mount_timeout_seconds));
+  s.blob_driver =
+      read_choice<BlobDriver>(r, "blobDriver",
+                              {{"auto", BlobDriver::kAuto}, {"rclone", BlobDriver::kRclone}}, d)
+          .value_or(s.blob_driver);
+  s.mount_timeout_seconds =
+      static_cast<int>(r.integer("mountTimeoutSeconds", 1, 3600).value_or(s.mount_timeout_seconds));
   s.mount_attempts = static_cast<int>(r.integer("mountAttempts", 1, 10).value_or(s.mount_attempts));
   for (auto [key, dir] : {std::pair{"runtimeDirectory", &s.runtime_directory},
                           std::pair{"cacheDirectory", &s.cache_directory}}) {

@@ -21,7 +21,7 @@ struct ServerContext {
   std::optional<std::string> node_root;
   protocol::PollSettings poll;
   std::optional<std::string> token;  // every request must carry it when set
-  FileServers file_servers;           // what fileServer.id may name (--file-server)
+  FileServers file_servers;          // what fileServer.id may name (--file-server)
 };
 
 void send_json(httplib::Response& res, int status, const nlohmann::json& body);

@@ -42,8 +42,8 @@ int run(Options& o) {
   if (o.insecure_http) {
     spdlog::warn("plain http (--insecure-http): requests and job secrets travel unencrypted");
   }
-  ServerContext ctx{**store, o.cluster, o.node_root, {o.poll_wait_seconds, 0}, token,
-                    o.file_servers};
+  ServerContext ctx{**store, o.cluster,     o.node_root, {o.poll_wait_seconds, 0},
+                    token,   o.file_servers};
   configure_server(**server, ctx);
 
   // Signals are taken by one thread; every other thread (httplib's workers) starts after this.

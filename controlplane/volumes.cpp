@@ -46,8 +46,8 @@ void resolve_volumes(json& mount_volumes, const std::string& path, const FileSer
       std::string names;
       for (const auto& [n, _] : known) names += (names.empty() ? "" : ", ") + n;
       problems.push_back(path + ".fileServers[" + std::to_string(i) + "].fileServer.id: no file " +
-                         "server named \"" + name + "\" (known: " +
-                         (names.empty() ? "none; see --file-server" : names) + ")");
+                         "server named \"" + name +
+                         "\" (known: " + (names.empty() ? "none; see --file-server" : names) + ")");
       continue;
     }
     fs["mountSettings"] = {{"fileServerInternalIP", it->second.internal_ip},

@@ -25,6 +25,7 @@ bool parse_file_server(const std::string& text, std::string& name, FileServer& s
 // that is not known is a problem. With check_rules, the volumes are also checked as the node
 // will check them (cluster nodeSetup; job documents are checked whole elsewhere).
 void resolve_volumes(nlohmann::json& mount_volumes, const std::string& path,
-                     const FileServers& known, bool check_rules, std::vector<std::string>& problems);
+                     const FileServers& known, bool check_rules,
+                     std::vector<std::string>& problems);
 
 }  // namespace batchai::cp

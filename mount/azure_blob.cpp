@@ -70,8 +70,9 @@ Result<PreparedMount> prepare_azure_blob(const MountVolume& v, const MountSite& 
                                          const StorageSettings& settings) {
   if (!v.account_key) return err("no account key (credentials.accountKey) for " + v.container_name);
   if (find_mount_helper("rclone").empty()) {
-    return err("rclone's mount helper is not installed: install rclone and link "
-               "/sbin/mount.rclone -> /usr/bin/rclone");
+    return err(
+        "rclone's mount helper is not installed: install rclone and link "
+        "/sbin/mount.rclone -> /usr/bin/rclone");
   }
   auto extra = blob_mount_options(v.mount_options.value_or(""));
   if (!extra) return extra.error();

@@ -25,7 +25,8 @@ std::string find_mount_helper(const std::string& fstype) {
 }
 
 bool kernel_has_cifs() {
-  if (auto fs = read_file("/proc/filesystems", 1 << 16); fs && fs->find("\tcifs\n") != std::string::npos) {
+  if (auto fs = read_file("/proc/filesystems", 1 << 16);
+      fs && fs->find("\tcifs\n") != std::string::npos) {
     return true;
   }
   utsname u{};
@@ -42,8 +43,9 @@ Result<PreparedMount> prepare_azure_file_share(const MountVolume& v, const Mount
     return err("azureFileUrl " + v.azure_file_url + " is not a file share URL");
   }
   if (!v.account_key) return err("no account key (credentials.accountKey) for " + v.azure_file_url);
-  const std::string host =
-      settings.azure_file_host.empty() ? m[1].str() : with_account(settings.azure_file_host, v.account_name);
+  const std::string host = settings.azure_file_host.empty()
+                               ? m[1].str()
+                               : with_account(settings.azure_file_host, v.account_name);
   const std::string share = m[3].str();
   const std::string port = std::to_string(settings.smb_port);
 
@@ -57,18 +59,20 @@ Result<PreparedMount> prepare_azure_file_share(const MountVolume& v, const Mount
       return err("mount.cifs is not installed (Debian: apt-get install cifs-utils)");
     }
     const std::string cred = site.files_dir + "/credentials";
-    p.files.emplace_back(cred, "username=" + v.account_name + "\npassword=" + *v.account_key + "\n");
+    p.files.emplace_back(cred,
+                         "username=" + v.account_name + "\npassword=" + *v.account_key + "\n");
     p.request = {"//" + host + "/" + share, site.target, "cifs",
                  "vers=3.0,username=" + v.account_name + ",dir_mode=" + v.directory_mode +
-                     ",file_mode=" + v.file_mode + ",serverino,port=" + port + ",credentials=" + cred +
-                     ",_netdev",
+                     ",file_mode=" + v.file_mode + ",serverino,port=" + port +
+                     ",credentials=" + cred + ",_netdev",
                  ""};
     p.description = "//" + host + "/" + share + " (cifs, port " + port + ")";
     return p;
   }
   if (find_mount_helper("rclone").empty()) {
-    return err("neither kernel cifs nor rclone's mount helper is available: install cifs-utils "
-               "(kernel cifs), or rclone with a link /sbin/mount.rclone -> /usr/bin/rclone");
+    return err(
+        "neither kernel cifs nor rclone's mount helper is available: install cifs-utils "
+        "(kernel cifs), or rclone with a link /sbin/mount.rclone -> /usr/bin/rclone");
   }
   auto pass = rclone_obscure(*v.account_key);
   if (!pass) return pass.error();

@@ -60,9 +60,11 @@ Status probe_container(const std::string& sas_url, const std::string& display_ur
   std::string message = xml_field(body, "Message");
   if (auto nl = message.find('\n'); nl != std::string::npos) message.resize(nl);
   std::string what = "the blob service answered " + std::to_string(status) +
-                     (code.empty() ? "" : " " + code) + (message.empty() ? "" : " (" + message + ")");
+                     (code.empty() ? "" : " " + code) +
+                     (message.empty() ? "" : " (" + message + ")");
   if (status == 404) return err("the container " + display_url + " does not exist: " + what);
-  if (status == 403) return err("access to " + display_url + " was refused, is the account key right? " + what);
+  if (status == 403)
+    return err("access to " + display_url + " was refused, is the account key right? " + what);
   return err(display_url + ": " + what);
 }
 

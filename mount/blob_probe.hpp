@@ -8,9 +8,9 @@
 
 namespace batchai {
 
-// GET <container>?restype=container&comp=list&maxresults=1 with the container's SAS; fails with the service's own
-// code (ContainerNotFound, AuthenticationFailed, ...) or the connection's error. display_url is
-// what messages name (the SAS is a secret).
+// GET <container>?restype=container&comp=list&maxresults=1 with the container's SAS; fails with the
+// service's own code (ContainerNotFound, AuthenticationFailed, ...) or the connection's error.
+// display_url is what messages name (the SAS is a secret).
 Status probe_container(const std::string& sas_url, const std::string& display_url,
                        int timeout_seconds);
 

@@ -20,11 +20,13 @@ Result<PreparedMount> prepare_file_server(const MountVolume& v, const MountSite&
     path += (path == "/" ? "" : "/") + dir;
   }
   PreparedMount p;
-  const std::string host =
-      v.file_server_ip.find(':') != std::string::npos ? "[" + v.file_server_ip + "]" : v.file_server_ip;
+  const std::string host = v.file_server_ip.find(':') != std::string::npos
+                               ? "[" + v.file_server_ip + "]"
+                               : v.file_server_ip;
   std::string options = v.mount_options.value_or("");
   if (options.empty()) options = "rw";
-  if (options.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_=.,:+-") !=
+  if (options.find_first_not_of(
+          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_=.,:+-") !=
       std::string::npos) {
     return err("mountOptions " + options + " is not a comma-separated list of mount options");
   }

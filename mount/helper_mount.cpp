@@ -102,8 +102,8 @@ Status mount_in_child(const std::string& agent_exe, const MountRequest& r, int t
   std::vector<std::string> argv = {agent_exe, "mount-volume"};
   for (auto& a : mount_volume_args(r)) argv.push_back(std::move(a));
   // The helpers find their own programs; nothing of the job's environment goes to them.
-  Status s = run_mount_command(argv, {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"},
-                               timeout_ms);
+  Status s =
+      run_mount_command(argv, {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"}, timeout_ms);
   if (!s) {
     // A child killed mid-way may have left the mount up: detach it, the server is not answering.
     if (auto mounted = mounts_at_or_below(r.target); mounted && !mounted->empty()) {

@@ -11,10 +11,10 @@
 namespace batchai {
 
 struct MountRequest {
-  std::string source;   // //host/share, remote:container, ip:/export
-  std::string target;   // the mount point, which exists
-  std::string fstype;   // cifs, rclone, nfs
-  std::string options;  // never a secret: secrets travel in files named here
+  std::string source;    // //host/share, remote:container, ip:/export
+  std::string target;    // the mount point, which exists
+  std::string fstype;    // cifs, rclone, nfs
+  std::string options;   // never a secret: secrets travel in files named here
   std::string log_file;  // where the helper logs (FUSE drivers), read when the mount fails
 };
 

@@ -46,7 +46,8 @@ Result<std::string> rclone_obscure(const std::string& text) {
   std::unique_ptr<EVP_CIPHER_CTX, CipherFree> ctx(EVP_CIPHER_CTX_new());
   int len = 0;
   if (!ctx ||
-      EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_ctr(), nullptr, kObscureKey.data(), out.data()) != 1 ||
+      EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_ctr(), nullptr, kObscureKey.data(), out.data()) !=
+          1 ||
       EVP_EncryptUpdate(ctx.get(), out.data() + 16, &len,
                         reinterpret_cast<const unsigned char*>(text.data()),
                         static_cast<int>(text.size())) != 1) {
@@ -55,7 +56,8 @@ Result<std::string> rclone_obscure(const std::string& text) {
   return base64url_nopad(out);
 }
 
-Result<std::string> rclone_config(const std::vector<std::pair<std::string, std::string>>& settings) {
+Result<std::string> rclone_config(
+    const std::vector<std::pair<std::string, std::string>>& settings) {
   std::string text = "[volume]\n";
   for (const auto& [key, value] : settings) {
     if (value.find_first_of("\r\n") != std::string::npos) {

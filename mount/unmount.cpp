@@ -3,9 +3,9 @@
 #include <dirent.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -69,10 +69,10 @@ Status unmount_one(const std::string& target) {
   }
   const bool timed_out = errno == ETIMEDOUT;
   if (::umount2(target.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) == 0) {
-    return err(target + (timed_out ? " did not unmount within " +
-                                         std::to_string(kUmountTimeoutMs / 1000) +
-                                         " s (server not answering)"
-                                   : " stayed busy") +
+    return err(target +
+               (timed_out ? " did not unmount within " + std::to_string(kUmountTimeoutMs / 1000) +
+                                " s (server not answering)"
+                          : " stayed busy") +
                "; detached lazily");
   }
   return err("cannot unmount " + target + ": " + errno_text(errno));

@@ -33,16 +33,23 @@ std::string site_id(const std::string& target) {
   return out;
 }
 
-std::string files_root(const StorageSettings& s) { return join_path(s.runtime_directory, "mounts"); }
+std::string files_root(const StorageSettings& s) {
+  return join_path(s.runtime_directory, "mounts");
+}
 
 // Failures a second try may get past: the server not answering (yet), the network not up.
 bool may_pass(const std::string& message) {
-  static const std::array<const char*, 11> transient = {
-      "Couldn't connect to server",
-      "timed out",           "did not finish within", "Connection refused",
-      "No route to host",    "Network is unreachable", "Host is down",
-      "temporarily unavailable", "Connection reset",  "connection reset",
-      "Connection timed out"};
+  static const std::array<const char*, 11> transient = {"Couldn't connect to server",
+                                                        "timed out",
+                                                        "did not finish within",
+                                                        "Connection refused",
+                                                        "No route to host",
+                                                        "Network is unreachable",
+                                                        "Host is down",
+                                                        "temporarily unavailable",
+                                                        "Connection reset",
+                                                        "connection reset",
+                                                        "Connection timed out"};
   return std::any_of(transient.begin(), transient.end(),
                      [&](const char* t) { return message.find(t) != std::string::npos; });
 }
@@ -68,7 +75,8 @@ Status write_site_files(const MountSite& site, const PreparedMount& p) {
   if (::chmod(site.files_dir.c_str(), 0700) != 0) {
     return err("cannot chmod " + site.files_dir + ": " + errno_text(errno));
   }
-  if (auto s = write_file_atomic(join_path(site.files_dir, "target"), site.target + "\n", 0600); !s) {
+  if (auto s = write_file_atomic(join_path(site.files_dir, "target"), site.target + "\n", 0600);
+      !s) {
     return s;
   }
   for (const auto& [path, content] : p.files) {
@@ -117,7 +125,8 @@ Result<std::string> mount_volume(const VolumeMountRequest& r, const VolumeMountC
     // 1 s, 2 s, 4 s, ... in small steps so a stop request is heard.
     const std::int64_t until = mono_ms() + (1000LL << (attempt - 1));
     while (mono_ms() < until) {
-      if (c.interrupted && c.interrupted()) return err("stopped while retrying: " + result.error().message);
+      if (c.interrupted && c.interrupted())
+        return err("stopped while retrying: " + result.error().message);
       ::usleep(50 * 1000);
     }
   }

@@ -15,9 +15,9 @@ namespace batchai {
 
 struct VolumeMountRequest {
   const MountVolume* volume = nullptr;
-  std::string mount_point;                   // exists
-  std::vector<std::string> unmanaged_argv;   // unmanagedFileSystems: the command, mount point last
-  std::vector<std::string> unmanaged_env;    // and its environment (never a secret)
+  std::string mount_point;                  // exists
+  std::vector<std::string> unmanaged_argv;  // unmanagedFileSystems: the command, mount point last
+  std::vector<std::string> unmanaged_env;   // and its environment (never a secret)
 };
 
 struct VolumeMountContext {

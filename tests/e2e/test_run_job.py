@@ -637,25 +637,6 @@ class MountTest(RunJobTestCase):
         self.assert_nothing_mounted()
         self.assertFalse(os.path.exists(self.job_dir("badmnt")), "job mount dirs left behind")
 
-    def test_unsupported_volume_type_is_refused_before_anything_changes(self):
-        key = "S0me+Acc0untKey=="
-        job = self.write_job(self.custom_job(
-            'touch "$D/job-ran"',
-            mountVolumes={"azureFileShares": [{
-                "accountName": "acct",
-                "azureFileUrl": "https://acct.file.core.windows.net/share",
-                "credentials": {"accountKey": key},
-                "relativeMountPath": "afs"}]}))
-        code, err = self.run_agent(job)
-        self.assertEqual(code, 125, err)
-        self.assertIn("AZFMountError", err)
-        self.assertIn("not supported", err)
-        self.assertIn("properties.mountVolumes.azureFileShares[0]", err)
-        self.assertNotIn(key, err)
-        self.assertFalse(os.path.exists(self.mark("job-ran")), "the job ran")
-        self.assert_no_run_job_state(self.root, self.state, self.logs)
-
-
     def test_output_directories_on_a_job_volume(self):
         # The quickstart's layout (reference seeds): stdOutErrPathPrefix and the output
         # directories are on a volume the job itself mounts, so they must be created after it is

@@ -39,32 +39,33 @@ TEST(StorageSettings, BadValuesNameTheSetting) {
            "surprise": 1})",
        d);
   std::string all = Diagnostics::render(d.errors());
-  for (const char* key : {"storage.smbPort", "storage.smbDriver", "storage.azureBlobEndpoint",
-                          "storage.azureFileHost", "storage.runtimeDirectory",
-                          "storage.mountAttempts"}) {
+  for (const char* key :
+       {"storage.smbPort", "storage.smbDriver", "storage.azureBlobEndpoint",
+        "storage.azureFileHost", "storage.runtimeDirectory", "storage.mountAttempts"}) {
     EXPECT_NE(all.find(key), std::string::npos) << key << " in\n" << all;
   }
   EXPECT_EQ(d.warnings().size(), 1u);  // the unknown key
 }
 
 TEST(BlobMountOptions, BlobfuseOptionsBecomeRcloneOptions) {
-  auto o = blob_mount_options("-o attr_timeout=240 -o entry_timeout=240 -o negative_timeout=120 "
-                              "-o allow_other,ro --dir-cache-time=30s");
+  auto o = blob_mount_options(
+      "-o attr_timeout=240 -o entry_timeout=240 -o negative_timeout=120 "
+      "-o allow_other,ro --dir-cache-time=30s");
   ASSERT_TRUE(o) << o.error().message;
   EXPECT_EQ(*o, (std::vector<std::string>{"attr_timeout=240s", "allow_other", "read_only",
                                           "dir_cache_time=30s"}));
 }
 
 TEST(BlobMountOptions, OptionsTheAgentSetsOrMalformedOnesAreErrors) {
-  for (const char* bad : {"-o config=/etc/passwd", "-o cache_dir=/", "-o", "-o a=b;rm",
-                          "-o attr_timeout"}) {
+  for (const char* bad :
+       {"-o config=/etc/passwd", "-o cache_dir=/", "-o", "-o a=b;rm", "-o attr_timeout"}) {
     EXPECT_FALSE(blob_mount_options(bad)) << bad;
   }
 }
 
 TEST(ContainerSas, GrantsTheContainerOnlyAndNeedsABase64Key) {
-  auto url = container_sas_url("http://127.0.0.1:10000/acct", "acct", "c2VjcmV0a2V5", "data",
-                               2000000000);
+  auto url =
+      container_sas_url("http://127.0.0.1:10000/acct", "acct", "c2VjcmV0a2V5", "data", 2000000000);
   ASSERT_TRUE(url) << url.error().message;
   EXPECT_EQ(url->rfind("http://127.0.0.1:10000/acct/data?", 0), 0u) << *url;
   EXPECT_NE(url->find("sr=c&sp=racwdl&se=2033-05-18T03%3A33%3A20Z&sig="), std::string::npos)
@@ -77,11 +78,11 @@ TEST(RcloneConfig, ObscuredSecretsAreFreshAndUrlSafe) {
   auto a = rclone_obscure("password");
   auto b = rclone_obscure("password");
   ASSERT_TRUE(a && b);
-  EXPECT_NE(*a, *b);  // a random IV each time
+  EXPECT_NE(*a, *b);          // a random IV each time
   EXPECT_EQ(a->size(), 32u);  // base64url without padding of 16 + 8 bytes
-  EXPECT_EQ(a->find_first_not_of(
-                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-            std::string::npos);
+  EXPECT_EQ(
+      a->find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+      std::string::npos);
   EXPECT_FALSE(rclone_config({{"pass", "two\nlines"}}));
 }
 
