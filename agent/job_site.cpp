@@ -11,7 +11,7 @@ std::vector<std::string> clean_leftovers(const JobLayout& layout, const StorageS
   if (auto s = unmount_all_below(layout.jobs_root); !s) {
     warnings.push_back("leftover job mounts: " + s.error().message);
   }
-  for (auto& w : forget_unmounted(storage)) warnings.push_back(std::move(w));
+  for (auto& w : forget_unmounted(storage, false)) warnings.push_back(std::move(w));
   (void)remove_empty_tree(layout.jobs_root);
   // A bind mount of the same file system has the same device number: emptying must never
   // reach into one, so mounts below the temp dir go first.
@@ -27,7 +27,7 @@ std::vector<std::string> clean_leftovers(const JobLayout& layout, const StorageS
 std::vector<std::string> take_down_job(const JobLayout& layout, const StorageSettings& storage) {
   std::vector<std::string> warnings;
   if (auto s = unmount_all_below(layout.job_mount_root); !s) warnings.push_back(s.error().message);
-  for (auto& w : forget_unmounted(storage)) warnings.push_back(std::move(w));
+  for (auto& w : forget_unmounted(storage, true)) warnings.push_back(std::move(w));
   (void)remove_empty_tree(layout.job_dir);  // what is not empty stays: files are never deleted
   prune_empty_dirs(layout.job_dir.substr(0, layout.job_dir.rfind('/')), layout.jobs_root);
   return warnings;

@@ -56,7 +56,8 @@ NodeVolumesResult mount_node_volumes(const nlohmann::json& node_setup, const Dae
       }
     }
   }
-  (void)forget_unmounted(config.storage);
+  // Caches of mounts found here are kept: their drivers may have died with writes not uploaded.
+  (void)forget_unmounted(config.storage, false);
   if (!result.errors.empty()) return result;
 
   JobEnvironment env = JobEnvironment::node_base();

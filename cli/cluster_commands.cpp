@@ -2,6 +2,7 @@
 #include "cli/commands.hpp"
 #include "cli/local_document.hpp"
 #include "cli/output.hpp"
+#include "cli/storage_account.hpp"
 
 namespace batchai::cli {
 
@@ -34,6 +35,14 @@ int cluster_create(Context& ctx, const ClusterCreateArgs& args) {
     if (!manual.contains("targetNodeCount")) manual["targetNodeCount"] = 1;
     if (!manual.contains("nodeDeallocationOption")) manual["nodeDeallocationOption"] = "requeue";
     settings["scaleSettings"] = {{"manual", manual}};
+  }
+  if (settings.contains("nodeSetup") && settings["nodeSetup"].is_object() &&
+      settings["nodeSetup"].contains("mountVolumes")) {
+    if (auto s = fill_storage_account(settings["nodeSetup"]["mountVolumes"],
+                                      "nodeSetup.mountVolumes", storage_account_from_environment());
+        !s) {
+      return report(what, fail(kExitUsage, s.error().message));
+    }
   }
   json cluster;
   if (auto f = call(ctx, "PUT", cluster_path(args.name), &doc, &cluster)) return report(what, *f);

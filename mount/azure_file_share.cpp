@@ -76,8 +76,16 @@ Result<PreparedMount> prepare_azure_file_share(const MountVolume& v, const Mount
   }
   auto pass = rclone_obscure(*v.account_key);
   if (!pass) return pass.error();
-  auto config = rclone_config(
-      {{"type", "smb"}, {"host", host}, {"port", port}, {"user", v.account_name}, {"pass", *pass}});
+  // rclone's default smb encoding maps a trailing dot to U+FF0E, which leaves a stray "．"
+  // directory at the share's root; this is the default without Dot and RightPeriod.
+  auto config = rclone_config({{"type", "smb"},
+                               {"host", host},
+                               {"port", port},
+                               {"user", v.account_name},
+                               {"pass", *pass},
+                               {"encoding",
+                                "Slash,LtGt,DoubleQuote,Colon,Question,Asterisk,Pipe,"
+                                "BackSlash,Ctl,RightSpace,InvalidUtf8"}});
   if (!config) return config.error();
   const std::string conf = site.files_dir + "/rclone.conf";
   const std::string log = site.files_dir + "/rclone.log";

@@ -80,4 +80,12 @@ Result<std::string> container_sas_url(const std::string& endpoint, const std::st
          "&se=" + url_encode(expiry) + "&sig=" + url_encode(base64_encode(mac, mac_len));
 }
 
+std::string redact_sas(std::string text) {
+  for (auto at = text.find("sig="); at != std::string::npos; at = text.find("sig=", at + 4)) {
+    auto end = text.find_first_of("&\"' \n\t)", at + 4);
+    text.replace(at + 4, (end == std::string::npos ? text.size() : end) - (at + 4), "REDACTED");
+  }
+  return text;
+}
+
 }  // namespace batchai

@@ -16,4 +16,7 @@ Result<std::string> container_sas_url(const std::string& endpoint, const std::st
                                       const std::string& account_key, const std::string& container,
                                       std::int64_t expiry_unix_s);
 
+// text with every SAS signature ("sig=...") blanked: drivers quote whole URLs in their errors.
+std::string redact_sas(std::string text);
+
 }  // namespace batchai

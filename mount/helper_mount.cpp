@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/fs.hpp"
+#include "mount/blob_sas.hpp"
 #include "mount/mount_table.hpp"
 #include "mount/unmanaged_mount.hpp"
 
@@ -33,7 +34,7 @@ std::string log_tail(const std::string& path) {
   std::string t = *text;
   while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
   if (t.size() > kLogTail) t = "..." + t.substr(t.size() - kLogTail);
-  return t;
+  return redact_sas(t);
 }
 
 // A mount that came up but cannot be read (wrong key, missing container with a FUSE driver

@@ -11,6 +11,8 @@
 #include "common/fs.hpp"
 #include "common/time.hpp"
 #include "mount/blob_probe.hpp"
+#include "mount/blob_sas.hpp"
+#include "mount/fuse_driver.hpp"
 #include "mount/mount_table.hpp"
 #include "mount/prepared_mount.hpp"
 #include "mount/unmanaged_mount.hpp"
@@ -35,6 +37,9 @@ std::string site_id(const std::string& target) {
 
 std::string files_root(const StorageSettings& s) {
   return join_path(s.runtime_directory, "mounts");
+}
+std::string cache_root(const StorageSettings& s) {
+  return join_path(s.cache_directory, "mounts");
 }
 
 // Failures a second try may get past: the server not answering (yet), the network not up.
@@ -105,8 +110,7 @@ Result<std::string> mount_volume(const VolumeMountRequest& r, const VolumeMountC
     return "the mount command " + cmd;
   }
   const std::string id = site_id(r.mount_point);
-  MountSite site{r.mount_point, join_path(files_root(s), id),
-                 join_path(join_path(s.cache_directory, "mounts"), id)};
+  MountSite site{r.mount_point, join_path(files_root(s), id), join_path(cache_root(s), id)};
   auto prepared = prepare(r, site, s);
   if (!prepared) return prepared.error();
   if (prepared->request.fstype == "rclone") {
@@ -138,29 +142,41 @@ Result<std::string> mount_volume(const VolumeMountRequest& r, const VolumeMountC
     if (s.mount_attempts > 1 && may_pass(why)) {
       why += " (" + std::to_string(s.mount_attempts) + " attempts)";
     }
-    return err(prepared->description + ": " + why);
+    return err(prepared->description + ": " + redact_sas(why));
   }
   return prepared->description;
 }
 
-std::vector<std::string> forget_unmounted(const StorageSettings& settings) {
+std::vector<std::string> forget_unmounted(const StorageSettings& settings,
+                                          bool drivers_waited_for) {
   std::vector<std::string> warnings;
   const std::string root = files_root(settings);
-  std::vector<std::string> dirs;
+  std::vector<std::string> ids;
   {
     std::unique_ptr<DIR, DirCloser> d(::opendir(root.c_str()));
     if (!d) return warnings;
     while (dirent* e = ::readdir(d.get())) {
       std::string name = e->d_name;
-      if (name != "." && name != "..") dirs.push_back(join_path(root, name));
+      if (name != "." && name != "..") ids.push_back(name);
     }
   }
-  for (const auto& dir : dirs) {
+  for (const auto& id : ids) {
+    const std::string dir = join_path(root, id);
     auto target = read_file(join_path(dir, "target"), 8192);
     std::string t = target ? *target : "";
     while (!t.empty() && t.back() == '\n') t.pop_back();
     if (!t.empty() && is_mounted(t)) continue;
+    // A driver still running after its unmount is still uploading: its files stay for now.
+    if (!t.empty() && !fuse_driver_processes(t).empty()) continue;
     if (auto st = remove_tree_one_fs(dir); !st) warnings.push_back(st.error().message);
+    const std::string cache = join_path(cache_root(settings), id);
+    if (::access(cache.c_str(), F_OK) != 0) continue;
+    if (drivers_waited_for) {
+      if (auto st = remove_tree_one_fs(cache); !st) warnings.push_back(st.error().message);
+    } else {
+      warnings.push_back("the cache " + cache + " of a mount that ended while the agent was " +
+                         "away is kept: it may hold writes that never reached the server");
+    }
   }
   return warnings;
 }

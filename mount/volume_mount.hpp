@@ -30,8 +30,10 @@ struct VolumeMountContext {
 // names what failed in the helper's own words; nothing stays mounted after a failure.
 Result<std::string> mount_volume(const VolumeMountRequest& r, const VolumeMountContext& c);
 
-// Removes the root-only files of every mount that is no longer mounted (after unmounting, and
-// at start for those of an agent that died). Returns warnings.
-std::vector<std::string> forget_unmounted(const StorageSettings& settings);
+// Removes the root-only files of every mount that is no longer mounted and whose driver has
+// exited (after unmounting, and at start for those of an agent that died), and the mount's
+// FUSE cache when drivers_waited_for (the unmount waited for the driver's uploads); a cache
+// found otherwise is kept, with a warning. Returns warnings.
+std::vector<std::string> forget_unmounted(const StorageSettings& settings, bool drivers_waited_for);
 
 }  // namespace batchai

@@ -4,13 +4,12 @@
 #     and qemu, debootstrap and e2fsprogs for the VM of tests/vm
 #   - Azurite (Microsoft's Azure Storage emulator) from npm, pinned, under $AZURITE_PREFIX
 #   - the mount helper link /sbin/mount.rclone -> /usr/bin/rclone (libmount runs /sbin/mount.<type>)
-#   - the Unix user the Samba fixture logs in as ($SMB_TEST_USER; Samba needs a passwd entry)
+#   - for tests/containers: docker.io, docker-registry, apache2-utils, busybox-static
 # Idempotent: on a machine that has all of it, it only checks and prints.
 set -euo pipefail
 
 AZURITE_VERSION="${AZURITE_VERSION:-3.35.0}"  # 3.36+ need node >= 21/22; Debian 12 has node 18
 AZURITE_PREFIX="${AZURITE_PREFIX:-/opt/batchai-tests/azurite}"
-SMB_TEST_USER="${SMB_TEST_USER:-batchaitest}"
 
 say() { echo "install-test-servers: $*"; }
 
@@ -68,18 +67,29 @@ else
   test -f "$azurite_main"
 fi
 
-# --- the Samba fixture's Unix user -------------------------------------------------------------------
-if id -u "$SMB_TEST_USER" >/dev/null 2>&1; then
-  say "user $SMB_TEST_USER present"
-else
-  say "useradd -r -M -s /usr/sbin/nologin $SMB_TEST_USER"
-  useradd -r -M -s /usr/sbin/nologin "$SMB_TEST_USER"
-fi
-
 # --- FUSE ----------------------------------------------------------------------------------------
 if [ -c /dev/fuse ]; then
   say "/dev/fuse present"
 else
   say "warning: no /dev/fuse; the rclone (FUSE) mount tests will be skipped"
+fi
+
+# --- container engine (tests/containers/fixtures.py) ----------------------------------------------
+# dockerd 20.10 with containerd, runc and docker-init (docker.io), Debian's registry server
+# (docker-registry: distribution 2.8), htpasswd for its bcrypt users (apache2-utils), and
+# busybox-static for the small test image; debootstrap builds the root of the python image. The
+# fixtures run their own dockerd and registry on private sockets and ports; a system one that the
+# packages may start (on a machine with systemd and no policy-rc.d) does not get in their way.
+container_packages=(docker.io docker-registry apache2-utils busybox-static debootstrap)
+missing=()
+for p in "${container_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  say "apt-get install ${missing[*]}"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  say "container packages present: ${container_packages[*]}"
 fi
 say "done"

@@ -190,6 +190,39 @@ class CliTest(unittest.TestCase):
         expected["properties"]["cluster"] = {"id": "nc6"}
         self.assertEqual(sent, expected)
 
+    def test_job_create_fills_in_the_configured_storage_account_as_az_did(self):
+        self.fake.routes[("PUT", "/v1/workspaces/default/experiments/default/jobs/j1")] = \
+            answer(201, JOB)
+        doc = json.loads(json.dumps(JOB_DOCUMENT))
+        doc["properties"]["mountVolumes"] = {
+            "azureFileShares": [{"azureFileUrl": "https://<AZURE_BATCHAI_STORAGE_ACCOUNT>"
+                                                 ".file.core.windows.net/logs",
+                                 "relativeMountPath": "logs"},
+                                {"accountName": "other", "credentials": {"accountKey": "k2"},
+                                 "azureFileUrl": "https://other.file.core.windows.net/s",
+                                 "relativeMountPath": "s"}],
+            "azureBlobFileSystems": [{"accountName": "<AZURE_BATCHAI_STORAGE_ACCOUNT>",
+                                      "containerName": "data", "relativeMountPath": "data"}]}
+        job_file = self.write("job.json", doc)
+        env = {"AZURE_BATCHAI_STORAGE_ACCOUNT": "acct", "AZURE_BATCHAI_STORAGE_KEY": "k1"}
+        r = self.run_cli("job", "create", "-n", "j1", "-f", job_file, env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        sent = json.loads(self.only_request()["body"])["properties"]["mountVolumes"]
+        share, other = sent["azureFileShares"]
+        self.assertEqual(share["azureFileUrl"], "https://acct.file.core.windows.net/logs")
+        self.assertEqual(share["accountName"], "acct")
+        self.assertEqual(share["credentials"], {"accountKey": "k1"})
+        self.assertEqual(other["credentials"], {"accountKey": "k2"})  # given: kept
+        self.assertEqual(sent["azureBlobFileSystems"][0]["accountName"], "acct")
+        self.assertEqual(sent["azureBlobFileSystems"][0]["credentials"], {"accountKey": "k1"})
+        # Without the configured account nothing is sent and the error says what to set.
+        self.fake.requests.clear()
+        r = self.run_cli("job", "create", "-n", "j1", "-f", job_file)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("AZURE_BATCHAI_STORAGE_ACCOUNT", r.stderr)
+        self.assertIn("properties.mountVolumes.azureFileShares[0]", r.stderr)
+        self.assertEqual(self.fake.requests, [])
+
     def test_job_create_without_c_leaves_the_cluster_to_the_server(self):
         self.fake.routes[("PUT", "/v1/workspaces/default/experiments/default/jobs/j1")] = \
             answer(201, JOB)

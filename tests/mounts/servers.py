@@ -25,7 +25,6 @@ import hashlib
 import hmac
 import http.client
 import os
-import pwd
 import shutil
 import signal
 import socket
@@ -122,10 +121,32 @@ def _stop_process(proc, sig=signal.SIGTERM):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    # Children the server left behind (smbd's workers); then wait until none of the group runs
+    # (orphaned zombies are left to init, which reaps them a second or two later).
     try:
-        os.killpg(pgid, signal.SIGKILL)  # children the server left behind (smbd's workers)
+        os.killpg(pgid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
-        pass
+        return
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while group_running(pgid) and time.monotonic() < deadline:
+        time.sleep(POLL_INTERVAL)
+
+
+def group_running(pgid):
+    """PIDs of processes in process group pgid that are not zombies."""
+    running = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            running.append(int(entry))
+    return running
 
 
 def _start_server(argv, log_path, port, env=None, cwd=None):
@@ -230,7 +251,9 @@ class BlobClient:
 
     VERSION = "2020-10-02"
 
-    def __init__(self, endpoint, account=AZURITE_ACCOUNT, key=AZURITE_KEY, timeout=30.0):
+    def __init__(self, endpoint, account=AZURITE_ACCOUNT, key=AZURITE_KEY, timeout=30.0,
+                 sas=None):
+        """sas: a SAS query string; when given, requests carry it instead of a SharedKey."""
         u = urllib.parse.urlsplit(endpoint)
         if u.scheme != "http":
             raise ValueError("only http endpoints are supported: %s" % endpoint)
@@ -238,8 +261,9 @@ class BlobClient:
         self.port = u.port or 80
         self.base_path = u.path.rstrip("/")  # "/devstoreaccount1" for Azurite
         self.account = account
-        self.key = base64.b64decode(key)
+        self.key = base64.b64decode(key) if key else None
         self.timeout = timeout
+        self.sas = sas
 
     # SharedKey: https://learn.microsoft.com/rest/api/storageservices/authorize-with-shared-key
     def _sign(self, method, path, query, headers):
@@ -280,6 +304,24 @@ class BlobClient:
                                        ("sp", permissions), ("se", se), ("spr", protocol),
                                        ("sig", sig)], quote_via=urllib.parse.quote)
 
+    def container_sas(self, container, permissions="racwdl", expiry=None, protocol="https,http"):
+        """A service SAS query string (no leading "?") for one container (sr=c, sv 2020-10-02).
+
+        https://learn.microsoft.com/rest/api/storageservices/create-service-sas
+        """
+        if expiry is None:
+            expiry = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
+        se = expiry.strftime("%Y-%m-%dT%H:%M:%SZ")
+        sv = self.VERSION
+        resource = "/blob/%s/%s" % (self.account, container)
+        to_sign = "\n".join([permissions, "", se, resource, "", "", protocol, sv, "c", "",
+                             "", "", "", "", ""])
+        sig = base64.b64encode(hmac.new(self.key, to_sign.encode("utf-8"),
+                                        hashlib.sha256).digest()).decode("ascii")
+        return urllib.parse.urlencode([("sv", sv), ("sr", "c"), ("sp", permissions),
+                                       ("se", se), ("spr", protocol), ("sig", sig)],
+                                      quote_via=urllib.parse.quote)
+
     def request(self, method, resource, query=(), body=b"", headers=None, ok=(200, 201, 202)):
         """resource: "container" or "container/blob name" (quoted here). Returns (status, body)."""
         path = self.base_path + "/" + urllib.parse.quote(resource, safe="/")
@@ -291,10 +333,13 @@ class BlobClient:
             "Content-Length": str(len(body)),
         }
         hdrs.update(headers or {})
-        hdrs["Authorization"] = self._sign(method, path, query, hdrs)
+        if self.sas is None:
+            hdrs["Authorization"] = self._sign(method, path, query, hdrs)
         url = path
         if query:
             url += "?" + urllib.parse.urlencode(query, quote_via=urllib.parse.quote)
+        if self.sas is not None:
+            url += ("&" if query else "?") + self.sas
         conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         try:
             conn.request(method, url, body=body, headers=hdrs)
@@ -354,20 +399,14 @@ class BlobClient:
 
 # --- Samba -----------------------------------------------------------------------------------------
 
-def ensure_unix_user(user):
-    """Samba only accepts users that exist in /etc/passwd: adds a system user without a home."""
-    try:
-        pwd.getpwnam(user)
-        return False
-    except KeyError:
-        pass
-    subprocess.run(["useradd", "-r", "-M", "-s", "/usr/sbin/nologin", user], check=True,
-                   stdout=subprocess.DEVNULL)
-    return True
-
-
 class Samba:
-    """smbd on 127.0.0.1:<port> with a private smb.conf; all its state below <tmpdir>/samba."""
+    """smbd on 127.0.0.1:<port> with a private smb.conf; all its state below <tmpdir>/samba.
+
+    Samba only accepts logins of users that exist in /etc/passwd. Rather than create one, the
+    fixture stores the password for Unix user root in its private passdb and maps the login name
+    to root with a private `username map` (so "teststorage" logs in as root; a wrong password or
+    another name is refused). Files written through the share belong to root.
+    """
 
     DEFAULT_PORT = 4455
 
@@ -381,8 +420,7 @@ class Samba:
 
     @staticmethod
     def available():
-        return all(shutil.which(p) or os.path.exists("/usr/sbin/" + p)
-                   for p in ("smbd", "smbpasswd"))
+        return all(shutil.which(p, path=_sbin_env()["PATH"]) for p in ("smbd", "smbpasswd"))
 
     @property
     def pid(self):
@@ -415,6 +453,7 @@ class Samba:
             "  disable spoolss = yes",
             "  map to guest = never",
             "  restrict anonymous = 2",
+            "  username map = %s/users.map" % d,
             "",
         ]
         for name, path in shares.items():
@@ -423,7 +462,6 @@ class Samba:
                 "  path = %s" % path,
                 "  read only = no",
                 "  browseable = yes",
-                "  valid users = %s" % self.user,
                 "  force user = root",
                 "  create mask = 0644",
                 "  directory mask = 0755",
@@ -434,9 +472,15 @@ class Samba:
         os.chmod(os.path.join(d, "private"), 0o700)
         with open(self.conf, "w") as f:
             f.write("\n".join(lines))
+        with open(os.path.join(d, "users.map"), "w") as f:
+            if self.user != "root":
+                f.write("root = %s\n" % self.user)
 
     def start(self, tmpdir, user, password, shares, port=None):
-        """shares: {share name: directory}. Tries port 4455 first, then a free one."""
+        """shares: {share name: directory}. Tries port 4455 first, then a free one.
+
+        user: the SMB login name (any name; it need not exist in /etc/passwd).
+        """
         self.user = user
         self.dir = os.path.join(tmpdir, "samba")
         os.makedirs(self.dir, exist_ok=True)
@@ -444,7 +488,6 @@ class Samba:
         self.log_path = os.path.join(self.dir, "smbd.out")
         for path in shares.values():
             os.makedirs(path, exist_ok=True)
-        ensure_unix_user(user)
         for attempt in range(5):
             if port is not None:
                 self.port = port
@@ -454,7 +497,7 @@ class Samba:
                 self.port = free_port()
             self._write_conf(shares)
             if attempt == 0:
-                self._add_user(user, password)
+                self.set_password(password)
             try:
                 self.proc = _start_server(
                     ["smbd", "--foreground", "--no-process-group", "--debug-stdout",
@@ -465,14 +508,14 @@ class Samba:
                     raise
         return self
 
-    def _add_user(self, user, password):
-        # -s: the password comes on stdin (twice), never in argv.
-        subprocess.run(["smbpasswd", "-c", self.conf, "-s", "-a", user],
+    def set_password(self, password):
+        """Sets (or changes) the password the fixture's user logs in with; smbd need not restart.
+
+        -s: the password comes on stdin (twice), never in argv.
+        """
+        subprocess.run(["smbpasswd", "-c", self.conf, "-s", "-a", "root"],
                        input=("%s\n%s\n" % (password, password)).encode(), check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_sbin_env())
-
-    def set_password(self, user, password):
-        self._add_user(user, password)
 
     def stop(self):
         _stop_process(self.proc)

@@ -19,12 +19,11 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import unittest
 
-from tests.e2e.test_run_job import AGENT, SAFETY_TIMEOUT, mounts_below, read_text, wait_for
-from tests.mounts.servers import Azurite, BlobError, Samba, free_port
+from tests.e2e.test_run_job import AGENT, SAFETY_TIMEOUT, mounts_below, read_text
+from tests.mounts.servers import Azurite, Samba, free_port
 
 ACCOUNT = "devstoreaccount1"
 KEY = Azurite.key
@@ -42,6 +41,18 @@ def seeds_job_document():
             if '"cntkSettings"' in block and '"$schema"' in block:
                 return json.loads(block)
     raise AssertionError("no job.json in the seeds under %s" % SEEDS)
+
+
+def seeds_job_properties():
+    """The seeds' job properties with the test account filled in, as the user edits it
+    (<YOUR_STORAGE_ACCOUNT>) and as `az batchai job create` completed it (account, key)."""
+    doc = seeds_job_document()
+    props = json.loads(json.dumps(doc["properties"]).replace("<YOUR_STORAGE_ACCOUNT>", ACCOUNT))
+    for kind in ("azureFileShares", "azureBlobFileSystems"):
+        for v in props["mountVolumes"][kind]:
+            v.setdefault("accountName", ACCOUNT)
+            v.setdefault("credentials", {"accountKey": KEY})
+    return props
 
 
 def cntk_text(features, labels):
@@ -134,6 +145,25 @@ class MountTestCase(unittest.TestCase):
             v["mountOptions"] = options
         return v
 
+    def check_mount_failure(self, kind, code, volume, storage, expect):
+        """A job with one volume that cannot be mounted: exit 125 with the volume's code and
+        path, the expected words, no key anywhere, the job not run, nothing left."""
+        rc, out = self.run_job({
+            "nodeCount": 1,
+            "customToolkitSettings": {"commandLine": "echo must not run"},
+            "stdOutErrPathPrefix": os.path.join(self.tmp, "logs"),
+            "mountVolumes": {kind: [volume]},
+        }, storage=storage)
+        self.assertEqual(rc, 125, out)
+        self.assertIn(code, out)
+        self.assertIn(kind + "[0]", out)
+        for text in expect:
+            self.assertIn(text, out)
+        self.assertNotIn(KEY, out)
+        self.assertFalse(glob.glob(os.path.join(self.tmp, "logs", "**", "stdout.txt"),
+                                   recursive=True), "the job ran")
+        self.assert_no_credentials_left()
+
     def assert_no_credentials_left(self):
         left = glob.glob(os.path.join(self.runtime, "mounts", "*"))
         self.assertEqual(left, [], "credentials files stayed after the job")
@@ -177,6 +207,8 @@ class BlobTest(MountTestCase):
                                   recursive=True)[0])
         self.assertIn("rclone azureblob", log)
         self.assertNotIn(KEY, log)
+        # The driver finished its uploads before the unmount was done: its cache is gone.
+        self.assertEqual(glob.glob(os.path.join(self.root, "cache", "mounts", "*")), [])
         self.assert_key_not_in(self.root)
         self.assert_key_not_in(os.path.join(self.tmp, "state"))
         self.assert_no_credentials_left()
@@ -201,21 +233,7 @@ class BlobTest(MountTestCase):
         self.assertEqual(self.blob.list_blobs("readonly"), ["a.txt"])
 
     def check_blob_failure(self, volume, storage=None, expect=()):
-        code, out = self.run_job({
-            "nodeCount": 1,
-            "customToolkitSettings": {"commandLine": "echo must not run"},
-            "stdOutErrPathPrefix": os.path.join(self.tmp, "logs"),
-            "mountVolumes": {"azureBlobFileSystems": [volume]},
-        }, storage=storage)
-        self.assertEqual(code, 125, out)
-        self.assertIn("BFSMountError", out)
-        self.assertIn("azureBlobFileSystems[0]", out)
-        for text in expect:
-            self.assertIn(text, out)
-        self.assertNotIn(KEY, out)
-        self.assertFalse(glob.glob(os.path.join(self.tmp, "logs", "**", "stdout.txt"),
-                                   recursive=True), "the job ran")
-        self.assert_no_credentials_left()
+        self.check_mount_failure("azureBlobFileSystems", "BFSMountError", volume, storage, expect)
 
     def test_wrong_key_is_a_clear_error(self):
         wrong = "d3Jvbmcga2V5IGZvciB0aGUgdGVzdHMgb25seSwgbm90IGEgc2VjcmV0IGF0IGFsbA=="
@@ -257,25 +275,15 @@ class AzureFilesTest(MountTestCase):
         log = read_text(glob.glob(os.path.join(logs, "**", "share", "*", "stdouterr",
                                                "execution.log"), recursive=True)[0])
         self.assertIn("mounted logs at", log)
+        # rclone's default encoding would leave a stray "\uff0e" directory at the share's root.
+        self.assertEqual([n for n in os.listdir(logs) if "\uff0e" in n], [])
         self.assertNotIn(KEY, log)
         self.assert_key_not_in(self.root)
         self.assert_key_not_in(os.path.join(self.tmp, "state"))
         self.assert_no_credentials_left()
 
     def check_share_failure(self, volume, storage=None, expect=()):
-        code, out = self.run_job({
-            "nodeCount": 1,
-            "customToolkitSettings": {"commandLine": "echo must not run"},
-            "stdOutErrPathPrefix": os.path.join(self.tmp, "logs"),
-            "mountVolumes": {"azureFileShares": [volume]},
-        }, storage=storage)
-        self.assertEqual(code, 125, out)
-        self.assertIn("AZFMountError", out)
-        self.assertIn("azureFileShares[0]", out)
-        for text in expect:
-            self.assertIn(text, out)
-        self.assertNotIn(KEY, out)
-        self.assert_no_credentials_left()
+        self.check_mount_failure("azureFileShares", "AZFMountError", volume, storage, expect)
 
     def test_wrong_key_is_a_clear_error(self):
         self.check_share_failure(self.share_volume("logs", "logs", key="not-the-key"))
@@ -349,13 +357,7 @@ class SeedsJobTest(MountTestCase):
     """The quickstart's own job.json: script and logs on file shares, data in a blob container."""
 
     def test_the_seeds_job_runs_end_to_end(self):
-        doc = seeds_job_document()
-        props = json.loads(json.dumps(doc["properties"]).replace("<YOUR_STORAGE_ACCOUNT>", ACCOUNT))
-        # What `az batchai job create` filled in from its configured storage account.
-        for kind in ("azureFileShares", "azureBlobFileSystems"):
-            for v in props["mountVolumes"][kind]:
-                v.setdefault("accountName", ACCOUNT)
-                v.setdefault("credentials", {"accountKey": KEY})
+        props = seeds_job_properties()
         # The quickstart's uploads: the script to the scripts share, the data to the container.
         script_dir = os.path.join(self.shares["scripts"], "cntk")
         os.makedirs(script_dir, exist_ok=True)

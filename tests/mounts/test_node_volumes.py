@@ -16,7 +16,6 @@ import unittest
 
 from tests.daemon.test_daemon import AGENT, Cluster, read_json, wait_for
 from tests.e2e.test_run_job import mounts_below
-from tests.mounts.servers import Azurite, Samba
 from tests.mounts.test_mounts import ACCOUNT, KEY, MountTestCase
 
 

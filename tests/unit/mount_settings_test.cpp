@@ -74,6 +74,11 @@ TEST(ContainerSas, GrantsTheContainerOnlyAndNeedsABase64Key) {
   EXPECT_FALSE(container_sas_url("http://x/acct", "acct", "not base64!", "data", 0));
 }
 
+TEST(ContainerSas, SignaturesAreRedactedFromDriverMessages) {
+  EXPECT_EQ(redact_sas(R"(Get "http://x/c?sv=1&sig=ab%2Bc&se=2": dial tcp; sig=zz)"),
+            R"(Get "http://x/c?sv=1&sig=REDACTED&se=2": dial tcp; sig=REDACTED)");
+}
+
 TEST(RcloneConfig, ObscuredSecretsAreFreshAndUrlSafe) {
   auto a = rclone_obscure("password");
   auto b = rclone_obscure("password");

@@ -19,7 +19,7 @@ import unittest
 
 from tests.e2e.test_run_job import read_text, wait_for
 from tests.mounts.servers import Azurite, Samba
-from tests.mounts.test_mounts import ACCOUNT, KEY, cntk_text, digits_rows, seeds_job_document
+from tests.mounts.test_mounts import ACCOUNT, KEY, cntk_text, digits_rows, seeds_job_properties
 from tests.vm import vm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -72,12 +72,7 @@ class KernelMountsTest(unittest.TestCase):
         self.addCleanup(self.samba.stop)
 
     def documents(self):
-        doc = seeds_job_document()
-        props = json.loads(json.dumps(doc["properties"]).replace("<YOUR_STORAGE_ACCOUNT>", ACCOUNT))
-        for kind in ("azureFileShares", "azureBlobFileSystems"):
-            for v in props["mountVolumes"][kind]:
-                v.setdefault("accountName", ACCOUNT)
-                v.setdefault("credentials", {"accountKey": KEY})
+        props = seeds_job_properties()
         wrong = json.loads(json.dumps(props))
         wrong["mountVolumes"]["azureFileShares"][1]["credentials"]["accountKey"] = "not-the-key"
         nfs = {"properties": {

@@ -24,7 +24,7 @@ import unittest
 from tests.mounts.servers import Samba
 from tests.vm import vm
 
-SMB_USER = os.environ.get("SMB_TEST_USER", "batchaitest")   # scripts/install-test-servers.sh
+SMB_USER = "batchaitest"  # any name: the Samba fixture maps it to root (tests/mounts/servers.py)
 SMB_PASSWORD = "vm-smoke-Pw-1"
 SHARE = "share"
 FROM_HOST = "written on the host before the VM booted\n"
