@@ -68,6 +68,7 @@ DaemonConfig load_daemon_config(const std::string& path, Diagnostics& d) {
       }
     }
   }
+  c.docker_socket = r.nonempty_string("dockerSocket").value_or(c.docker_socket);
   if (const auto* storage = r.object("storage")) {
     JsonReader sr(*storage, "storage", d);
     c.storage = read_storage_settings(sr, d);
@@ -106,7 +107,8 @@ DaemonConfig load_daemon_config(const std::string& path, Diagnostics& d) {
     d.error("nodeId", c.node_id.empty() ? "is empty and /etc/machine-id is unreadable" : why);
   }
   if (auto why = check_resource_name(c.cluster); !why.empty()) d.error("cluster", why);
-  for (auto [name, dir] : {std::pair{"root", &c.root}, std::pair{"stateDir", &c.state_dir}}) {
+  for (auto [name, dir] : {std::pair{"root", &c.root}, std::pair{"stateDir", &c.state_dir},
+                           std::pair{"dockerSocket", &c.docker_socket}}) {
     if (auto why = check_absolute_path(*dir); !why.empty()) d.error(name, why);
   }
   return c;

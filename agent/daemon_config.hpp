@@ -28,6 +28,7 @@ struct DaemonConfig {
   // Added to the node's base environment of every job (as run-job's -e).
   std::vector<std::pair<std::string, std::string>> environment;
   StorageSettings storage;  // "storage": endpoints, ports, drivers (docs/mounts.md)
+  std::string docker_socket = "/var/run/docker.sock";  // the container engine
 };
 
 // Reads and validates the file; errors in d name the setting ("controlPlaneUrl: ...").

@@ -1,13 +1,15 @@
 #include "agent/job_site.hpp"
 
+#include "agent/job_container.hpp"
 #include "common/fs.hpp"
 #include "mount/unmanaged_mount.hpp"
 #include "mount/unmount.hpp"
 
 namespace batchai {
 
-std::vector<std::string> clean_leftovers(const JobLayout& layout, const StorageSettings& storage) {
-  std::vector<std::string> warnings;
+std::vector<std::string> clean_leftovers(const JobLayout& layout, const SiteSettings& site) {
+  std::vector<std::string> warnings = remove_leftover_containers(site.docker_socket, site.root);
+  const StorageSettings& storage = site.storage;
   if (auto s = unmount_all_below(layout.jobs_root); !s) {
     warnings.push_back("leftover job mounts: " + s.error().message);
   }
@@ -24,8 +26,14 @@ std::vector<std::string> clean_leftovers(const JobLayout& layout, const StorageS
   return warnings;
 }
 
-std::vector<std::string> take_down_job(const JobLayout& layout, const StorageSettings& storage) {
+std::vector<std::string> take_down_job(const JobLayout& layout, const SiteSettings& site,
+                                       const std::string& container_name) {
   std::vector<std::string> warnings;
+  const StorageSettings& storage = site.storage;
+  // The container first: it holds the job's volumes too.
+  if (auto s = remove_job_container(site.docker_socket, container_name); !s) {
+    warnings.push_back("the job's container " + container_name + ": " + s.error().message);
+  }
   if (auto s = unmount_all_below(layout.job_mount_root); !s) warnings.push_back(s.error().message);
   for (auto& w : forget_unmounted(storage, true)) warnings.push_back(std::move(w));
   (void)remove_empty_tree(layout.job_dir);  // what is not empty stays: files are never deleted
@@ -34,10 +42,11 @@ std::vector<std::string> take_down_job(const JobLayout& layout, const StorageSet
 }
 
 std::optional<JobError> set_up_job(const PlannedJob& job, const std::string& intro,
-                                   const StorageSettings& storage,
+                                   const SiteSettings& site,
                                    const std::function<int()>& interrupted, int* interrupted_by) {
+  const StorageSettings& storage = site.storage;
   auto fail = [&](JobError e) {
-    take_down_job(job.layout, storage);
+    take_down_job(job.layout, site, job.container ? job.container_name : "");
     return std::optional<JobError>(std::move(e));
   };
   for (const auto& dir : {job.layout.mount_root, job.layout.job_mount_root, job.layout.job_temp,
@@ -88,6 +97,13 @@ std::optional<JobError> set_up_job(const PlannedJob& job, const std::string& int
   for (const auto& out : job.outputs) log.line("output " + out.id + ": " + out.path);
   if (auto s = write_file_atomic(job.hostfile, job.hostfile_content, 0644); !s) {
     return fail({"JobSetupFailed", s.error().message, {}});
+  }
+  if (job.container) {
+    if (auto e = start_job_container(job, site.root, site.docker_socket)) {
+      log.line(e->code + ": " + e->message);
+      return fail(*e);
+    }
+    log.line("container " + job.container_name + " started from " + job.container->image);
   }
   return std::nullopt;
 }

@@ -44,7 +44,9 @@ class Planner {
                                          bool absolute);
   std::optional<std::vector<std::string>> expand_words(const std::string& text,
                                                        const std::string& path);
-  std::optional<std::string> program(const std::string& name, const std::string& path);
+  // on_host: a program the node runs (a mountCommand), found on the node even for a container job.
+  std::optional<std::string> program(const std::string& name, const std::string& path,
+                                     bool on_host = false);
   void add_env_section3();
   void plan_toolkit(StepSpec& step);
   TaskSpec task(const std::string& name, std::vector<std::string> argv,
@@ -82,7 +84,10 @@ std::optional<std::vector<std::string>> Planner::expand_words(const std::string&
   return words.value();
 }
 
-std::optional<std::string> Planner::program(const std::string& name, const std::string& path) {
+std::optional<std::string> Planner::program(const std::string& name, const std::string& path,
+                                            bool on_host) {
+  // In a container the image's PATH finds programs, not the node's.
+  if (spec_.container && !on_host) return name;
   std::string path_var;
   for (const auto& e : job_.env.to_envp()) {
     if (e.rfind("PATH=", 0) == 0) path_var = e.substr(5);
@@ -256,6 +261,9 @@ std::optional<PlannedJob> Planner::run() {
   }
   job_.layout = ctx_.layout;
   job_.env = ctx_.base_env;
+  job_.container = spec_.container;
+  job_.container_name = ctx_.container_name;
+  job_.gpu_count = ctx_.gpu_count;
   add_env_section3();
   // Secrets first, so that a user variable naming one is told it is a secret, not undefined.
   for (const auto& s : spec_.secrets) job_.env.set(s.name, s.value, true);
@@ -274,6 +282,7 @@ std::optional<PlannedJob> Planner::run() {
     if (auto p =
             expand_path(in.path, at("inputDirectories[" + std::to_string(i) + "].path"), true)) {
       job_.env.set("AZ_BATCHAI_INPUT_" + in.id, *p);
+      job_.input_paths.push_back(*p);
     }
   }
   if (auto p = expand_path(spec_.std_out_err_path_prefix, at("stdOutErrPathPrefix"), true)) {
@@ -311,7 +320,7 @@ std::optional<PlannedJob> Planner::run() {
         d_.error(v.json_path + ".mountCommand", "has no words");
         continue;
       }
-      auto prog = program((*words)[0], v.json_path + ".mountCommand");
+      auto prog = program((*words)[0], v.json_path + ".mountCommand", true);
       if (!prog) continue;
       (*words)[0] = *prog;
       m.command = std::move(*words);
@@ -340,6 +349,24 @@ std::optional<PlannedJob> Planner::run() {
     plan.steps.push_back(std::move(prep));
   }
   plan.steps.push_back(std::move(main_step));
+  if (spec_.container) {
+    // Every task runs in the job's container, through the agent's container-exec.
+    for (auto& step : plan.steps) {
+      for (auto& t : step.tasks) {
+        std::vector<std::string> argv = {"/proc/self/exe",
+                                         "container-exec",
+                                         "--socket",
+                                         ctx_.container_socket,
+                                         "--container",
+                                         ctx_.container_name,
+                                         "--workdir",
+                                         t.cwd,
+                                         "--"};
+        argv.insert(argv.end(), t.argv.begin(), t.argv.end());
+        t.argv = std::move(argv);
+      }
+    }
+  }
   if (d_.errors().size() != errors_before) return std::nullopt;
   return std::move(job_);
 }

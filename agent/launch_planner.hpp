@@ -38,6 +38,12 @@ struct PlannedJob {
   std::string hostfile;  // AZ_BATCHAI_MPI_HOST_FILE, written before launch
   std::string hostfile_content;
   LaunchPlan plan;
+  // Container jobs: the settings, the container's name, the node's GPU count and the input
+  // directories (bound into the container when they are outside the node's root).
+  std::optional<ContainerSettings> container;
+  std::string container_name;
+  int gpu_count = 0;
+  std::vector<std::string> input_paths;
 };
 
 struct PlanContext {
@@ -47,6 +53,9 @@ struct PlanContext {
   int gpu_count = 0;
   std::string node_ip = "127.0.0.1";
   std::int64_t start_wall_ms = 0;
+  // Container jobs (containerSettings): the engine's socket and the job's container's name.
+  std::string container_socket = "/var/run/docker.sock";
+  std::string container_name;
 };
 
 std::optional<PlannedJob> plan_job(const JobSpec& spec, const PlanContext& ctx, Diagnostics& d);

@@ -10,6 +10,7 @@
 #include "agent/daemon.hpp"
 #include "agent/run_job.hpp"
 #include "common/fs.hpp"
+#include "exec/container_task.hpp"
 #include "exec/launch_plan.hpp"
 #include "exec/supervisor.hpp"
 #include "mount/helper_mount.hpp"
@@ -67,6 +68,10 @@ int main(int argc, char** argv) {
       ->add_option("--grace", run.grace_seconds,
                    "Seconds between SIGTERM and SIGKILL when stopping the job")
       ->capture_default_str();
+  run_cmd
+      ->add_option("--docker-socket", run.docker_socket,
+                   "The container engine's socket, for jobs with containerSettings")
+      ->capture_default_str();
   run_cmd->add_option("--storage-config", run.storage_config,
                       "Storage settings (JSON, docs/mounts.md): endpoints, ports, mount drivers");
 
@@ -94,12 +99,26 @@ int main(int argc, char** argv) {
   mount_cmd->add_option("--options", mount_request.options);
   mount_cmd->add_option("--log-file", mount_request.log_file);
 
+  std::string container_socket, container_name, container_workdir;
+  std::vector<std::string> container_argv;
+  auto* container_cmd =
+      app.add_subcommand("container-exec", "Internal: one task of a job, in its container");
+  container_cmd->group("");  // not listed in --help
+  container_cmd->add_option("--socket", container_socket)->required();
+  container_cmd->add_option("--container", container_name)->required();
+  container_cmd->add_option("--workdir", container_workdir);
+  container_cmd->add_option("command", container_argv)->required();
+
   CLI11_PARSE(app, argc, argv);
   // Errors are values inside; an exception reaching here is a bug, reported rather than aborting.
   try {
     if (*run_cmd) return batchai::run_job(run);
     if (*daemon_cmd) return batchai::run_daemon(config_path);
     if (*sup_cmd) return supervise(job_state_dir, parent_pid);
+    if (*container_cmd) {
+      return batchai::run_container_task(container_socket, container_name, container_workdir,
+                                         container_argv);
+    }
     if (*mount_cmd) {
       auto mounted = batchai::mount_here(mount_request);
       if (mounted) return 0;

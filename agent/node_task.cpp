@@ -9,6 +9,7 @@
 #include <memory>
 #include <regex>
 
+#include "agent/job_container.hpp"
 #include "agent/job_parser.hpp"
 #include "agent/job_rules.hpp"
 #include "agent/job_site.hpp"
@@ -93,6 +94,8 @@ NodeTask NodeTask::start(const protocol::TaskAssignment& a, const DaemonConfig& 
   ctx.node_ip = a.hosts.empty() ? "127.0.0.1"
                                 : a.hosts[std::min<std::size_t>(a.task_index, a.hosts.size() - 1)];
   ctx.start_wall_ms = t.created_ms_;
+  ctx.container_socket = config.docker_socket;
+  ctx.container_name = job_container_name(t.job_uuid_);
   std::optional<PlannedJob> planned;
   if (!d.has_errors()) planned = plan_job(parsed.spec, ctx, d);
   if (!planned) {
@@ -120,17 +123,18 @@ NodeTask NodeTask::start(const protocol::TaskAssignment& a, const DaemonConfig& 
   if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
     return fail({"NodeBusy", "another job holds this node's root " + config.root, {}});
   }
-  clean_leftovers(job.layout, config.storage);
+  const SiteSettings site{config.root, config.storage, config.docker_socket};
+  clean_leftovers(job.layout, site);
   t.save();  // intent first: a restart finds the task even if we die right here
   if (auto e = set_up_job(job,
                           "job " + a.job_name + " (" + t.job_uuid_ + ") task " +
                               std::to_string(a.task_index) + " accepted by the agent",
-                          config.storage, nullptr, nullptr)) {
+                          site, nullptr, nullptr)) {
     return fail(*e);
   }
   auto pid = start_supervisor(state, job.plan, lock.get());
   if (!pid) {
-    take_down_job(job.layout, config.storage);
+    take_down_job(job.layout, site, job.container ? job.container_name : "");
     return fail({"JobSetupFailed", "cannot start the supervisor: " + pid.error().message, {}});
   }
   return t;
@@ -237,7 +241,13 @@ void NodeTask::terminate() {
 
 std::vector<std::string> NodeTask::finish() {
   if (taken_down_ || !protocol::is_final_task_state(last_state_)) return {};
-  auto warnings = take_down_job(make_job_layout(config_.root, names_), config_.storage);
+  // The name is the uuid's: a container job's container is removed even if the agent died
+  // between creating and recording it; for a bare job the engine has none of that name.
+  const SiteSettings site{config_.root, config_.storage, config_.docker_socket};
+  auto warnings = take_down_job(make_job_layout(config_.root, names_), site,
+                                ::access(config_.docker_socket.c_str(), F_OK) == 0
+                                    ? job_container_name(names_.job_uuid)
+                                    : "");
   taken_down_ = true;
   save();
   return warnings;

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "agent/job_container.hpp"
 #include "agent/job_parser.hpp"
 #include "agent/job_rules.hpp"
 #include "agent/job_site.hpp"
@@ -44,8 +45,10 @@ std::string default_name(const std::string& file) {
 }
 
 // The job's volumes come down; what could not is said.
-void take_down_mounts(const PlannedJob& job, const StorageSettings& storage) {
-  for (const auto& w : take_down_job(job.layout, storage)) say("warning: " + w);
+void take_down_mounts(const PlannedJob& job, const SiteSettings& site) {
+  for (const auto& w : take_down_job(job.layout, site, job.container ? job.container_name : "")) {
+    say("warning: " + w);
+  }
 }
 
 // Mounts are found by their path in /proc/self/mountinfo, where the kernel writes the resolved
@@ -137,6 +140,7 @@ int run_job(const RunJobOptions& o) {
       say("warning: --storage-config: " + w.path + ": " + w.message);
   }
   if (storage.cache_directory.empty()) storage.cache_directory = join_path(o.root, "cache");
+  const SiteSettings site{o.root, storage, o.docker_socket};
   PlanContext ctx;
   ctx.base_env = JobEnvironment::node_base();
   for (const auto& kv : o.extra_env) {
@@ -164,6 +168,8 @@ int run_job(const RunJobOptions& o) {
   ctx.layout = make_job_layout(o.root, names);
   ctx.gpu_count = count_gpus();
   ctx.start_wall_ms = wall_ms();
+  ctx.container_socket = o.docker_socket;
+  ctx.container_name = job_container_name(names.job_uuid);
   auto planned = plan_job(spec, ctx, d);
   if (!planned) {
     std::fputs(Diagnostics::render(d.errors()).c_str(), stderr);
@@ -203,7 +209,7 @@ int run_job(const RunJobOptions& o) {
   }
   // Leftovers of an earlier job whose run-job was killed before it could clean up: no job runs
   // on this root now (the lock is held by run-job and its supervisor while a job runs).
-  for (const auto& w : clean_leftovers(job.layout, storage)) say("warning: " + w);
+  for (const auto& w : clean_leftovers(job.layout, site)) say("warning: " + w);
 
   // 3. Directories, volumes, stdouterr/, outputs, execution.log.
   int interrupted_by = 0;
@@ -211,7 +217,7 @@ int run_job(const RunJobOptions& o) {
                           "job " + names.job + " (" + names.job_uuid +
                               ") accepted by run-job; API " + to_string(spec.api_version) +
                               ", toolkit " + settings_field(spec.toolkit.kind),
-                          storage, stop_requested, &interrupted_by)) {
+                          site, stop_requested, &interrupted_by)) {
     if (interrupted_by != 0) {
       say("stopped by signal " + std::to_string(interrupted_by) + " before the job started");
       return 128 + interrupted_by;
@@ -228,7 +234,7 @@ int run_job(const RunJobOptions& o) {
   if (state_ok) state_ok = make_dirs(job_state, 0700);
   if (int sig = stop_requested(); sig != 0) {
     say("stopped by signal " + std::to_string(sig) + " before the job started");
-    take_down_mounts(job, storage);
+    take_down_mounts(job, site);
     return 128 + sig;
   }
   auto supervisor = state_ok ? start_supervisor(job_state, job.plan, lock.get())
@@ -236,7 +242,7 @@ int run_job(const RunJobOptions& o) {
   if (!supervisor) {
     say("cannot start the job's supervisor: " + supervisor.error().message);
     log.line("cannot start the supervisor: " + supervisor.error().message);
-    take_down_mounts(job, storage);
+    take_down_mounts(job, site);
     return kExitAgentError;
   }
   const std::string err_file =
@@ -286,7 +292,7 @@ int run_job(const RunJobOptions& o) {
     }
   }
   log.line("run-job finished: exit status " + std::to_string(code));
-  take_down_mounts(job, storage);
+  take_down_mounts(job, site);
   if (!summary.empty()) std::fputs(("batchai-agent: " + summary).c_str(), stderr);
   return code;
 }

@@ -15,6 +15,7 @@ struct RunJobOptions {
   std::vector<std::string> extra_env;  // NAME=VALUE added to the node's base environment
   int grace_seconds = 10;              // SIGTERM -> SIGKILL when stopping the job
   std::string storage_config;          // the storage settings (docs/mounts.md); "" = defaults
+  std::string docker_socket = "/var/run/docker.sock";  // the container engine
 };
 
 // Exit statuses of run-job, documented in docs/run-job.md.
