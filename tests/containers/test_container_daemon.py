@@ -7,7 +7,6 @@ restarted agent finds the task again, and the output has every byte once.
 """
 
 import glob
-import json
 import os
 import shutil
 import subprocess
@@ -36,15 +35,7 @@ class ContainerDaemonTest(Cluster):
         shutil.rmtree(cls.server_dir, ignore_errors=True)
 
     def start_agent(self):
-        config = os.path.join(self.tmp, "agent.json")
-        with open(config, "w") as f:
-            json.dump({"controlPlaneUrl": self.url, "allowInsecureHttp": True,
-                       "nodeId": "node-0", "cluster": "default", "root": self.root,
-                       "stateDir": os.path.join(self.tmp, "agent-state"),
-                       "killGraceSeconds": 2, "requestTimeoutSeconds": 5,
-                       "dockerSocket": self.dockerd.socket}, f)
-        self.start_agent_again()
-        wait_for(lambda: self.idle_nodes() >= 1, "the node to register and be idle")
+        Cluster.start_agent(self, dockerSocket=self.dockerd.socket)
 
     def start_agent_again(self):
         with open(os.path.join(self.tmp, "agent.log"), "ab") as log:

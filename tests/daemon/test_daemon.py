@@ -139,17 +139,19 @@ class Cluster(unittest.TestCase):
         self.cp.send_signal(signal.SIGTERM)
         self.cp.wait(timeout=30)
 
-    def start_agent(self):
+    def start_agent(self, wait_idle=True, **settings):
+        """Writes agent.json (settings added to the test defaults) and starts the agent."""
         config = os.path.join(self.tmp, "agent.json")
         with open(config, "w") as f:
-            json.dump({"controlPlaneUrl": self.url, "allowInsecureHttp": True,
-                       "nodeId": "node-0", "cluster": "default", "root": self.root,
-                       "stateDir": os.path.join(self.tmp, "agent-state"),
-                       "killGraceSeconds": 2, "requestTimeoutSeconds": 5}, f)
+            json.dump(dict({"controlPlaneUrl": self.url, "allowInsecureHttp": True,
+                            "nodeId": "node-0", "cluster": "default", "root": self.root,
+                            "stateDir": os.path.join(self.tmp, "agent-state"),
+                            "killGraceSeconds": 2, "requestTimeoutSeconds": 5}, **settings), f)
         with open(os.path.join(self.tmp, "agent.log"), "ab") as log:
             self.agent = subprocess.Popen([AGENT, "daemon", "--config", config],
                                           stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-        wait_for(lambda: self.idle_nodes() >= 1, "the node to register and be idle")
+        if wait_idle:
+            wait_for(lambda: self.idle_nodes() >= 1, "the node to register and be idle")
 
     def agent_log(self):
         with open(os.path.join(self.tmp, "agent.log"), errors="replace") as f:

@@ -14,7 +14,7 @@ import os
 import subprocess
 import unittest
 
-from tests.daemon.test_daemon import AGENT, Cluster, read_json, wait_for
+from tests.daemon.test_daemon import Cluster, read_json, wait_for
 from tests.e2e.test_run_job import mounts_below
 from tests.mounts.test_mounts import ACCOUNT, KEY, MountTestCase
 
@@ -29,7 +29,7 @@ class NodeVolumesTest(Cluster):
         # Cluster.setUp starts the agent at once; here the cluster's nodeSetup comes first.
         self.start_agent = lambda: None
         super().setUp()
-        del self.start_agent
+        del self.start_agent  # Cluster's again, for start_node
         self.addCleanup(self.assert_nothing_mounted)
 
     def assert_nothing_mounted(self):
@@ -51,16 +51,7 @@ class NodeVolumesTest(Cluster):
                     "runtimeDirectory": os.path.join(self.tmp, "run"), "mountAttempts": 1,
                     "mountTimeoutSeconds": 60}
         settings.update(storage)
-        config = os.path.join(self.tmp, "agent.json")
-        with open(config, "w") as f:
-            json.dump({"controlPlaneUrl": self.url, "allowInsecureHttp": True,
-                       "nodeId": "node-0", "cluster": "default", "root": self.root,
-                       "stateDir": os.path.join(self.tmp, "agent-state"),
-                       "killGraceSeconds": 2, "requestTimeoutSeconds": 5,
-                       "storage": settings}, f)
-        with open(os.path.join(self.tmp, "agent.log"), "ab") as log:
-            self.agent = subprocess.Popen([AGENT, "daemon", "--config", config],
-                                          stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        Cluster.start_agent(self, wait_idle=False, storage=settings)
 
     def node_counts(self):
         return json.loads(self.cli("cluster", "show", "-n", "default").stdout)["nodeStateCounts"]
