@@ -26,6 +26,7 @@
 #include "common/fs.hpp"
 #include "common/time.hpp"
 #include "exec/process_tree.hpp"
+#include "heartbeat/gpu_inventory.hpp"
 #include "protocol/messages.hpp"
 
 namespace batchai {
@@ -68,6 +69,10 @@ class Daemon {
   nlohmann::json node_setup_;              // from the registration
   bool preparing_ = true;                  // until the cluster's volumes are mounted
   std::vector<JobError> unusable_errors_;  // non-empty: the node is unusable, and why
+  std::vector<JobError> gpu_errors_;       // the GPUs' part of it, from the last check
+  GpuInventory gpus_at_start_;
+  std::int64_t next_gpu_check_ms_ = 0;
+  void check_gpus();
 };
 
 bool Daemon::wait_ms(std::int64_t ms) {
@@ -173,11 +178,31 @@ void Daemon::poll_loop() {
 
 void Daemon::prepare_node(HttpClient& http) {
   send_report_if_changed(http);  // "preparing", so the control plane sees the node come up
+  gpus_at_start_ = read_gpu_inventory();
+  spdlog::info(
+      "GPUs: {} ({}{})", gpus_at_start_.gpus.size(), gpus_at_start_.source,
+      gpus_at_start_.driver_version.empty() ? "" : ", driver " + gpus_at_start_.driver_version);
+  check_gpus();
   auto result = mount_node_volumes(node_setup_, cfg_);
   for (const auto& line : result.mounted) spdlog::info("cluster volume {}", line);
   for (const auto& e : result.errors) spdlog::error("node unusable: {}: {}", e.code, e.message);
   unusable_errors_ = std::move(result.errors);
   preparing_ = false;
+}
+
+// A driver that fails, a GPU gone or uncorrectable ECC errors make the node unusable, with the
+// reason; checked at start and every gpuCheckSeconds.
+void Daemon::check_gpus() {
+  if (mono_ms() < next_gpu_check_ms_) return;
+  next_gpu_check_ms_ = mono_ms() + cfg_.gpu_check_seconds * 1000LL;
+  std::vector<JobError> errors;
+  for (const auto& p : gpu_health_problems(gpus_at_start_, read_gpu_inventory())) {
+    errors.push_back({"GPUFailure", p, {}});
+  }
+  if (errors.size() != gpu_errors_.size()) {
+    for (const auto& e : errors) spdlog::error("node unusable: {}: {}", e.code, e.message);
+  }
+  gpu_errors_ = std::move(errors);
 }
 
 void Daemon::reconcile(const protocol::DesiredState& desired) {
@@ -186,7 +211,7 @@ void Daemon::reconcile(const protocol::DesiredState& desired) {
     wanted.insert(a.task_id);
     missing_once_.erase(a.task_id);
     auto it = tasks_.find(a.task_id);
-    if (it == tasks_.end() && !unusable_errors_.empty()) {
+    if (it == tasks_.end() && (!unusable_errors_.empty() || !gpu_errors_.empty())) {
       spdlog::warn("task {} (job {}): not started, the node is unusable", a.task_id, a.job_name);
       continue;
     }
@@ -239,9 +264,10 @@ void Daemon::send_report_if_changed(HttpClient& http) {
     report.tasks.push_back(std::move(r));
   }
   report.node_state = preparing_ ? "preparing" : busy ? "running" : "idle";
-  if (!unusable_errors_.empty()) {
+  if (!unusable_errors_.empty() || !gpu_errors_.empty()) {
     report.node_state = "unusable";
     report.errors = unusable_errors_;
+    report.errors.insert(report.errors.end(), gpu_errors_.begin(), gpu_errors_.end());
   }
   if (report.node_state != node_state_) {
     node_state_ = report.node_state;
@@ -335,6 +361,7 @@ int Daemon::run() {
     }
     if (stop_) break;
     if (desired) reconcile(*desired);
+    check_gpus();
     send_report_if_changed(*http);  // reads every task's status once per turn
     for (auto& [id, task] : tasks_) {
       for (const auto& w : task.finish()) spdlog::warn("task {}: {}", id, w);

@@ -69,6 +69,8 @@ DaemonConfig load_daemon_config(const std::string& path, Diagnostics& d) {
     }
   }
   c.docker_socket = r.nonempty_string("dockerSocket").value_or(c.docker_socket);
+  c.gpu_check_seconds =
+      static_cast<int>(r.integer("gpuCheckSeconds", 1, 3600).value_or(c.gpu_check_seconds));
   if (const auto* storage = r.object("storage")) {
     JsonReader sr(*storage, "storage", d);
     c.storage = read_storage_settings(sr, d);

@@ -7,6 +7,7 @@
 
 #include "agent/job_rules.hpp"
 #include "common/fs.hpp"
+#include "heartbeat/gpu_inventory.hpp"
 
 namespace batchai {
 
@@ -114,6 +115,8 @@ void Planner::add_env_section3() {
   env.set("AZ_BATCH_HOST_LIST", ctx_.node_ip);
   env.set("AZ_BATCHAI_NUM_GPUS", std::to_string(ctx_.gpu_count));
   env.set("AZ_BATCHAI_GPU_COUNT_FOUND", std::to_string(ctx_.gpu_count));
+  // Every GPU of the node is the job's (one job per node).
+  if (ctx_.gpu_count > 0) env.set("CUDA_VISIBLE_DEVICES", all_devices(ctx_.gpu_count));
   job_.hostfile = join_path(l.job_temp, "hostfile");
   std::int64_t slots = spec_.toolkit.kind == Toolkit::kTensorFlow
                            ? spec_.toolkit.worker_count + spec_.toolkit.parameter_server_count

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common/fs.hpp"
+#include "heartbeat/gpu_inventory.hpp"
 
 namespace batchai {
 
@@ -32,30 +33,6 @@ std::vector<std::string> ipv4_addresses() {
   return out;
 }
 
-// The NVIDIA driver's /proc/driver/nvidia/gpus/<bus>/information: "Model:" and "GPU UUID:".
-std::vector<protocol::Gpu> gpus() {
-  std::vector<protocol::Gpu> out;
-  const std::string root = "/proc/driver/nvidia/gpus";
-  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(root.c_str()), ::closedir);
-  if (!dir) return out;
-  while (dirent* e = ::readdir(dir.get())) {
-    if (e->d_name[0] == '.') continue;
-    protocol::Gpu g;
-    auto info = read_file(join_path(join_path(root, e->d_name), "information"), 65536);
-    std::istringstream lines(info ? *info : "");
-    for (std::string line; std::getline(lines, line);) {
-      auto colon = line.find(':');
-      if (colon == std::string::npos) continue;
-      std::string key = line.substr(0, colon), value = line.substr(colon + 1);
-      value.erase(0, value.find_first_not_of(" \t"));
-      if (key == "Model") g.name = value;
-      if (key == "GPU UUID") g.uuid = value;
-    }
-    out.push_back(std::move(g));
-  }
-  return out;
-}
-
 }  // namespace
 
 protocol::RegisterRequest collect_node_facts(const std::string& cluster,
@@ -70,7 +47,9 @@ protocol::RegisterRequest collect_node_facts(const std::string& cluster,
   r.ip_addresses = ipv4_addresses();
   r.cores = ::sysconf(_SC_NPROCESSORS_ONLN);
   r.memory_bytes = static_cast<std::int64_t>(::sysconf(_SC_PHYS_PAGES)) * ::sysconf(_SC_PAGESIZE);
-  r.gpus = gpus();
+  for (const auto& g : read_gpu_inventory().gpus) {
+    r.gpus.push_back({g.name, g.uuid, g.memory_bytes});
+  }
   return r;
 }
 

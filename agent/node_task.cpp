@@ -22,7 +22,7 @@
 #include "exec/job_cgroup.hpp"
 #include "exec/process_tree.hpp"
 #include "exec/supervisor_launcher.hpp"
-#include "heartbeat/gpu_count.hpp"
+#include "heartbeat/gpu_inventory.hpp"
 
 namespace batchai {
 
@@ -90,7 +90,7 @@ NodeTask NodeTask::start(const protocol::TaskAssignment& a, const DaemonConfig& 
   }
   ctx.base_env = JobEnvironment::node_base();
   for (const auto& [name, value] : config.environment) ctx.base_env.set(name, value);
-  ctx.gpu_count = count_gpus();
+  ctx.gpu_count = static_cast<int>(read_gpu_inventory().gpus.size());
   ctx.node_ip = a.hosts.empty() ? "127.0.0.1"
                                 : a.hosts[std::min<std::size_t>(a.task_index, a.hosts.size() - 1)];
   ctx.start_wall_ms = t.created_ms_;

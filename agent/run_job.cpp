@@ -26,7 +26,7 @@
 #include "exec/job_cgroup.hpp"
 #include "exec/job_status.hpp"
 #include "exec/supervisor_launcher.hpp"
-#include "heartbeat/gpu_count.hpp"
+#include "heartbeat/gpu_inventory.hpp"
 
 namespace batchai {
 
@@ -166,7 +166,7 @@ int run_job(const RunJobOptions& o) {
   const JobSpec& spec = parsed.spec;
   ctx.names = names;
   ctx.layout = make_job_layout(o.root, names);
-  ctx.gpu_count = count_gpus();
+  ctx.gpu_count = static_cast<int>(read_gpu_inventory().gpus.size());
   ctx.start_wall_ms = wall_ms();
   ctx.container_socket = o.docker_socket;
   ctx.container_name = job_container_name(names.job_uuid);

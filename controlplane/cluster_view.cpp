@@ -10,10 +10,22 @@ using nlohmann::json;
 
 json view_cluster(const State& s, const ClusterRecord& c) {
   std::int64_t idle = 0, running = 0, preparing = 0, unusable = 0, leaving = 0, total = 0;
+  // Why nodes are unusable, each error with the node it came from: Batch AI said nothing, and
+  // that was its users' worst experience (reference §7).
+  json errors = nullptr;
   for (const auto& [id, n] : s.nodes) {
     if (n.cluster != c.name) continue;
     ++total;
     const std::string& st = n.node_state;
+    if (st == "unusable" && n.errors.is_array()) {
+      if (errors.is_null()) errors = json::array();
+      for (json e : n.errors) {
+        if (!e.is_object()) continue;
+        if (!e.contains("details") || !e["details"].is_array()) e["details"] = json::array();
+        e["details"].push_back({{"name", "nodeId"}, {"value", id}});
+        errors.push_back(std::move(e));
+      }
+    }
     if (st == "idle") ++idle;
     if (st == "running") ++running;
     if (st == "preparing") ++preparing;
@@ -26,7 +38,7 @@ json view_cluster(const State& s, const ClusterRecord& c) {
       {"allocationStateTransitionTime", created},
       {"creationTime", created},
       {"currentNodeCount", total},
-      {"errors", nullptr},
+      {"errors", errors},
       {"id", cluster_resource_id(c.name)},
       {"location", "local"},
       {"name", c.name},
