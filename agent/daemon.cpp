@@ -23,6 +23,7 @@
 #include "agent/node_facts.hpp"
 #include "agent/node_task.hpp"
 #include "agent/node_volumes.hpp"
+#include "agent/setup_task.hpp"
 #include "common/fs.hpp"
 #include "common/time.hpp"
 #include "exec/process_tree.hpp"
@@ -185,8 +186,14 @@ void Daemon::prepare_node(HttpClient& http) {
   check_gpus();
   auto result = mount_node_volumes(node_setup_, cfg_);
   for (const auto& line : result.mounted) spdlog::info("cluster volume {}", line);
-  for (const auto& e : result.errors) spdlog::error("node unusable: {}: {}", e.code, e.message);
   unusable_errors_ = std::move(result.errors);
+  // The setup task after the volumes (it may use them), and only on a node that is usable.
+  if (unusable_errors_.empty()) {
+    auto setup = run_setup_task(node_setup_, cfg_, boot_id_, stop_);
+    for (const auto& line : setup.log) spdlog::info("{}", line);
+    unusable_errors_ = std::move(setup.errors);
+  }
+  for (const auto& e : unusable_errors_) spdlog::error("node unusable: {}: {}", e.code, e.message);
   preparing_ = false;
 }
 

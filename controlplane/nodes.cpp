@@ -65,6 +65,15 @@ protocol::RegisterResponse register_response(const State& s, const std::string& 
   if (!c.node_setup.is_null() || !c.user_account_settings.is_null()) {
     r.node_setup = c.node_setup.is_null() ? json::object() : c.node_setup;
     r.node_setup["userAccountSettings"] = c.user_account_settings;
+    // Where the setup task's output goes below its stdOutErrPathPrefix, as Batch AI gave it:
+    // <sub>/<rg>/workspaces/<ws>/clusters/<cluster>/<id>, the id changing with every
+    // configuration so each one's output stays apart.
+    if (r.node_setup.contains("setupTask") && r.node_setup["setupTask"].is_object() &&
+        !r.node_setup["setupTask"].contains("stdOutErrPathSuffix")) {
+      r.node_setup["setupTask"]["stdOutErrPathSuffix"] =
+          std::string(kSubscription) + "/" + kResourceGroup + "/workspaces/default/clusters/" +
+          c.name + "/" + std::to_string(c.creation_ms) + "-" + std::to_string(c.config_version);
+    }
   }
   r.cluster_config_version = c.config_version;
   r.poll = poll;
