@@ -72,6 +72,8 @@ class Daemon {
   std::vector<JobError> unusable_errors_;  // non-empty: the node is unusable, and why
   std::vector<JobError> gpu_errors_;       // the GPUs' part of it, from the last check
   GpuInventory gpus_at_start_;
+  std::string leaving_;  // the deallocation option once the control plane scales this node down
+  bool leave_cluster(HttpClient& http);
   std::int64_t next_gpu_check_ms_ = 0;
   void check_gpus();
 };
@@ -213,11 +215,26 @@ void Daemon::check_gpus() {
 }
 
 void Daemon::reconcile(const protocol::DesiredState& desired) {
+  if (desired.leave && leaving_.empty()) {
+    leaving_ = *desired.leave;
+    spdlog::info("leaving the cluster ({})", leaving_);
+    // requeue and terminate stop the running jobs (the control plane requeues or fails them);
+    // waitforjobcompletion lets them finish. No new job starts either way.
+    if (leaving_ != "waitforjobcompletion") {
+      for (auto& [id, task] : tasks_) {
+        if (!task.is_final()) task.terminate();
+      }
+    }
+  }
   std::set<std::string> wanted;
   for (const auto& a : desired.tasks) {
     wanted.insert(a.task_id);
     missing_once_.erase(a.task_id);
     auto it = tasks_.find(a.task_id);
+    if (it == tasks_.end() && !leaving_.empty()) {
+      spdlog::warn("task {} (job {}): not started, the node is leaving", a.task_id, a.job_name);
+      continue;
+    }
     if (it == tasks_.end() && (!unusable_errors_.empty() || !gpu_errors_.empty())) {
       spdlog::warn("task {} (job {}): not started, the node is unusable", a.task_id, a.job_name);
       continue;
@@ -271,6 +288,7 @@ void Daemon::send_report_if_changed(HttpClient& http) {
     report.tasks.push_back(std::move(r));
   }
   report.node_state = preparing_ ? "preparing" : busy ? "running" : "idle";
+  if (!leaving_.empty()) report.node_state = "leaving";
   if (!unusable_errors_.empty() || !gpu_errors_.empty()) {
     report.node_state = "unusable";
     report.errors = unusable_errors_;
@@ -302,6 +320,21 @@ void Daemon::send_report_if_changed(HttpClient& http) {
     if (resp->retry_after_seconds) floor_ms = *resp->retry_after_seconds * 1000LL;
   }
   next_report_ms_ = mono_ms() + report_backoff_.next_ms(floor_ms);
+}
+
+// Once leaving, with no task left and the last report acknowledged, the node tells the control
+// plane it is gone and the agent ends.
+bool Daemon::leave_cluster(HttpClient& http) {
+  if (leaving_.empty() || !tasks_.empty() || next_report_ms_ != 0) return false;
+  auto resp = http.request("DELETE", "/v1/nodes/" + cfg_.node_id, "", cfg_.request_timeout_seconds);
+  if (!resp || (resp->status != 204 && resp->status != 404)) {
+    spdlog::warn("leaving: {}", resp ? "the control plane answered " + std::to_string(resp->status)
+                                     : resp.error().message);
+    return false;
+  }
+  spdlog::info("left the cluster ({})", leaving_);
+  sd_notify(0, "STATUS=left the cluster");
+  return true;
 }
 
 int Daemon::run() {
@@ -372,6 +405,11 @@ int Daemon::run() {
     send_report_if_changed(*http);  // reads every task's status once per turn
     for (auto& [id, task] : tasks_) {
       for (const auto& w : task.finish()) spdlog::warn("task {}: {}", id, w);
+    }
+    if (leave_cluster(*http)) {
+      stop_ = true;
+      cv_.notify_all();
+      break;
     }
     if (watchdog) sd_notify(0, "WATCHDOG=1");
   }

@@ -3,6 +3,7 @@
 #include <set>
 #include <vector>
 
+#include "controlplane/nodes.hpp"
 #include "protocol/messages.hpp"
 
 namespace batchai::cp {
@@ -168,6 +169,7 @@ bool put_cluster(State& s, const std::string& name, const ClusterSettings& setti
   ++c.config_version;
   events.push_back("cluster " + name + (created ? ": created" : ": updated") + " (config version " +
                    std::to_string(c.config_version) + ")");
+  plan_scale_down(s, c, events);
   return created;
 }
 

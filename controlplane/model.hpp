@@ -38,6 +38,8 @@ struct NodeRecord {
   // Desired state: the ids of the tasks the node should run. The version only grows.
   std::int64_t desired_version = 1;
   std::vector<std::string> tasks;
+  // Scale-down: the deallocation option the node leaves with ("" while it stays).
+  std::string leave;
 };
 
 struct TaskRecord {

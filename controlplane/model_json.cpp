@@ -32,7 +32,8 @@ json node_to_json(const NodeRecord& n) {
           {"nodeState", n.node_state},
           {"errors", n.errors},
           {"desiredVersion", n.desired_version},
-          {"tasks", n.tasks}};
+          {"tasks", n.tasks},
+          {"leave", n.leave}};
 }
 
 json task_to_json(const TaskRecord& t) {
@@ -98,6 +99,7 @@ NodeRecord node_from(const std::string& id, const json& j) {
   if (!j.at("lastSequence").is_null()) n.last_sequence = j.at("lastSequence").get<std::int64_t>();
   n.node_state = j.at("nodeState").get<std::string>();
   n.errors = j.at("errors");
+  n.leave = j.value("leave", "");
   n.desired_version = j.at("desiredVersion").get<std::int64_t>();
   n.tasks = j.at("tasks").get<std::vector<std::string>>();
   return n;

@@ -87,6 +87,27 @@ void do_report(const ServerContext& ctx, const httplib::Request& req, httplib::R
   send_json(res, 200, {{"acknowledged", outcome.acknowledged}});
 }
 
+// The node has left the cluster (scale-down): forgotten, or 409 while it still has tasks.
+void do_leave(const ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
+  const std::string id = req.matches[1];
+  if (auto e = check_node_id(id)) return send_error(res, *e);
+  std::optional<ApiError> error;
+  bool removed = false;
+  auto saved = ctx.store.modify([&](State& s, Events& events) {
+    auto it = s.nodes.find(id);
+    if (it == s.nodes.end()) return false;
+    if (!it->second.tasks.empty()) {
+      error = conflict("NodeBusy", "node " + id + " still has tasks");
+      return false;
+    }
+    removed = remove_node(s, id, events);
+    return removed;
+  });
+  if (error) return send_error(res, *error);
+  if (removed && !saved) return send_not_saved(res);
+  res.status = 204;
+}
+
 }  // namespace
 
 void add_node_routes(httplib::Server& server, const ServerContext& ctx) {
@@ -97,6 +118,7 @@ void add_node_routes(httplib::Server& server, const ServerContext& ctx) {
              route(ctx, [&ctx](const auto& req, auto& res) { do_desired(ctx, req, res); }));
   server.Put(node + "/state",
              route(ctx, [&ctx](const auto& req, auto& res) { do_report(ctx, req, res); }));
+  server.Delete(node, route(ctx, [&ctx](const auto& req, auto& res) { do_leave(ctx, req, res); }));
 }
 
 }  // namespace batchai::cp

@@ -136,9 +136,58 @@ std::optional<ApiError> apply_report(State& s, const std::string& node_id,
       }
     }
   }
-  for (const auto& key : touched) update_job_state(s, s.jobs.at(key), now, events);
+  for (const auto& key : touched) {
+    JobRecord& job = s.jobs.at(key);
+    // Scale-down with "requeue": a job the leaving node stopped (not one the user terminated)
+    // goes back to the queue, to run again on another node.
+    const bool all_final = std::all_of(job.tasks.begin(), job.tasks.end(), [](const auto& t) {
+      return protocol::is_final_task_state(t.state);
+    });
+    if (node.leave == "requeue" && !job.terminate && all_final && !job.tasks.empty() &&
+        std::any_of(job.tasks.begin(), job.tasks.end(),
+                    [](const auto& t) { return t.state == "failed"; })) {
+      job.tasks.clear();
+      job.hosts.clear();
+      job.info.reset();
+      job.state = "queued";
+      job.state_ms = now;
+      events.push_back("job " + key + ": requeued (its node left the cluster)");
+      continue;
+    }
+    update_job_state(s, job, now, events);
+  }
   schedule(s, now, events);
   return std::nullopt;
+}
+
+void plan_scale_down(State& s, const ClusterRecord& c, Events& events) {
+  const json& manual = c.scale_settings.is_object() && c.scale_settings.contains("manual")
+                           ? c.scale_settings["manual"]
+                           : json();
+  if (!manual.is_object() || !manual.contains("targetNodeCount")) return;
+  const auto target = manual["targetNodeCount"].get<std::int64_t>();
+  const std::string option = manual.value("nodeDeallocationOption", "requeue");
+  std::vector<NodeRecord*> staying;
+  for (auto& [id, n] : s.nodes) {
+    if (n.cluster == c.name && n.leave.empty()) staying.push_back(&n);
+  }
+  // Idle nodes go first, then those with the fewest tasks; the id breaks ties.
+  std::sort(staying.begin(), staying.end(), [](const NodeRecord* a, const NodeRecord* b) {
+    return a->tasks.size() != b->tasks.size() ? a->tasks.size() < b->tasks.size() : a->id > b->id;
+  });
+  for (std::size_t i = 0; static_cast<std::int64_t>(staying.size() - i) > target; ++i) {
+    staying[i]->leave = option;
+    bump(*staying[i]);
+    events.push_back("node " + staying[i]->id + ": leaves the cluster (" + option + ")");
+  }
+}
+
+bool remove_node(State& s, const std::string& node_id, Events& events) {
+  auto it = s.nodes.find(node_id);
+  if (it == s.nodes.end()) return false;
+  events.push_back("node " + node_id + ": left the cluster");
+  s.nodes.erase(it);
+  return true;
 }
 
 protocol::DesiredState desired_state_of(const State& s, const NodeRecord& node,
@@ -146,6 +195,7 @@ protocol::DesiredState desired_state_of(const State& s, const NodeRecord& node,
   protocol::DesiredState d;
   d.version = node.desired_version;
   d.poll = poll;
+  if (!node.leave.empty()) d.leave = node.leave;
   for (const auto& id : node.tasks) {
     const JobRecord* job = nullptr;
     const TaskRecord* task = find_task(s, id, &job);

@@ -41,4 +41,11 @@ protocol::DesiredState desired_state_of(const State& s, const NodeRecord& node,
 // Bumps the node's desired-state version (after a change of its tasks).
 void bump(NodeRecord& node);
 
+// Scale-down: when the cluster's manual targetNodeCount is below its nodes, the surplus (idle
+// ones first) is told to leave with the cluster's nodeDeallocationOption.
+void plan_scale_down(State& s, const ClusterRecord& c, Events& events);
+
+// A node that has left (DELETE /v1/nodes/{id}, after its tasks ended): forgotten.
+bool remove_node(State& s, const std::string& node_id, Events& events);
+
 }  // namespace batchai::cp

@@ -11,7 +11,7 @@ namespace batchai::cp {
 namespace {
 
 bool is_free(const NodeRecord& node) {
-  return node.node_state == "idle" && node.tasks.empty();
+  return node.node_state == "idle" && node.tasks.empty() && node.leave.empty();
 }
 
 // The address the job's other nodes reach this one at: its first IP address, else its hostname.
