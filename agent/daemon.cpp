@@ -16,6 +16,7 @@
 #include <set>
 #include <thread>
 
+#include "agent/admin_account.hpp"
 #include "agent/backoff.hpp"
 #include "agent/daemon_config.hpp"
 #include "agent/http_client.hpp"
@@ -189,6 +190,21 @@ void Daemon::prepare_node(HttpClient& http) {
   auto result = mount_node_volumes(node_setup_, cfg_);
   for (const auto& line : result.mounted) spdlog::info("cluster volume {}", line);
   unusable_errors_ = std::move(result.errors);
+  // The admin account, before the setup task (which may rely on it).
+  if (unusable_errors_.empty()) {
+    auto account = admin_account_from(node_setup_);
+    Result<std::string> done = std::string();
+    if (!account) {
+      done = account.error();
+    } else if (*account) {
+      done = ensure_admin_account(**account, cfg_.account_root);
+    }
+    if (!done) {
+      unusable_errors_.push_back({"AdminAccountFailed", done.error().message, {}});
+    } else if (!done->empty()) {
+      spdlog::info("admin account: {}", *done);
+    }
+  }
   // The setup task after the volumes (it may use them), and only on a node that is usable.
   if (unusable_errors_.empty()) {
     auto setup = run_setup_task(node_setup_, cfg_, boot_id_, stop_);

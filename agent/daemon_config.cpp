@@ -69,6 +69,7 @@ DaemonConfig load_daemon_config(const std::string& path, Diagnostics& d) {
     }
   }
   c.docker_socket = r.nonempty_string("dockerSocket").value_or(c.docker_socket);
+  c.account_root = r.nonempty_string("accountRoot").value_or(c.account_root);
   c.gpu_check_seconds =
       static_cast<int>(r.integer("gpuCheckSeconds", 1, 3600).value_or(c.gpu_check_seconds));
   if (const auto* storage = r.object("storage")) {
@@ -109,8 +110,9 @@ DaemonConfig load_daemon_config(const std::string& path, Diagnostics& d) {
     d.error("nodeId", c.node_id.empty() ? "is empty and /etc/machine-id is unreadable" : why);
   }
   if (auto why = check_resource_name(c.cluster); !why.empty()) d.error("cluster", why);
-  for (auto [name, dir] : {std::pair{"root", &c.root}, std::pair{"stateDir", &c.state_dir},
-                           std::pair{"dockerSocket", &c.docker_socket}}) {
+  for (auto [name, dir] :
+       {std::pair{"root", &c.root}, std::pair{"stateDir", &c.state_dir},
+        std::pair{"dockerSocket", &c.docker_socket}, std::pair{"accountRoot", &c.account_root}}) {
     if (auto why = check_absolute_path(*dir); !why.empty()) d.error(name, why);
   }
   return c;

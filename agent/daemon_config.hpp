@@ -25,7 +25,8 @@ struct DaemonConfig {
   std::string state_dir = "/var/lib/batchai-agent";
   int kill_grace_seconds = 10;
   int request_timeout_seconds = 30;
-  int gpu_check_seconds = 60;  // how often the GPUs' health is checked
+  int gpu_check_seconds = 60;      // how often the GPUs' health is checked
+  std::string account_root = "/";  // where the admin account is made (a throw-away root in tests)
   // Added to the node's base environment of every job (as run-job's -e).
   std::vector<std::pair<std::string, std::string>> environment;
   StorageSettings storage;  // "storage": endpoints, ports, drivers (docs/mounts.md)
