@@ -64,7 +64,8 @@ class Daemon {
   std::map<std::string, NodeTask> tasks_;
   std::set<std::string> missing_once_;  // absent from one desired state: terminated if twice
   std::int64_t sequence_ = 0;
-  nlohmann::json last_acked_;  // the report content the control plane has
+  nlohmann::json last_acked_;    // the report content the control plane has
+  nlohmann::json last_written_;  // the report content in <stateDir>/status.json
   std::int64_t next_report_ms_ = 0;
   Backoff report_backoff_;
   std::string node_state_;
@@ -317,6 +318,15 @@ void Daemon::send_report_if_changed(HttpClient& http) {
   }
   nlohmann::json content = protocol::to_json(report);
   content.erase("sequence");
+  if (content != last_written_) {
+    // For `batchai-agent status` on the node.
+    nlohmann::json local = content;
+    local["updated"] = iso8601_utc(wall_ms());
+    local.erase("bootId");
+    (void)write_file_atomic(join_path(cfg_.state_dir, "node-status.json"), local.dump(2) + "\n",
+                            0600);
+    last_written_ = content;
+  }
   if (content == last_acked_ || mono_ms() < next_report_ms_) return;
   report.sequence = ++sequence_;
   save_sequence();

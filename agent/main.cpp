@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "agent/daemon.hpp"
+#include "agent/node_status.hpp"
 #include "agent/run_job.hpp"
 #include "common/fs.hpp"
 #include "exec/container_task.hpp"
@@ -81,6 +82,14 @@ int main(int argc, char** argv) {
   daemon_cmd->add_option("--config", config_path, "The agent's configuration (JSON)")
       ->capture_default_str();
 
+  bool status_json = false;
+  std::string status_config = "/etc/batchai-agent/agent.json";
+  auto* status_cmd = app.add_subcommand(
+      "status", "Show the node's state, errors, GPUs, mounts and tasks (from the running daemon)");
+  status_cmd->add_option("--config", status_config, "The agent's configuration (JSON)")
+      ->capture_default_str();
+  status_cmd->add_flag("--json", status_json, "Print JSON");
+
   std::string job_state_dir;
   pid_t parent_pid = 0;
   auto* sup_cmd =
@@ -114,6 +123,7 @@ int main(int argc, char** argv) {
   try {
     if (*run_cmd) return batchai::run_job(run);
     if (*daemon_cmd) return batchai::run_daemon(config_path);
+    if (*status_cmd) return batchai::print_node_status(status_config, status_json);
     if (*sup_cmd) return supervise(job_state_dir, parent_pid);
     if (*container_cmd) {
       return batchai::run_container_task(container_socket, container_name, container_workdir,

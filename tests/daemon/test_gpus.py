@@ -9,9 +9,10 @@ CUDA_VISIBLE_DEVICES, and a GPU that goes away makes the node unusable, with the
 
 import json
 import os
+import subprocess
 import unittest
 
-from tests.daemon.test_daemon import Cluster, read_json, wait_for
+from tests.daemon.test_daemon import AGENT, Cluster, read_json, wait_for
 
 FAKE_NVML = os.path.abspath(os.environ.get("FAKE_NVML") or "build/lib/libfake_nvml.so")
 
@@ -53,6 +54,18 @@ class GpuTest(Cluster):
         self.assertEqual(errors[0]["code"], "GPUFailure")
         self.assertEqual(errors[0]["message"], "1 of 2 GPUs are gone: GPU-fake-1")
         self.assertEqual(errors[0]["details"], [{"name": "nodeId", "value": "node-0"}])
+        # The same on the node itself.
+        config = os.path.join(self.tmp, "agent.json")
+        status = json.loads(subprocess.run([AGENT, "status", "--config", config, "--json"],
+                                           capture_output=True, text=True, check=True).stdout)
+        self.assertEqual(status["nodeState"], "unusable")
+        self.assertEqual(status["errors"][0]["message"], "1 of 2 GPUs are gone: GPU-fake-1")
+        self.assertEqual([g["uuid"] for g in status["facts"]["gpus"]], ["GPU-fake-0"])
+        self.assertGreater(status["facts"]["cores"], 0)
+        text = subprocess.run([AGENT, "status", "--config", config], capture_output=True,
+                              text=True, check=True).stdout
+        self.assertIn("state:   unusable", text)
+        self.assertIn("error: GPUFailure: 1 of 2 GPUs are gone", text)
 
 
 if __name__ == "__main__":
