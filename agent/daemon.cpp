@@ -22,6 +22,7 @@
 #include "agent/http_client.hpp"
 #include "agent/job_site.hpp"
 #include "agent/node_facts.hpp"
+#include "agent/node_status.hpp"
 #include "agent/node_task.hpp"
 #include "agent/node_volumes.hpp"
 #include "agent/setup_task.hpp"
@@ -65,7 +66,9 @@ class Daemon {
   std::set<std::string> missing_once_;  // absent from one desired state: terminated if twice
   std::int64_t sequence_ = 0;
   nlohmann::json last_acked_;    // the report content the control plane has
-  nlohmann::json last_written_;  // the report content in <stateDir>/status.json
+  nlohmann::json last_written_;  // the report content in <stateDir>/node-status.json
+  std::int64_t next_heartbeat_ms_ = 0;
+  std::int64_t started_ms_ = mono_ms();
   std::int64_t next_report_ms_ = 0;
   Backoff report_backoff_;
   std::string node_state_;
@@ -318,6 +321,9 @@ void Daemon::send_report_if_changed(HttpClient& http) {
   }
   nlohmann::json content = protocol::to_json(report);
   content.erase("sequence");
+  // The heartbeat: the node's facts go with every heartbeatSeconds, not into the comparison
+  // (load and free disk change all the time).
+  const bool heartbeat_due = mono_ms() >= next_heartbeat_ms_;
   if (content != last_written_) {
     // For `batchai-agent status` on the node.
     nlohmann::json local = content;
@@ -327,13 +333,18 @@ void Daemon::send_report_if_changed(HttpClient& http) {
                             0600);
     last_written_ = content;
   }
-  if (content == last_acked_ || mono_ms() < next_report_ms_) return;
+  if ((content == last_acked_ && !heartbeat_due) || mono_ms() < next_report_ms_) return;
+  report.facts = node_facts_now(cfg_.root);
+  report.facts["agent"] = {{"version", BATCHAI_AGENT_VERSION},
+                           {"uptimeSeconds", (mono_ms() - started_ms_) / 1000},
+                           {"tasks", tasks_.size()}};
   report.sequence = ++sequence_;
   save_sequence();
   auto resp = http.request("PUT", "/v1/nodes/" + cfg_.node_id + "/state",
                            protocol::to_json(report).dump(), cfg_.request_timeout_seconds);
   if (resp && resp->status == 200) {
     last_acked_ = content;
+    next_heartbeat_ms_ = mono_ms() + cfg_.heartbeat_seconds * 1000LL;
     report_backoff_.reset();
     next_report_ms_ = 0;
     return;

@@ -25,6 +25,7 @@ struct DaemonConfig {
   std::string state_dir = "/var/lib/batchai-agent";
   int kill_grace_seconds = 10;
   int request_timeout_seconds = 30;
+  int heartbeat_seconds = 60;      // a report with the node's facts at least this often
   int gpu_check_seconds = 60;      // how often the GPUs' health is checked
   std::string account_root = "/";  // where the admin account is made (a throw-away root in tests)
   // Added to the node's base environment of every job (as run-job's -e).

@@ -21,9 +21,16 @@ json node_facts_now(const std::string& root) {
   facts["cores"] = ::sysconf(_SC_NPROCESSORS_ONLN);
   facts["memoryBytes"] =
       static_cast<std::int64_t>(::sysconf(_SC_PHYS_PAGES)) * ::sysconf(_SC_PAGESIZE);
+  // The root may not exist yet: the file system it will be on is its nearest ancestor's.
   struct statvfs vfs {};
-  if (::statvfs(root.c_str(), &vfs) == 0) {
-    facts["freeDiskBytes"] = static_cast<std::int64_t>(vfs.f_bavail) * vfs.f_frsize;
+  for (std::string dir = root; !dir.empty(); dir = dir == "/" ? ""
+                                                   : dir.rfind('/') == 0
+                                                       ? "/"
+                                                       : dir.substr(0, dir.rfind('/'))) {
+    if (::statvfs(dir.c_str(), &vfs) == 0) {
+      facts["freeDiskBytes"] = static_cast<std::int64_t>(vfs.f_bavail) * vfs.f_frsize;
+      break;
+    }
   }
   double load[3] = {};
   if (::getloadavg(load, 3) == 3) facts["load"] = {load[0], load[1], load[2]};

@@ -40,6 +40,7 @@ struct NodeRecord {
   std::vector<std::string> tasks;
   // Scale-down: the deallocation option the node leaves with ("" while it stays).
   std::string leave;
+  nlohmann::json heartbeat;  // the facts of the node's last report that had them
 };
 
 struct TaskRecord {

@@ -33,7 +33,8 @@ json node_to_json(const NodeRecord& n) {
           {"errors", n.errors},
           {"desiredVersion", n.desired_version},
           {"tasks", n.tasks},
-          {"leave", n.leave}};
+          {"leave", n.leave},
+          {"heartbeat", n.heartbeat}};
 }
 
 json task_to_json(const TaskRecord& t) {
@@ -100,6 +101,7 @@ NodeRecord node_from(const std::string& id, const json& j) {
   n.node_state = j.at("nodeState").get<std::string>();
   n.errors = j.at("errors");
   n.leave = j.value("leave", "");
+  n.heartbeat = j.value("heartbeat", nlohmann::json());
   n.desired_version = j.at("desiredVersion").get<std::int64_t>();
   n.tasks = j.at("tasks").get<std::vector<std::string>>();
   return n;

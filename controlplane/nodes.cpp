@@ -108,6 +108,7 @@ std::optional<ApiError> apply_report(State& s, const std::string& node_id,
   node.node_state = report.node_state;
   node.errors = json::array();
   for (const auto& e : report.errors) node.errors.push_back(protocol::to_json(e));
+  if (report.facts.is_object()) node.heartbeat = report.facts;
 
   std::set<std::string> touched;
   for (const auto& tr : report.tasks) {

@@ -190,11 +190,13 @@ json to_json(const NodeReport& m) {
     tasks.push_back(
         {{"taskId", t.task_id}, {"state", t.state}, {"executionInfo", to_json(t.execution_info)}});
   }
-  return {{"bootId", m.boot_id},
-          {"sequence", m.sequence},
-          {"nodeState", m.node_state},
-          {"errors", errors},
-          {"tasks", tasks}};
+  json out = {{"bootId", m.boot_id},
+              {"sequence", m.sequence},
+              {"nodeState", m.node_state},
+              {"errors", errors},
+              {"tasks", tasks}};
+  if (m.facts.is_object()) out["facts"] = m.facts;
+  return out;
 }
 
 Result<RegisterRequest> register_request_from(const std::string& body) {
@@ -309,6 +311,11 @@ Result<NodeReport> node_report_from(const std::string& body) {
       if (!info) throw BadMessage{at + "." + info.error().message};
       t.execution_info = std::move(*info);
       m.tasks.push_back(std::move(t));
+    }
+    if (j.contains("facts") && !j["facts"].is_null()) {
+      if (!j["facts"].is_object()) throw BadMessage{"report.facts: must be an object"};
+      if (j["facts"].dump().size() > 64 * 1024) throw BadMessage{"report.facts: too large"};
+      m.facts = j["facts"];
     }
     return m;
   });

@@ -84,6 +84,9 @@ struct NodeReport {
   std::string node_state;  // preparing, idle, running, leaving, unusable
   std::vector<JobError> errors;
   std::vector<TaskReport> tasks;
+  // The heartbeat's facts (cores, memoryBytes, freeDiskBytes, load, gpus, agent); null when
+  // not sent. Informational: the control plane keeps the last ones it got.
+  nlohmann::json facts;
 };
 
 nlohmann::json to_json(const RegisterRequest& m);

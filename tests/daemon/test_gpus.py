@@ -41,6 +41,11 @@ class GpuTest(Cluster):
     def test_gpus_reported_given_to_jobs_and_a_lost_gpu_makes_the_node_unusable(self):
         node = read_json(os.path.join(self.tmp, "cp-state", "state.json"))["nodes"]["node-0"]
         self.assertEqual([g["uuid"] for g in node["facts"]["gpus"]], ["GPU-fake-0", "GPU-fake-1"])
+        # The heartbeat's facts ride on the reports.
+        beat = node["heartbeat"]
+        self.assertEqual(len(beat["gpus"]), 2)
+        self.assertGreater(beat["freeDiskBytes"], 0)
+        self.assertIn("uptimeSeconds", beat["agent"])
         self.create("gpujob", 'echo "$AZ_BATCHAI_NUM_GPUS $CUDA_VISIBLE_DEVICES"')
         self.assertEqual(self.wait_state("gpujob", "succeeded", "failed")["executionState"],
                          "succeeded")
