@@ -78,6 +78,8 @@ class Daemon {
   std::vector<JobError> gpu_errors_;       // the GPUs' part of it, from the last check
   GpuInventory gpus_at_start_;
   std::string leaving_;  // the deallocation option once the control plane scales this node down
+  std::int64_t cluster_config_version_ = 0;  // of the node_setup_ the node is set up with
+  bool reconfigure_ = false;                 // a newer configuration waits for the node to idle
   bool leave_cluster(HttpClient& http);
   std::int64_t next_gpu_check_ms_ = 0;
   void check_gpus();
@@ -123,6 +125,7 @@ bool Daemon::register_node(HttpClient& http) {
         std::lock_guard lock(mu_);
         poll_ = r->poll;
         node_setup_ = r->node_setup;
+        cluster_config_version_ = r->cluster_config_version;
         spdlog::info("registered with {} as node {} of cluster {}", cfg_.control_plane_url,
                      cfg_.node_id, cfg_.cluster);
         return true;
@@ -235,6 +238,12 @@ void Daemon::check_gpus() {
 }
 
 void Daemon::reconcile(const protocol::DesiredState& desired) {
+  if (desired.cluster_config_version && *desired.cluster_config_version > cluster_config_version_ &&
+      !reconfigure_) {
+    spdlog::info("the cluster's configuration changed (version {}); set-up again once idle",
+                 *desired.cluster_config_version);
+    reconfigure_ = true;
+  }
   if (desired.leave && leaving_.empty()) {
     leaving_ = *desired.leave;
     spdlog::info("leaving the cluster ({})", leaving_);
@@ -442,6 +451,14 @@ int Daemon::run() {
     send_report_if_changed(*http);  // reads every task's status once per turn
     for (auto& [id, task] : tasks_) {
       for (const auto& w : task.finish()) spdlog::warn("task {}: {}", id, w);
+    }
+    if (reconfigure_ && tasks_.empty() && leaving_.empty()) {
+      // Register again for the new nodeSetup, then the set-up as at start (volumes no longer
+      // wanted come down, new ones go up; the setup task runs for the new configuration).
+      reconfigure_ = false;
+      preparing_ = true;
+      if (!register_node(*http)) break;
+      prepare_node(*http);
     }
     if (leave_cluster(*http)) {
       stop_ = true;

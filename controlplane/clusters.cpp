@@ -169,6 +169,10 @@ bool put_cluster(State& s, const std::string& name, const ClusterSettings& setti
   ++c.config_version;
   events.push_back("cluster " + name + (created ? ": created" : ": updated") + " (config version " +
                    std::to_string(c.config_version) + ")");
+  // Its nodes learn of the new configuration with their next desired state.
+  for (auto& [id, n] : s.nodes) {
+    if (n.cluster == name) bump(n);
+  }
   plan_scale_down(s, c, events);
   return created;
 }

@@ -197,6 +197,9 @@ protocol::DesiredState desired_state_of(const State& s, const NodeRecord& node,
   d.version = node.desired_version;
   d.poll = poll;
   if (!node.leave.empty()) d.leave = node.leave;
+  if (auto c = s.clusters.find(node.cluster); c != s.clusters.end()) {
+    d.cluster_config_version = c->second.config_version;
+  }
   for (const auto& id : node.tasks) {
     const JobRecord* job = nullptr;
     const TaskRecord* task = find_task(s, id, &job);

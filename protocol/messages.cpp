@@ -179,6 +179,8 @@ json to_json(const DesiredState& m) {
           {"pollWaitSeconds", m.poll.poll_wait_seconds},
           {"minRequestIntervalMs", m.poll.min_request_interval_ms},
           {"leave", m.leave ? json({{"deallocationOption", *m.leave}}) : json(nullptr)},
+          {"clusterConfigVersion",
+           m.cluster_config_version ? json(*m.cluster_config_version) : json(nullptr)},
           {"tasks", tasks}};
 }
 
@@ -248,6 +250,9 @@ Result<DesiredState> desired_state_from(const std::string& body) {
         throw BadMessage{"desired.leave.deallocationOption: unknown option"};
       }
       m.leave = option;
+    }
+    if (j.contains("clusterConfigVersion") && !j["clusterConfigVersion"].is_null()) {
+      m.cluster_config_version = integer(j, "clusterConfigVersion", "desired", 0, INT64_MAX);
     }
     const json& tasks = arr(j, "tasks", "desired");
     std::set<std::string> ids;

@@ -62,6 +62,9 @@ struct DesiredState {
   std::int64_t version = 0;
   PollSettings poll;
   std::optional<std::string> leave;  // deallocation option when scaling down
+  // The cluster's configuration version: greater than the one the node registered with, the
+  // node sets itself up again (register, volumes, admin account, setup task) once it is idle.
+  std::optional<std::int64_t> cluster_config_version;
   std::vector<TaskAssignment> tasks;
 };
 

@@ -57,6 +57,22 @@ class SetupTaskTest(Cluster):
         wait_for(lambda: "already succeeded in this boot" in self.agent_log(), "the restart")
         self.assertEqual(read_text(os.path.join(self.marks, "setup-runs")), "ran\n")
 
+    def test_a_changed_configuration_sets_the_node_up_again(self):
+        task = {"commandLine": 'echo "v1" >> "$MARKS/setup-runs"',
+                "environmentVariables": [{"name": "MARKS", "value": self.marks}],
+                "stdOutErrPathPrefix": "$AZ_BATCHAI_MOUNT_ROOT/setup"}
+        self.create_cluster(task)
+        Cluster.start_agent(self)
+        task["commandLine"] = 'echo "v2" >> "$MARKS/setup-runs"'
+        self.create_cluster(task)
+        runs = os.path.join(self.marks, "setup-runs")
+        wait_for(lambda: read_text(runs) == "v1\nv2\n", "the new setup task to run")
+        wait_for(lambda: self.cluster()["nodeStateCounts"]["idleNodeCount"] == 1,
+                 "the node to be idle again")
+        self.create("after", "echo fine")
+        self.assertEqual(self.wait_state("after", "succeeded", "failed")["executionState"],
+                         "succeeded")
+
     def test_failing_setup_task_makes_the_node_unusable_with_its_output(self):
         self.create_cluster({"commandLine": "echo cannot install the driver >&2; exit 3",
                              "stdOutErrPathPrefix": "$AZ_BATCHAI_MOUNT_ROOT/setup"})
