@@ -311,17 +311,25 @@ void Daemon::send_report_if_changed(HttpClient& http) {
   protocol::NodeReport report;
   report.boot_id = boot_id_;
   bool busy = false;
+  std::vector<JobError> stuck;  // processes that cannot be killed make the node unusable
   for (auto& [id, task] : tasks_) {
     auto r = task.report();
     if (!protocol::is_final_task_state(r.state)) busy = true;
+    for (const auto& e : r.execution_info.errors) {
+      if (e.code == "ProcessesNotKilled" && !protocol::is_final_task_state(r.state)) {
+        stuck.push_back(
+            {"JobProcessesNotKilled", "task " + id + ": " + e.message, {{"taskId", id}}});
+      }
+    }
     report.tasks.push_back(std::move(r));
   }
   report.node_state = preparing_ ? "preparing" : busy ? "running" : "idle";
   if (!leaving_.empty()) report.node_state = "leaving";
-  if (!unusable_errors_.empty() || !gpu_errors_.empty()) {
+  if (!unusable_errors_.empty() || !gpu_errors_.empty() || !stuck.empty()) {
     report.node_state = "unusable";
     report.errors = unusable_errors_;
     report.errors.insert(report.errors.end(), gpu_errors_.begin(), gpu_errors_.end());
+    report.errors.insert(report.errors.end(), stuck.begin(), stuck.end());
   }
   if (report.node_state != node_state_) {
     node_state_ = report.node_state;

@@ -70,6 +70,8 @@ DaemonConfig load_daemon_config(const std::string& path, Diagnostics& d) {
   }
   c.docker_socket = r.nonempty_string("dockerSocket").value_or(c.docker_socket);
   c.account_root = r.nonempty_string("accountRoot").value_or(c.account_root);
+  c.unkillable_seconds =
+      static_cast<int>(r.integer("unkillableSeconds", 1, 3600).value_or(c.unkillable_seconds));
   c.heartbeat_seconds =
       static_cast<int>(r.integer("heartbeatSeconds", 1, 3600).value_or(c.heartbeat_seconds));
   c.gpu_check_seconds =

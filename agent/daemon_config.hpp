@@ -24,6 +24,7 @@ struct DaemonConfig {
   std::string root = "/mnt/batch/tasks";
   std::string state_dir = "/var/lib/batchai-agent";
   int kill_grace_seconds = 10;
+  int unkillable_seconds = 60;  // after SIGKILL: processes still there make the node unusable
   int request_timeout_seconds = 30;
   int heartbeat_seconds = 60;      // a report with the node's facts at least this often
   int gpu_check_seconds = 60;      // how often the GPUs' health is checked

@@ -106,6 +106,7 @@ NodeTask NodeTask::start(const protocol::TaskAssignment& a, const DaemonConfig& 
   }
   PlannedJob& job = *planned;
   job.plan.grace_ms = static_cast<std::int64_t>(config.kill_grace_seconds) * 1000;
+  job.plan.unkillable_after_ms = static_cast<std::int64_t>(config.unkillable_seconds) * 1000;
   job.plan.end_with_parent = false;  // the job outlives the agent
   if (auto cg = own_cgroup_dir()) job.plan.cgroup_parent = *cg;
 

@@ -28,6 +28,7 @@ std::string plan_to_json(const LaunchPlan& plan) {
             {"deadlineWallMs", plan.deadline_wall_ms},
             {"maxWallClockMs", plan.max_wall_clock_ms},
             {"graceMs", plan.grace_ms},
+            {"unkillableAfterMs", plan.unkillable_after_ms},
             {"endWithParent", plan.end_with_parent},
             {"cgroupParent", plan.cgroup_parent},
             {"steps", steps}};
@@ -46,6 +47,7 @@ Result<LaunchPlan> plan_from_json(const std::string& text) {
     plan.deadline_wall_ms = j.at("deadlineWallMs").get<std::int64_t>();
     plan.max_wall_clock_ms = j.at("maxWallClockMs").get<std::int64_t>();
     plan.grace_ms = j.at("graceMs").get<std::int64_t>();
+    plan.unkillable_after_ms = j.value("unkillableAfterMs", plan.unkillable_after_ms);
     plan.end_with_parent = j.at("endWithParent").get<bool>();
     plan.cgroup_parent = j.at("cgroupParent").get<std::string>();
     for (const auto& s : j.at("steps")) {

@@ -34,8 +34,11 @@ struct LaunchPlan {
   std::int64_t deadline_wall_ms = 0;   // maxWallClockTime as an absolute time; 0 for none
   std::int64_t max_wall_clock_ms = 0;  // the limit itself, for messages
   std::int64_t grace_ms = 10000;       // SIGTERM -> SIGKILL
-  bool end_with_parent = false;        // run-job: the job ends if run-job dies
-  std::string cgroup_parent;           // cgroup v2 directory to create the job's cgroup in; "" none
+  // Processes still alive this long after SIGKILL cannot be killed (stuck in the kernel, on a
+  // dead file server): the job's status says so, and the daemon makes the node unusable.
+  std::int64_t unkillable_after_ms = 60000;
+  bool end_with_parent = false;  // run-job: the job ends if run-job dies
+  std::string cgroup_parent;     // cgroup v2 directory to create the job's cgroup in; "" none
   std::vector<StepSpec> steps;
 };
 

@@ -85,6 +85,7 @@ class Supervisor {
   bool stopping_ = false;
   std::int64_t kill_at_ = 0;
   std::int64_t next_kill_ = 0;
+  bool unkillable_reported_ = false;
   std::int64_t next_sync_ = 0;
   bool no_children_ = false;
   const Task* first_failure_ = nullptr;
@@ -283,6 +284,17 @@ Outcome Supervisor::run_step(const StepSpec& step) {
       if (cgroup_) cgroup_->kill_all();
       if (n > 0) log_.line("sent SIGKILL to " + std::to_string(n) + " remaining processes");
       next_kill_ = now + kRekillIntervalMs;
+      if (!unkillable_reported_ && now >= kill_at_ + plan_.unkillable_after_ms) {
+        unkillable_reported_ = true;
+        const std::string why = std::to_string(std::max(n, 1)) +
+                                " processes of the job survived SIGKILL for " +
+                                std::to_string(plan_.unkillable_after_ms / 1000) +
+                                " s (stuck in the kernel, on a file server that does not "
+                                "answer?); the supervisor keeps trying";
+        log_.line(why);
+        status_.errors.push_back({"ProcessesNotKilled", why, {}});
+        save();
+      }
     }
     if (now >= next_sync_) {
       for (auto& t : tasks_) {
