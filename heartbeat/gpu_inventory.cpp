@@ -109,10 +109,14 @@ struct PipeClose {
 
 // nvidia-smi's CSV: name, uuid, memory.total (MiB), driver_version.
 std::optional<GpuInventory> from_nvidia_smi() {
-  const char* paths[] = {"/usr/bin/nvidia-smi", "/usr/local/bin/nvidia-smi"};
+  // $BATCHAI_NVIDIA_SMI names another tool (tests); else Debian's and NVIDIA's own places.
+  const char* env = std::getenv("BATCHAI_NVIDIA_SMI");
   std::string tool;
-  for (const char* p : paths) {
-    if (::access(p, X_OK) == 0) tool = p;
+  for (const char* p : {env, "/usr/bin/nvidia-smi", "/usr/local/bin/nvidia-smi"}) {
+    if (p != nullptr && *p != '\0' && ::access(p, X_OK) == 0) {
+      tool = p;
+      break;
+    }
   }
   if (tool.empty()) return std::nullopt;
   GpuInventory inv;

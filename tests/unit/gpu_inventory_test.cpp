@@ -2,6 +2,7 @@
 // the agent's own dlopen path, on a machine without GPUs.
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <fstream>
 
@@ -56,6 +57,23 @@ TEST_F(GpuInventoryTest, ADriverThatFailsAGpuGoneAndEccErrorsAreProblems) {
   auto broken = read_gpu_inventory(FAKE_NVML_PATH);
   EXPECT_EQ(broken.error, "the NVIDIA driver does not initialise: Driver Not Loaded (NVML 9)");
   EXPECT_FALSE(gpu_health_problems(start, broken).empty());
+}
+
+TEST_F(GpuInventoryTest, WithoutNvmlNvidiaSmiIsAsked) {
+  const std::string tool = ::testing::TempDir() + "/fake-nvidia-smi";
+  std::ofstream(tool) << "#!/bin/sh\n"
+                         "echo 'NVIDIA H100 80GB HBM3, GPU-aaaa, 81559, 550.54.15'\n"
+                         "echo 'NVIDIA H100 80GB HBM3, GPU-bbbb, 81559, 550.54.15'\n";
+  ::chmod(tool.c_str(), 0755);
+  ::setenv("BATCHAI_NVIDIA_SMI", tool.c_str(), 1);
+  auto inv = read_gpu_inventory("/nonexistent/libnvidia-ml.so.1");
+  ::unsetenv("BATCHAI_NVIDIA_SMI");
+  EXPECT_EQ(inv.source, "nvidia-smi");
+  ASSERT_EQ(inv.gpus.size(), 2u);
+  EXPECT_EQ(inv.gpus[1].uuid, "GPU-bbbb");
+  EXPECT_EQ(inv.gpus[0].name, "NVIDIA H100 80GB HBM3");
+  EXPECT_EQ(inv.gpus[0].memory_bytes, 81559LL * 1024 * 1024);
+  EXPECT_EQ(inv.driver_version, "550.54.15");
 }
 
 }  // namespace
