@@ -12,6 +12,7 @@
 #include "agent/json_reader.hpp"
 #include "agent/launch_planner.hpp"
 #include "common/fs.hpp"
+#include "common/hash.hpp"
 #include "exec/supervisor_launcher.hpp"
 
 namespace batchai {
@@ -19,15 +20,6 @@ namespace batchai {
 namespace {
 
 using nlohmann::json;
-
-std::string fnv_hex(const std::string& text) {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : text) h = (h ^ c) * 1099511628211ULL;
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (int shift = 60; shift >= 0; shift -= 4) out += hex[(h >> shift) & 15];
-  return out;
-}
 
 std::string tail_of(const std::string& path, std::size_t size) {
   auto text = read_file(path, 1 << 20);
@@ -89,7 +81,7 @@ SetupTaskResult run_setup_task(const json& node_setup, const DaemonConfig& confi
     return result;
   }
   // Once per boot and configuration.
-  const std::string config_id = fnv_hex(task.dump());
+  const std::string config_id = fnv1a_hex(task.dump());
   const std::string record = join_path(config.state_dir, "setup.json");
   if (auto text = read_file(record, 65536)) {
     try {

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "common/fs.hpp"
+#include "common/hash.hpp"
 #include "common/time.hpp"
 #include "mount/blob_probe.hpp"
 #include "mount/blob_sas.hpp"
@@ -24,16 +25,6 @@ namespace {
 struct DirCloser {
   void operator()(DIR* d) const { ::closedir(d); }
 };
-
-// A stable name for a mount point's files: FNV-1a of its path.
-std::string site_id(const std::string& target) {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : target) h = (h ^ c) * 1099511628211ULL;
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (int shift = 60; shift >= 0; shift -= 4) out += hex[(h >> shift) & 15];
-  return out;
-}
 
 std::string files_root(const StorageSettings& s) {
   return join_path(s.runtime_directory, "mounts");
@@ -109,7 +100,7 @@ Result<std::string> mount_volume(const VolumeMountRequest& r, const VolumeMountC
     for (const auto& w : r.unmanaged_argv) cmd += (cmd.empty() ? "" : " ") + w;
     return "the mount command " + cmd;
   }
-  const std::string id = site_id(r.mount_point);
+  const std::string id = fnv1a_hex(r.mount_point);
   MountSite site{r.mount_point, join_path(files_root(s), id), join_path(cache_root(s), id)};
   auto prepared = prepare(r, site, s);
   if (!prepared) return prepared.error();
