@@ -22,7 +22,13 @@ export DEBIAN_FRONTEND=noninteractive
 # --- Debian packages -------------------------------------------------------------------------------
 packages=(samba smbclient cifs-utils rclone fuse3 openssl
   # the VM of tests/vm (kernel cifs and NFS): qemu, a Debian root, an ext4 image
-  qemu-system-x86 qemu-utils debootstrap e2fsprogs)
+  qemu-system-x86 qemu-utils debootstrap e2fsprogs
+  # tests/containers: dockerd 20.10 with containerd, runc and docker-init (docker.io), Debian's
+  # registry server (docker-registry), htpasswd for its bcrypt users (apache2-utils) and
+  # busybox-static for the small test image (debootstrap, above, builds the python image). The
+  # fixtures run their own dockerd and registry on private sockets and ports; a system one the
+  # packages may start does not get in their way.
+  docker.io docker-registry apache2-utils busybox-static)
 if ! command -v node >/dev/null 2>&1; then packages+=(nodejs); fi
 if ! command -v npm >/dev/null 2>&1; then packages+=(npm); fi
 missing=()
@@ -74,22 +80,4 @@ else
   say "warning: no /dev/fuse; the rclone (FUSE) mount tests will be skipped"
 fi
 
-# --- container engine (tests/containers/fixtures.py) ----------------------------------------------
-# dockerd 20.10 with containerd, runc and docker-init (docker.io), Debian's registry server
-# (docker-registry: distribution 2.8), htpasswd for its bcrypt users (apache2-utils), and
-# busybox-static for the small test image; debootstrap builds the root of the python image. The
-# fixtures run their own dockerd and registry on private sockets and ports; a system one that the
-# packages may start (on a machine with systemd and no policy-rc.d) does not get in their way.
-container_packages=(docker.io docker-registry apache2-utils busybox-static debootstrap)
-missing=()
-for p in "${container_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  say "apt-get install ${missing[*]}"
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
-else
-  say "container packages present: ${container_packages[*]}"
-fi
 say "done"
