@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "common/base64.hpp"
 #include "common/fs.hpp"
 
 namespace batchai {
@@ -47,28 +48,6 @@ std::string url_escape(const std::string& s) {
   return e ? std::string(e.get()) : std::string();
 }
 
-std::string base64url(const std::string& in) {
-  static const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  std::size_t i = 0;
-  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(in[k]); };
-  for (; i + 2 < in.size(); i += 3) {
-    unsigned v = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
-    for (int s : {18, 12, 6, 0}) out += a[(v >> s) & 63];
-  }
-  if (i + 1 == in.size()) {
-    unsigned v = byte(i) << 16;
-    out += a[(v >> 18) & 63];
-    out += a[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    unsigned v = (byte(i) << 16) | (byte(i + 1) << 8);
-    for (int s : {18, 12, 6}) out += a[(v >> s) & 63];
-    out += "=";
-  }
-  return out;
-}
-
 Status expect(const Result<EngineReply>& r, std::initializer_list<long> ok_statuses,
               const std::string& what) {
   if (!r) return r.error();
@@ -94,7 +73,8 @@ std::string engine_message(const EngineReply& reply) {
 std::string registry_auth_header(const RegistryAuth& auth) {
   json j = {
       {"username", auth.username}, {"password", auth.password}, {"serveraddress", auth.server}};
-  return "X-Registry-Auth: " + base64url(j.dump());
+  // URL-safe with padding: dockerd pulls anonymously, silently, on anything else.
+  return "X-Registry-Auth: " + base64_encode(j.dump(), Base64Alphabet::kUrlSafe, true);
 }
 
 void StreamDemuxer::feed(const char* data, std::size_t size) {

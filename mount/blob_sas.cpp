@@ -6,6 +6,8 @@
 #include <ctime>
 #include <vector>
 
+#include "common/base64.hpp"
+
 namespace batchai {
 
 namespace {
@@ -22,14 +24,6 @@ Result<std::vector<unsigned char>> base64_decode(const std::string& text) {
   std::size_t pad = 0;
   for (std::size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) ++pad;
   out.resize(static_cast<std::size_t>(n) - pad);
-  return out;
-}
-
-std::string base64_encode(const unsigned char* data, std::size_t size) {
-  std::string out(4 * ((size + 2) / 3), '\0');
-  int n =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
-  out.resize(static_cast<std::size_t>(n));
   return out;
 }
 

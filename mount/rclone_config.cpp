@@ -6,6 +6,8 @@
 #include <array>
 #include <memory>
 
+#include "common/base64.hpp"
+
 namespace batchai {
 
 namespace {
@@ -18,25 +20,6 @@ constexpr std::array<unsigned char, 32> kObscureKey = {
 struct CipherFree {
   void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
 };
-
-std::string base64url_nopad(const std::vector<unsigned char>& bytes) {
-  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    unsigned v = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
-    for (int shift : {18, 12, 6, 0}) out += alphabet[(v >> shift) & 63];
-  }
-  if (i + 1 == bytes.size()) {
-    unsigned v = bytes[i] << 16;
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-  } else if (i + 2 == bytes.size()) {
-    unsigned v = (bytes[i] << 16) | (bytes[i + 1] << 8);
-    for (int shift : {18, 12, 6}) out += alphabet[(v >> shift) & 63];
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -53,7 +36,7 @@ Result<std::string> rclone_obscure(const std::string& text) {
                         static_cast<int>(text.size())) != 1) {
     return err("cannot obscure a secret for rclone's config");
   }
-  return base64url_nopad(out);
+  return base64_encode(out.data(), out.size(), Base64Alphabet::kUrlSafe, false);
 }
 
 Result<std::string> rclone_config(
