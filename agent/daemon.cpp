@@ -6,7 +6,6 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <atomic>
 #include <condition_variable>
@@ -19,6 +18,7 @@
 #include "agent/admin_account.hpp"
 #include "agent/backoff.hpp"
 #include "agent/daemon_config.hpp"
+#include "agent/daemon_log.hpp"
 #include "agent/http_client.hpp"
 #include "agent/job_site.hpp"
 #include "agent/node_facts.hpp"
@@ -26,6 +26,7 @@
 #include "agent/node_task.hpp"
 #include "agent/node_volumes.hpp"
 #include "agent/setup_task.hpp"
+#include "agent/watchdog.hpp"
 #include "common/fs.hpp"
 #include "common/time.hpp"
 #include "exec/process_tree.hpp"
@@ -37,6 +38,11 @@ namespace batchai {
 namespace {
 
 constexpr std::int64_t kTickMs = 1000;
+// The most a step of the main loop that has bounds of its own may take: a job's set-up (an image
+// pull, 30 min at most, and each volume's mount attempts) or take-down (each volume's unmount,
+// with up to 10 min for a FUSE driver to upload its last writes), or the cluster's volumes.
+// The watchdog allows this much during such a step (agent/watchdog.hpp).
+constexpr std::int64_t kLongStepBoundMs = 60LL * 60 * 1000;
 
 class Daemon {
  public:
@@ -83,6 +89,7 @@ class Daemon {
   bool leave_cluster(HttpClient& http);
   std::int64_t next_gpu_check_ms_ = 0;
   void check_gpus();
+  Watchdog watchdog_ = Watchdog::from_environment();
 };
 
 bool Daemon::wait_ms(std::int64_t ms) {
@@ -113,12 +120,15 @@ bool Daemon::register_node(HttpClient& http) {
   Backoff backoff;
   protocol::RegisterRequest req = collect_node_facts(cfg_.cluster, boot_id_);
   const std::string body = protocol::to_json(req).dump();
-  while (!stop_) {
+  sd_notifyf(0, "STATUS=registering with %s", cfg_.control_plane_url.c_str());
+  for (int attempt = 1; !stop_; ++attempt) {
+    watchdog_.ping();  // only the main thread registers
     auto resp = http.request("POST", "/v1/nodes/" + cfg_.node_id + "/register", body,
                              cfg_.request_timeout_seconds);
     std::int64_t floor_ms = 0;
+    std::string why;
     if (!resp) {
-      spdlog::warn("register: {}", resp.error().message);
+      why = resp.error().message;
     } else if (resp->status == 200) {
       auto r = protocol::register_response_from(resp->body);
       if (r) {
@@ -130,12 +140,19 @@ bool Daemon::register_node(HttpClient& http) {
                      cfg_.node_id, cfg_.cluster);
         return true;
       }
-      spdlog::warn("register: bad response: {}", r.error().message);
+      why = "bad response: " + r.error().message;
     } else {
-      spdlog::warn("register: the control plane answered {}", resp->status);
+      why = "the control plane answered " + std::to_string(resp->status);
       if (resp->retry_after_seconds) floor_ms = *resp->retry_after_seconds * 1000LL;
     }
-    if (!wait_ms(backoff.next_ms(floor_ms))) break;
+    spdlog::warn("register: {}", why);
+    sd_notifyf(0, "STATUS=registering with %s (attempt %d: %s)", cfg_.control_plane_url.c_str(),
+               attempt, why.c_str());
+    // Waits in steps the watchdog allows; a backoff grows to minutes.
+    for (std::int64_t left = backoff.next_ms(floor_ms); left > 0 && !stop_; left -= kTickMs) {
+      watchdog_.ping();
+      if (!wait_ms(std::min(left, kTickMs))) break;
+    }
   }
   return false;
 }
@@ -194,7 +211,11 @@ void Daemon::prepare_node(HttpClient& http) {
       "GPUs: {} ({}{})", gpus_at_start_.gpus.size(), gpus_at_start_.source,
       gpus_at_start_.driver_version.empty() ? "" : ", driver " + gpus_at_start_.driver_version);
   check_gpus();
-  auto result = mount_node_volumes(node_setup_, cfg_);
+  sd_notify(0, "STATUS=preparing: mounting the cluster's volumes");
+  auto result = [&] {
+    auto allowance = watchdog_.allow(kLongStepBoundMs);
+    return mount_node_volumes(node_setup_, cfg_);
+  }();
   for (const auto& line : result.mounted) spdlog::info("cluster volume {}", line);
   unusable_errors_ = std::move(result.errors);
   // The admin account, before the setup task (which may rely on it).
@@ -214,7 +235,9 @@ void Daemon::prepare_node(HttpClient& http) {
   }
   // The setup task after the volumes (it may use them), and only on a node that is usable.
   if (unusable_errors_.empty()) {
-    auto setup = run_setup_task(node_setup_, cfg_, boot_id_, stop_);
+    sd_notify(0, "STATUS=preparing: running the setup task");
+    // The task may run for as long as it needs; the loop below is alive while it waits.
+    auto setup = run_setup_task(node_setup_, cfg_, boot_id_, stop_, [this] { watchdog_.ping(); });
     for (const auto& line : setup.log) spdlog::info("{}", line);
     unusable_errors_ = std::move(setup.errors);
   }
@@ -257,6 +280,7 @@ void Daemon::reconcile(const protocol::DesiredState& desired) {
   }
   std::set<std::string> wanted;
   for (const auto& a : desired.tasks) {
+    JobLogFields fields(a.task_id, a.job_name);
     wanted.insert(a.task_id);
     missing_once_.erase(a.task_id);
     auto it = tasks_.find(a.task_id);
@@ -270,6 +294,7 @@ void Daemon::reconcile(const protocol::DesiredState& desired) {
     }
     if (it == tasks_.end()) {
       spdlog::info("task {} (job {}): starting", a.task_id, a.job_name);
+      auto allowance = watchdog_.allow(kLongStepBoundMs);  // mounts, an image pull
       it = tasks_.emplace(a.task_id, NodeTask::start(a, cfg_)).first;
       auto r = it->second.report();
       if (r.state == "failed") {
@@ -284,6 +309,7 @@ void Daemon::reconcile(const protocol::DesiredState& desired) {
     }
   }
   for (auto it = tasks_.begin(); it != tasks_.end();) {
+    JobLogFields fields(it->first, it->second.job_name(), it->second.job_uuid());
     if (wanted.count(it->first)) {
       ++it;
       continue;
@@ -291,7 +317,10 @@ void Daemon::reconcile(const protocol::DesiredState& desired) {
     if (it->second.is_final()) {
       // Gone from the desired state after its final state was reported: the control plane
       // has it.
-      it->second.finish();
+      {
+        auto allowance = watchdog_.allow(kLongStepBoundMs);  // unmounts
+        it->second.finish();
+      }
       it->second.forget();
       spdlog::info("task {}: done", it->first);
       it = tasks_.erase(it);
@@ -399,6 +428,7 @@ int Daemon::run() {
   ::chmod(cfg_.state_dir.c_str(), 0700);
   load_sequence();
   for (auto& t : NodeTask::recover(cfg_)) {
+    JobLogFields fields(t.task_id(), t.job_name(), t.job_uuid());
     spdlog::info("task {}: found again after a restart", t.task_id());
     tasks_.emplace(t.task_id(), std::move(t));
   }
@@ -433,13 +463,18 @@ int Daemon::run() {
     return 1;
   }
   http->set_abort_flag(&stop_);
+  {
+    // A turn of the loop may wait for one control-plane request (and a tick).
+    std::string why;
+    watchdog_.ensure_at_least((2ULL * cfg_.request_timeout_seconds + 10) * 1000000ULL, &why);
+    if (!why.empty()) spdlog::warn("watchdog: {}", why);
+  }
   if (!register_node(*http)) return 0;
+  // Ready: registered, and the tasks of the last run found again.
   sd_notify(0, "READY=1\nSTATUS=preparing");
   prepare_node(*http);
   std::thread poller([this] { poll_loop(); });
 
-  std::uint64_t watchdog_usec = 0;
-  const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
   while (!stop_) {
     while (::waitpid(-1, nullptr, WNOHANG) > 0) {
     }  // supervisors this agent started and that ended
@@ -458,6 +493,8 @@ int Daemon::run() {
     check_gpus();
     send_report_if_changed(*http);  // reads every task's status once per turn
     for (auto& [id, task] : tasks_) {
+      JobLogFields fields(id, task.job_name(), task.job_uuid());
+      auto allowance = watchdog_.allow(kLongStepBoundMs);  // unmounts, once per task
       for (const auto& w : task.finish()) spdlog::warn("task {}: {}", id, w);
     }
     if (reconfigure_ && tasks_.empty() && leaving_.empty()) {
@@ -473,7 +510,7 @@ int Daemon::run() {
       cv_.notify_all();
       break;
     }
-    if (watchdog) sd_notify(0, "WATCHDOG=1");
+    watchdog_.ping();
   }
   sd_notify(0, "STOPPING=1");
   poller.join();
@@ -483,8 +520,7 @@ int Daemon::run() {
 }  // namespace
 
 int run_daemon(const std::string& config_path) {
-  spdlog::set_default_logger(spdlog::stderr_logger_mt("batchai-agent"));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
+  init_daemon_log("");
   Diagnostics d;
   DaemonConfig config = load_daemon_config(config_path, d);
   for (const auto& w : d.warnings())
@@ -496,6 +532,7 @@ int run_daemon(const std::string& config_path) {
     }
     return 2;
   }
+  init_daemon_log(config.node_id);
   if (config.allow_insecure_http && config.control_plane_url.rfind("http://", 0) == 0) {
     spdlog::warn("plain http to {}: the channel is neither encrypted nor authenticated",
                  config.control_plane_url);

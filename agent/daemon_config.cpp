@@ -122,4 +122,15 @@ DaemonConfig load_daemon_config(const std::string& path, Diagnostics& d) {
   return c;
 }
 
+bool config_names_control_plane(const std::string& path) {
+  auto text = read_file(path, 1 << 20);
+  if (!text) return false;
+  try {
+    auto j = nlohmann::json::parse(*text);
+    return j.is_object() && j.contains("controlPlaneUrl");
+  } catch (const nlohmann::json::exception&) {
+    return false;
+  }
+}
+
 }  // namespace batchai

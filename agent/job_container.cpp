@@ -42,7 +42,10 @@ std::string pause_binary() {
   ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
   std::string dir = n > 0 ? std::string(self, static_cast<std::size_t>(n)) : "";
   dir = dir.substr(0, dir.rfind('/'));
-  return join_path(dir, "batchai-pause");
+  // Beside the agent in a build tree; in the package, /usr/libexec/batchai-agent/.
+  std::string beside = join_path(dir, "batchai-pause");
+  if (::access(beside.c_str(), X_OK) == 0) return beside;
+  return join_path(dir.substr(0, dir.rfind('/')), "libexec/batchai-agent/batchai-pause");
 }
 
 bool under(const std::string& path, const std::string& root) {

@@ -1,5 +1,8 @@
 // batchai-agent: the node agent's command line.
 //   run-job JOB.json   run a job on this machine as a one-node job
+//   daemon             the node agent under systemd (docs/daemon.md)
+//   check-config       validate /etc/batchai-agent/agent.json
+//   status             the node's state, from the running daemon
 //   supervise          internal: the per-job supervisor, started by the agent itself
 #include <fcntl.h>
 #include <unistd.h>
@@ -8,6 +11,7 @@
 #include <cstdio>
 
 #include "agent/daemon.hpp"
+#include "agent/daemon_config.hpp"
 #include "agent/node_status.hpp"
 #include "agent/run_job.hpp"
 #include "common/fs.hpp"
@@ -47,6 +51,36 @@ int supervise(const std::string& job_state_dir, pid_t parent_pid) {
   return batchai::run_supervisor(*plan, job_state_dir + "/status.json", parent_pid);
 }
 
+// Exit status: 0 valid; 2 not valid, or not configured. As the unit's ExecCondition=
+// (as_condition): 1 when the file names no control plane yet, so that a freshly installed agent
+// is skipped rather than failed, and 255 when it is not valid, so that the unit fails and says why.
+int check_config(const std::string& path, bool as_condition) {
+  batchai::Diagnostics d;
+  batchai::DaemonConfig config = batchai::load_daemon_config(path, d);
+  for (const auto& w : d.warnings()) {
+    std::fprintf(stderr, "%s: warning: %s: %s\n", path.c_str(), w.path.c_str(), w.message.c_str());
+  }
+  if (!d.has_errors()) {
+    std::printf("%s: valid: node %s of cluster %s, control plane %s\n", path.c_str(),
+                config.node_id.c_str(), config.cluster.c_str(), config.control_plane_url.c_str());
+    return 0;
+  }
+  bool only_unconfigured = !batchai::config_names_control_plane(path);
+  for (const auto& e : d.errors()) only_unconfigured &= e.path == "controlPlaneUrl";
+  if (only_unconfigured) {
+    std::fprintf(stderr,
+                 "%s: not configured: set controlPlaneUrl (the control plane's https:// URL); "
+                 "see batchai-agent(8)\n",
+                 path.c_str());
+    return as_condition ? 1 : 2;
+  }
+  for (const auto& e : d.errors()) {
+    std::fprintf(stderr, "%s: %s%s\n", path.c_str(), e.path.empty() ? "" : (e.path + ": ").c_str(),
+                 e.message.c_str());
+  }
+  return as_condition ? 255 : 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -81,6 +115,16 @@ int main(int argc, char** argv) {
       "daemon", "Run the node agent: take work from the control plane and report state");
   daemon_cmd->add_option("--config", config_path, "The agent's configuration (JSON)")
       ->capture_default_str();
+
+  std::string check_path = "/etc/batchai-agent/agent.json";
+  bool check_as_condition = false;
+  auto* check_cmd = app.add_subcommand(
+      "check-config", "Check the agent's configuration; exit 0 when it is valid, 2 when not");
+  check_cmd->add_option("--config", check_path, "The agent's configuration (JSON)")
+      ->capture_default_str();
+  check_cmd->add_flag("--systemd-condition", check_as_condition,
+                      "Exit 1 when no control plane is set yet, 255 when not valid "
+                      "(for the unit's ExecCondition=)");
 
   bool status_json = false;
   std::string status_config = "/etc/batchai-agent/agent.json";
@@ -123,6 +167,7 @@ int main(int argc, char** argv) {
   try {
     if (*run_cmd) return batchai::run_job(run);
     if (*daemon_cmd) return batchai::run_daemon(config_path);
+    if (*check_cmd) return check_config(check_path, check_as_condition);
     if (*status_cmd) return batchai::print_node_status(status_config, status_json);
     if (*sup_cmd) return supervise(job_state_dir, parent_pid);
     if (*container_cmd) {

@@ -26,6 +26,8 @@ class NodeTask {
   static std::vector<NodeTask> recover(const DaemonConfig& config);
 
   const std::string& task_id() const { return task_id_; }
+  const std::string& job_name() const { return names_.job; }
+  const std::string& job_uuid() const { return job_uuid_; }
   // The task's state as the protocol reports it; reads the supervisor's status.json.
   protocol::TaskReport report();
   bool is_final();

@@ -38,7 +38,8 @@ JobError invalid(const Diagnostics& d) {
 }  // namespace
 
 SetupTaskResult run_setup_task(const json& node_setup, const DaemonConfig& config,
-                               const std::string& boot_id, const std::atomic<bool>& stop) {
+                               const std::string& boot_id, const std::atomic<bool>& stop,
+                               const std::function<void()>& while_waiting) {
   SetupTaskResult result;
   if (!node_setup.is_object() || !node_setup.contains("setupTask") ||
       node_setup["setupTask"].is_null()) {
@@ -139,6 +140,7 @@ SetupTaskResult run_setup_task(const json& node_setup, const DaemonConfig& confi
       result.errors.push_back({"SetupTaskFailed", "stopped with the agent", {}});
       return result;
     }
+    while_waiting();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   auto status = read_status(join_path(job_state, "status.json"));

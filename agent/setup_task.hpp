@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -21,7 +22,9 @@ struct SetupTaskResult {
   std::vector<JobError> errors;  // non-empty: the node is unusable, and why
 };
 
-SetupTaskResult run_setup_task(const nlohmann::json& node_setup, const DaemonConfig& config,
-                               const std::string& boot_id, const std::atomic<bool>& stop);
+// while_waiting is called every 100 ms while the task runs (the daemon pings its watchdog).
+SetupTaskResult run_setup_task(
+    const nlohmann::json& node_setup, const DaemonConfig& config, const std::string& boot_id,
+    const std::atomic<bool>& stop, const std::function<void()>& while_waiting = [] {});
 
 }  // namespace batchai

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -17,7 +18,7 @@ namespace {
 
 // What the child reports through the exec-status pipe when it cannot start the program.
 struct ChildFailure {
-  int stage;  // 0 cgroup, 1 stdio, 2 chdir, 3 exec
+  int stage;  // 0 cgroup, 1 stdio, 2 chdir, 3 exec, 4 oom_score_adj
   int error;
 };
 
@@ -58,9 +59,19 @@ Result<StartedTask> start_task(const TaskSpec& task, const std::string& cgroup_p
   for (const auto& e : task.env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
 
+  // The agent's unit protects it from the OOM killer (OOMScoreAdjust=-500); a task is never
+  // less killable than a normal process, so a job that exhausts memory is the one that goes.
+  const auto adj = read_file("/proc/self/oom_score_adj", 64);
+  const bool reset_oom_adj = adj && std::atoi(adj->c_str()) < 0;
+
   pid_t pid = ::fork();
   if (pid < 0) return err("fork: " + errno_text(errno));
   if (pid == 0) {
+    if (reset_oom_adj) {
+      int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+      if (fd >= 0 && ::write(fd, "0", 1) != 1) child_fail(status_w.get(), 4);
+      if (fd >= 0) ::close(fd);
+    }
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -97,6 +108,9 @@ Result<StartedTask> start_task(const TaskSpec& task, const std::string& cgroup_p
         break;
       case 2:
         what = "cannot change to the working directory " + task.cwd;
+        break;
+      case 4:
+        what = "cannot reset the OOM score adjustment inherited from the agent";
         break;
       default:
         what = "cannot execute " + task.argv[0];

@@ -6,4 +6,5 @@ BUILD_DIR=build-asan bash scripts/build.sh -DBATCHAI_TESTS=ON -DBATCHAI_SANITIZE
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # e2e_vm runs the agent in a VM without the sanitizer runtimes; the plain build runs it.
-(cd build-asan && ctest --output-on-failure --timeout 900 -E '^e2e_vm$')
+# e2e_package tests the package dpkg-buildpackage builds, not this tree.
+(cd build-asan && ctest --output-on-failure --timeout 900 -E '^(e2e_vm|e2e_package)$')

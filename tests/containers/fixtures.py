@@ -606,27 +606,32 @@ def build_busybox_image(dockerd, tag=BUSYBOX_TAG):
 
 def python_rootfs_tarball(cache_dir=CACHE_DIR, packages=PYTHON_PACKAGES, mirror=MIRROR,
                           log=print):
+    """Path of a tarball of a debootstrap root with python3, numpy and sklearn (see below)."""
+    return debootstrap_tarball("python-rootfs", packages, cache_dir, mirror, log)
+
+
+def debootstrap_tarball(name, packages, cache_dir, mirror=MIRROR, log=print):
     """Path of a tarball of a debootstrap --variant=minbase bookworm root with packages.
 
-    Built once per machine (cache_dir/python-rootfs-<hash>.tar; the .debs stay in cache_dir/debs,
+    Built once per machine (cache_dir/<name>-<hash>.tar; the .debs stay in cache_dir/debs,
     so a rebuild downloads nothing); an flock makes concurrent callers wait for one build.
     """
     os.makedirs(cache_dir, exist_ok=True)
     recipe = _recipe_hash(SUITE, mirror, *packages)
-    tarball = os.path.join(cache_dir, "python-rootfs-%s.tar" % recipe)
-    with open(os.path.join(cache_dir, "python-rootfs.lock"), "a") as lock:
+    tarball = os.path.join(cache_dir, "%s-%s.tar" % (name, recipe))
+    with open(os.path.join(cache_dir, name + ".lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if os.path.isfile(tarball):
             return tarball
-        work = os.path.join(cache_dir, "python-rootfs.tmp")
+        work = os.path.join(cache_dir, name + ".tmp")
         root = os.path.join(work, "root")
         unmount_below(work)
         shutil.rmtree(work, ignore_errors=True)
         os.makedirs(os.path.join(cache_dir, "debs"), exist_ok=True)
         os.makedirs(work)
         t0 = time.monotonic()
-        log("python_rootfs_tarball: debootstrap %s %s (a few minutes, once per machine)"
-            % (SUITE, ",".join(packages)))
+        log("%s: debootstrap %s %s (a few minutes, once per machine)"
+            % (name, SUITE, ",".join(packages)))
         try:
             subprocess.run(["debootstrap", "--variant=minbase",
                             "--cache-dir=" + os.path.join(cache_dir, "debs"),
@@ -637,17 +642,17 @@ def python_rootfs_tarball(cache_dir=CACHE_DIR, packages=PYTHON_PACKAGES, mirror=
             t1 = time.monotonic()
             for sub in ("var/cache/apt/archives", "var/lib/apt/lists"):
                 d = os.path.join(root, sub)
-                for name in os.listdir(d):
-                    p = os.path.join(d, name)
-                    if os.path.isfile(p) and name != "lock":
+                for entry in os.listdir(d):
+                    p = os.path.join(d, entry)
+                    if os.path.isfile(p) and entry != "lock":
                         os.unlink(p)
             with open(os.path.join(root, "etc/resolv.conf"), "w"):
                 pass  # no resolver: the tests never look anything up
             subprocess.run(["tar", "-C", root, "--numeric-owner", "-cf", work + "/rootfs.tar",
                             "."], check=True)
             os.rename(work + "/rootfs.tar", tarball)
-            log("python_rootfs_tarball: debootstrap %.0f s, tar %.0f s, %d MB"
-                % (t1 - t0, time.monotonic() - t1, os.path.getsize(tarball) >> 20))
+            log("%s: debootstrap %.0f s, tar %.0f s, %d MB"
+                % (name, t1 - t0, time.monotonic() - t1, os.path.getsize(tarball) >> 20))
         finally:
             unmount_below(work)
             shutil.rmtree(work, ignore_errors=True)
