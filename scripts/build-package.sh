@@ -22,8 +22,12 @@ out=${PACKAGE_BUILD_DIR:-build-deb}
 src=$out/batchai-agent
 mkdir -p "$src"
 rm -rf "$src/debian"
-git ls-files -z --cached --others --exclude-standard |
-  tar --null -T - -cf - | tar -C "$src" -xf -
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - |
+    tar -C "$src" -xf -
+else  # an unpacked source tarball: everything but build trees
+  tar --exclude='./build*' --exclude='./.git' -cf - . | tar -C "$src" -xf -
+fi
 cp -a packaging/debian "$src/debian"
 if [ -n "$version" ]; then
   {
