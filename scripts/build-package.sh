@@ -2,7 +2,7 @@
 # Builds the Debian package batchai-agent (packaging/debian, dpkg-buildpackage, debhelper):
 #   bash scripts/build-package.sh                    -> build-deb/batchai-agent_<version>_<arch>.deb
 #   bash scripts/build-package.sh --version 0.1.0+1  a newer build (the upgrade test uses it)
-# Needs what scripts/install-deps.sh and scripts/install-package-tools.sh install. The sources are
+# Needs what `scripts/install-deps.sh --package-tools` installs. The sources are
 # copied to build-deb/batchai-agent (tracked and not-ignored files, with their times), so a second
 # build compiles only what changed.
 set -euo pipefail

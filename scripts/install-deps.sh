@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building, the demo and the tests need, from Debian 12's packages only.
+#   --package-tools  also what building and testing the Debian package needs: debhelper,
+#                    dpkg-dev, fakeroot, lintian, and systemd-nspawn with debootstrap for the
+#                    test that boots Debian 12 with systemd as PID 1 (docs/systemd.md)
 set -euo pipefail
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-deps.sh: run as root (it uses apt-get)" >&2
@@ -14,6 +17,12 @@ packages=(
   # the demo job and the end-to-end tests
   python3 python3-numpy python3-sklearn util-linux procps
 )
+for arg in "$@"; do
+  case "$arg" in
+    --package-tools) packages+=(debhelper dpkg-dev fakeroot lintian systemd-container debootstrap) ;;
+    *) echo "install-deps.sh: unknown argument $arg" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

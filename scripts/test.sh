@@ -4,9 +4,8 @@
 # Needs root: the end-to-end tests mount file systems and create cgroups.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh --package-tools
 bash scripts/install-test-servers.sh
-bash scripts/install-package-tools.sh
 bash scripts/build.sh -DBATCHAI_TESTS=ON
 (cd build && ctest --output-on-failure --timeout 900)
 if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then

@@ -11,7 +11,7 @@ Run as root from the repository root (ctest does):
     BATCHAI_CONTROLPLANE=build/bin/batchai-controlplane BATCHAI_CLI=build/bin/batchai \
     python3 -m unittest -v tests.package.test_package
 
-Needs scripts/install-deps.sh and scripts/install-package-tools.sh. The first run debootstraps
+Needs scripts/install-deps.sh --package-tools. The first run debootstraps
 the root (a few minutes; cached in /var/cache/batchai-tests/package).
 """
 
@@ -22,10 +22,11 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 import unittest
 
 from tests.containers.fixtures import debootstrap_tarball, unmount_below
+from tests.daemon.test_daemon import free_port
+from tests.daemon.test_daemon import wait_for as daemon_wait_for
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.join(REPO, "build", "bin")
@@ -35,7 +36,6 @@ CLI = os.path.abspath(os.environ.get("BATCHAI_CLI") or os.path.join(BIN, "batcha
 CACHE_DIR = os.environ.get("BATCHAI_PACKAGE_CACHE") or "/var/cache/batchai-tests/package"
 PACKAGE_BUILD_DIR = os.path.join(REPO, "build-deb")
 SAFETY_TIMEOUT = 120.0  # a guard against hangs only; nothing waits on time
-POLL = 0.1
 TOKEN = "t0ken-0f-the-package-test"
 NODE_ID = "nspawn-node-0"
 # The drop-in the test adds: a short watchdog (the agent's minimum for requestTimeoutSeconds 2
@@ -44,15 +44,8 @@ WATCHDOG_DROP_IN = "[Service]\nWatchdogSec=15s\nLimitCORE=0\nTimeoutStopSec=20s\
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-def wait_for(predicate, what, timeout=SAFETY_TIMEOUT):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for %s" % what)
-        time.sleep(POLL)
+def wait_for(predicate, what):
+    return daemon_wait_for(predicate, what, SAFETY_TIMEOUT)
 
 
 def build_package(version=None):
@@ -109,17 +102,10 @@ def skip_unless_able():
         raise unittest.SkipTest("needs root")
     for tool in ("dpkg-buildpackage", "lintian", "systemd-nspawn", "debootstrap"):
         if shutil.which(tool) is None:
-            raise unittest.SkipTest("missing %s (scripts/install-package-tools.sh)" % tool)
+            raise unittest.SkipTest("missing %s (scripts/install-deps.sh --package-tools)" % tool)
     for b in (CONTROLPLANE, CLI):
         if not os.access(b, os.X_OK):
             raise unittest.SkipTest("missing %s" % b)
-
-
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def can_lower_oom_score():
