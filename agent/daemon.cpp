@@ -317,7 +317,7 @@ void Daemon::reconcile(const protocol::DesiredState& desired) {
     if (it->second.is_final()) {
       // Gone from the desired state after its final state was reported: the control plane
       // has it.
-      {
+      if (it->second.take_down_due()) {
         auto allowance = watchdog_.allow(kLongStepBoundMs);  // unmounts
         it->second.finish();
       }
@@ -493,8 +493,9 @@ int Daemon::run() {
     check_gpus();
     send_report_if_changed(*http);  // reads every task's status once per turn
     for (auto& [id, task] : tasks_) {
+      if (!task.take_down_due()) continue;
       JobLogFields fields(id, task.job_name(), task.job_uuid());
-      auto allowance = watchdog_.allow(kLongStepBoundMs);  // unmounts, once per task
+      auto allowance = watchdog_.allow(kLongStepBoundMs);  // unmounts
       for (const auto& w : task.finish()) spdlog::warn("task {}: {}", id, w);
     }
     if (reconfigure_ && tasks_.empty() && leaving_.empty()) {

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 namespace batchai {
@@ -20,8 +21,7 @@ namespace {
 struct JobFields {
   std::string task_id, job_name, job_uuid;
 };
-thread_local const JobFields* current_job = nullptr;
-thread_local JobFields job_storage;
+thread_local std::optional<JobFields> current_job;
 
 int priority_of(spdlog::level::level_enum level) {
   switch (level) {
@@ -55,7 +55,7 @@ class JournalSink final : public spdlog::sinks::base_sink<std::mutex> {
     fields.push_back("PRIORITY=" + std::to_string(priority_of(msg.level)));
     fields.push_back("SYSLOG_IDENTIFIER=batchai-agent");
     if (!node_field_.empty()) fields.push_back(node_field_);
-    if (current_job != nullptr) {
+    if (current_job) {
       fields.push_back("TASK_ID=" + current_job->task_id);
       if (!current_job->job_name.empty()) fields.push_back("JOB_NAME=" + current_job->job_name);
       if (!current_job->job_uuid.empty()) fields.push_back("JOB_UUID=" + current_job->job_uuid);
@@ -74,8 +74,7 @@ class JournalSink final : public spdlog::sinks::base_sink<std::mutex> {
   std::string node_field_;
 };
 
-}  // namespace
-
+// Whether stderr is connected to the journal (the unit's StandardError=journal).
 bool stderr_is_journal() {
   const char* stream = std::getenv("JOURNAL_STREAM");
   if (stream == nullptr) return false;
@@ -85,6 +84,8 @@ bool stderr_is_journal() {
   if (std::sscanf(stream, "%llu:%llu", &dev, &ino) != 2) return false;
   return dev == st.st_dev && ino == st.st_ino;
 }
+
+}  // namespace
 
 void init_daemon_log(const std::string& node_id) {
   std::shared_ptr<spdlog::logger> logger;
@@ -102,12 +103,11 @@ void init_daemon_log(const std::string& node_id) {
 
 JobLogFields::JobLogFields(const std::string& task_id, const std::string& job_name,
                            const std::string& job_uuid) {
-  job_storage = {task_id, job_name, job_uuid};
-  current_job = &job_storage;
+  current_job = JobFields{task_id, job_name, job_uuid};
 }
 
 JobLogFields::~JobLogFields() {
-  current_job = nullptr;
+  current_job.reset();
 }
 
 }  // namespace batchai

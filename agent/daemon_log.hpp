@@ -23,7 +23,4 @@ class JobLogFields {
   JobLogFields& operator=(const JobLogFields&) = delete;
 };
 
-// True when stderr is connected to the journal (the unit's StandardError=journal).
-bool stderr_is_journal();
-
 }  // namespace batchai

@@ -241,7 +241,7 @@ void NodeTask::terminate() {
 }
 
 std::vector<std::string> NodeTask::finish() {
-  if (taken_down_ || !protocol::is_final_task_state(last_state_)) return {};
+  if (!take_down_due()) return {};
   // The name is the uuid's: a container job's container is removed even if the agent died
   // between creating and recording it; for a bare job the engine has none of that name.
   const SiteSettings site{config_.root, config_.storage, config_.docker_socket};

@@ -33,8 +33,10 @@ class NodeTask {
   bool is_final();
   // SIGTERM to the supervisor (once): the job ends as JobTerminate.
   void terminate();
-  // Once the last report() found the task final: the job's volumes come down (once).
-  // Returns warnings.
+  // Whether finish() has work: the last report() found the task final, and its job is not
+  // taken down yet.
+  bool take_down_due() const { return !taken_down_ && protocol::is_final_task_state(last_state_); }
+  // When take_down_due(): the job's volumes come down (once). Returns warnings.
   std::vector<std::string> finish();
   // The control plane has the final state: the record is closed.
   void forget();
