@@ -121,15 +121,35 @@ class BootedDebian:
         args = ["systemd-nspawn", "-q", "-b", "-D", root, "-M", name, "--register=no",
                 "--keep-unit", "--console=passive", "--bind=/dev/fuse"]
         args += ["--bind-ro=%s:%s" % (src, dst) for src, dst in binds_ro]
+        self.log_path = log_path
         with open(log_path, "ab") as log:
             self.nspawn = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log,
                                            stderr=log)
-        self.leader = wait_for(self._leader, "the container's systemd to start")
-        # Until systemd has made its private socket, systemctl cannot connect and says nothing.
-        state = wait_for(lambda: self.run("systemctl", "is-system-running", "--wait",
-                                          check=False).stdout.strip(), "systemd to answer")
-        if state not in ("running", "degraded"):
-            raise AssertionError("the container's systemd is %r" % state)
+        try:
+            self.leader = wait_for(self._leader, "the container's systemd to start")
+            state = wait_for(self._boot_state, "systemd to answer")
+            if state not in ("running", "degraded"):
+                raise AssertionError("the container's systemd is %r; nspawn said:\n%s"
+                                     % (state, self.log_tail()))
+        except BaseException:
+            self.nspawn.kill()
+            self.nspawn.wait()
+            raise
+
+    def _boot_state(self):
+        """`systemctl is-system-running --wait` once systemd can answer it, else None.
+
+        Until systemd has made its private socket, systemctl cannot connect and says nothing;
+        until it has made /run/systemd/system, systemctl says "offline" (sd_booted() is false)
+        without asking it. Both are moments early in the boot, not states to report.
+        """
+        state = self.run("systemctl", "is-system-running", "--wait",
+                         check=False).stdout.strip()
+        return None if state in ("", "offline") else state
+
+    def log_tail(self, lines=40):
+        with open(self.log_path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
 
     def _leader(self):
         """The container's PID 1 (nspawn's child once it is init in the new pid namespace:
@@ -267,6 +287,12 @@ class PackageLifeTest(unittest.TestCase):
                                                                  p.stderr))
         return p
 
+    def wait_for_unit_log(self, text):
+        """The unit's journal has `text` (journald stores what it receives asynchronously)."""
+        wait_for(lambda: text in self.machine.run("journalctl", "-u", "batchai-agent",
+                                                  "--no-pager").stdout,
+                 "%r in the unit's journal" % text)
+
     def job(self, name):
         return json.loads(self.cli("job", "show", "-n", name).stdout)
 
@@ -326,8 +352,7 @@ class PackageLifeTest(unittest.TestCase):
                          "enabled")
         self.assertEqual(m.show("ActiveState"), "inactive")
         self.assertEqual(m.show("Result"), "exec-condition")
-        self.assertIn("not configured: set controlPlaneUrl",
-                      m.run("journalctl", "-u", "batchai-agent", "--no-pager").stdout)
+        self.wait_for_unit_log("not configured: set controlPlaneUrl")
         self.assertEqual(os.stat(self.path_in_root("/usr/sbin/batchai-agent")).st_mode & 0o777,
                          0o755)
 
@@ -398,8 +423,7 @@ class PackageLifeTest(unittest.TestCase):
         pid = self.main_pid()
         m.run("sh", "-c", "kill -STOP %d" % pid)
         self.wait_active_with_new_pid(pid, "the watchdog to restart the frozen agent")
-        self.assertIn("Watchdog timeout",
-                      m.run("journalctl", "-u", "batchai-agent", "--no-pager").stdout)
+        self.wait_for_unit_log("Watchdog timeout")
         self.assert_job_goes_on(supervisor, "the watchdog's restart")
 
         # 7. The job ends: the control plane has all of it.
