@@ -5,6 +5,7 @@
 //   status             the node's state, from the running daemon
 //   supervise          internal: the per-job supervisor, started by the agent itself
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -23,6 +24,13 @@
 namespace {
 
 constexpr std::size_t kMaxPlanBytes = 256 << 20;
+
+// The internal subcommands run through /proc/self/exe (so that a package upgrade cannot swap
+// the binary under a re-exec), which makes the kernel call them "exe". A name of their own is
+// what ps, top and systemd's "left-over process" lines show (at most 15 characters).
+void name_this_process(const char* name) {
+  ::prctl(PR_SET_NAME, name, 0, 0, 0);
+}
 
 int supervise(const std::string& job_state_dir, pid_t parent_pid) {
   // fd 3 is the node root's lock, held for the job's life; no task may inherit it.
@@ -169,12 +177,17 @@ int main(int argc, char** argv) {
     if (*daemon_cmd) return batchai::run_daemon(config_path);
     if (*check_cmd) return check_config(check_path, check_as_condition);
     if (*status_cmd) return batchai::print_node_status(status_config, status_json);
-    if (*sup_cmd) return supervise(job_state_dir, parent_pid);
+    if (*sup_cmd) {
+      name_this_process("batchai-job");
+      return supervise(job_state_dir, parent_pid);
+    }
     if (*container_cmd) {
+      name_this_process("batchai-exec");
       return batchai::run_container_task(container_socket, container_name, container_workdir,
                                          container_argv);
     }
     if (*mount_cmd) {
+      name_this_process("batchai-mount");
       auto mounted = batchai::mount_here(mount_request);
       if (mounted) return 0;
       std::fprintf(stderr, "%s\n", mounted.error().message.c_str());

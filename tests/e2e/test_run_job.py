@@ -674,6 +674,8 @@ class MountTest(RunJobTestCase):
         status_file = glob.glob(os.path.join(self.state, "jobs", "*", "status.json"))[0]
         supervisor = json.loads(read_text(status_file))["supervisorPid"]
         pids["supervisor"] = (supervisor, process_start_ticks(supervisor))
+        # What ps and systemd show for it (it runs through /proc/self/exe, which says "exe").
+        self.assertEqual(read_text("/proc/%d/comm" % supervisor).strip(), "batchai-job")
         proc.kill()
         proc.wait(timeout=SAFETY_TIMEOUT)
         wait_for(lambda: not any(process_alive(pid, ticks) for pid, ticks in pids.values()),

@@ -389,6 +389,8 @@ class PackageLifeTest(unittest.TestCase):
         self.cli("job", "create", "-n", "life", "-f", job)
         wait_for(lambda: self.job("life")["executionState"] == "running", "the job to run")
         supervisor = wait_for(self.job_supervisor, "the job's supervisor")
+        self.assertEqual(m.run("cat", "/proc/%d/comm" % supervisor).stdout.strip(),
+                         "batchai-job")
         wait_for(lambda: self.ticks() >= 3, "the job's output")
         wait_for(lambda: m.show("StatusText") == "running", "STATUS=running")
         # The agent is the last to go under memory pressure; the job is never protected.
