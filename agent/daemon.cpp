@@ -2,7 +2,6 @@
 
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -11,6 +10,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -25,6 +25,7 @@
 #include "agent/node_status.hpp"
 #include "agent/node_task.hpp"
 #include "agent/node_volumes.hpp"
+#include "agent/serial_worker.hpp"
 #include "agent/setup_task.hpp"
 #include "agent/watchdog.hpp"
 #include "common/fs.hpp"
@@ -38,10 +39,9 @@ namespace batchai {
 namespace {
 
 constexpr std::int64_t kTickMs = 1000;
-// The most a step of the main loop that has bounds of its own may take: a job's set-up (an image
-// pull, 30 min at most, and each volume's mount attempts) or take-down (each volume's unmount,
-// with up to 10 min for a FUSE driver to upload its last writes), or the cluster's volumes.
-// The watchdog allows this much during such a step (agent/watchdog.hpp).
+// The most the cluster's volumes may take to mount (each volume's attempts, with their bounds);
+// the watchdog allows this much while the main loop mounts them (agent/watchdog.hpp). A job's
+// set-up and take-down run on the worker instead (agent/serial_worker.hpp).
 constexpr std::int64_t kLongStepBoundMs = 60LL * 60 * 1000;
 
 class Daemon {
@@ -53,6 +53,9 @@ class Daemon {
   bool register_node(HttpClient& http);
   void poll_loop();
   void reconcile(const protocol::DesiredState& desired);
+  void release_finished_tasks();
+  void take_down_finished_jobs();
+  void settle_tasks_at_stop();
   void send_report_if_changed(HttpClient& http);
   void prepare_node(HttpClient& http);
   bool wait_ms(std::int64_t ms);  // false when stopping
@@ -69,7 +72,9 @@ class Daemon {
   protocol::PollSettings poll_;                    // guarded by mu_
 
   std::map<std::string, NodeTask> tasks_;
-  std::set<std::string> missing_once_;  // absent from one desired state: terminated if twice
+  std::set<std::string> wanted_;          // the tasks of the last desired state
+  std::set<std::string> missing_once_;    // absent from one desired state: terminated if twice
+  std::unique_ptr<SerialWorker> worker_;  // jobs' set-ups and take-downs, off the main loop
   std::int64_t sequence_ = 0;
   nlohmann::json last_acked_;    // the report content the control plane has
   nlohmann::json last_written_;  // the report content in <stateDir>/node-status.json
@@ -86,6 +91,7 @@ class Daemon {
   std::string leaving_;  // the deallocation option once the control plane scales this node down
   std::int64_t cluster_config_version_ = 0;  // of the node_setup_ the node is set up with
   bool reconfigure_ = false;                 // a newer configuration waits for the node to idle
+  bool have_desired_ = false;                // wanted_ is the control plane's, not yet empty
   bool leave_cluster(HttpClient& http);
   std::int64_t next_gpu_check_ms_ = 0;
   void check_gpus();
@@ -293,46 +299,56 @@ void Daemon::reconcile(const protocol::DesiredState& desired) {
       continue;
     }
     if (it == tasks_.end()) {
-      spdlog::info("task {} (job {}): starting", a.task_id, a.job_name);
-      auto allowance = watchdog_.allow(kLongStepBoundMs);  // mounts, an image pull
-      it = tasks_.emplace(a.task_id, NodeTask::start(a, cfg_)).first;
-      auto r = it->second.report();
-      if (r.state == "failed") {
-        for (const auto& e : r.execution_info.errors) {
-          spdlog::warn("task {}: {}: {}", a.task_id, e.code, e.message);
-        }
-      }
+      spdlog::info("task {} (job {}): setting up", a.task_id, a.job_name);
+      it = tasks_.emplace(a.task_id, NodeTask::accept(a, cfg_, *worker_, stop_)).first;
     }
     if (a.terminate && !it->second.is_final()) {
       spdlog::info("task {}: terminating", a.task_id);
       it->second.terminate();
     }
   }
+  for (auto& [id, task] : tasks_) {
+    if (wanted.count(id) || task.is_final()) continue;
+    if (missing_once_.insert(id).second) continue;  // wait for a second desired state to confirm
+    JobLogFields fields(id, task.job_name(), task.job_uuid());
+    spdlog::info("task {}: no longer wanted by the control plane; terminating", id);
+    task.terminate();
+  }
+  wanted_ = std::move(wanted);
+  have_desired_ = true;
+}
+
+// A job is taken down (on the worker) as soon as its task is final.
+void Daemon::take_down_finished_jobs() {
+  for (auto& [id, task] : tasks_) {
+    if (task.take_down_due()) task.take_down(*worker_, stop_);
+  }
+}
+
+// Tasks gone from the desired state after their final state was reported: the control plane has
+// them. Once their jobs are taken down, their records are closed.
+void Daemon::release_finished_tasks() {
+  if (!have_desired_) return;  // after a restart, until the control plane has said
   for (auto it = tasks_.begin(); it != tasks_.end();) {
-    JobLogFields fields(it->first, it->second.job_name(), it->second.job_uuid());
-    if (wanted.count(it->first)) {
+    NodeTask& task = it->second;
+    if (wanted_.count(it->first) || !task.is_final() || !task.done()) {
       ++it;
       continue;
     }
-    if (it->second.is_final()) {
-      // Gone from the desired state after its final state was reported: the control plane
-      // has it.
-      if (it->second.take_down_due()) {
-        auto allowance = watchdog_.allow(kLongStepBoundMs);  // unmounts
-        it->second.finish();
-      }
-      it->second.forget();
-      spdlog::info("task {}: done", it->first);
-      it = tasks_.erase(it);
-      continue;
+    JobLogFields fields(it->first, task.job_name(), task.job_uuid());
+    task.forget();
+    spdlog::info("task {}: done", it->first);
+    it = tasks_.erase(it);
+  }
+}
+
+// The worker has ended: set-ups the stop interrupted are left for the next agent to do again.
+void Daemon::settle_tasks_at_stop() {
+  for (auto& [id, task] : tasks_) {
+    JobLogFields fields(id, task.job_name(), task.job_uuid());
+    if (task.abandon_if_interrupted()) {
+      spdlog::info("task {}: set-up interrupted by the stop; the next agent sets it up again", id);
     }
-    if (missing_once_.insert(it->first).second) {
-      ++it;  // wait for a second desired state to confirm
-      continue;
-    }
-    spdlog::info("task {}: no longer wanted by the control plane; terminating", it->first);
-    it->second.terminate();
-    ++it;
   }
 }
 
@@ -473,11 +489,10 @@ int Daemon::run() {
   // Ready: registered, and the tasks of the last run found again.
   sd_notify(0, "READY=1\nSTATUS=preparing");
   prepare_node(*http);
+  worker_ = std::make_unique<SerialWorker>();
   std::thread poller([this] { poll_loop(); });
 
   while (!stop_) {
-    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
-    }  // supervisors this agent started and that ended
     std::optional<protocol::DesiredState> desired;
     {
       std::unique_lock lock(mu_);
@@ -492,12 +507,8 @@ int Daemon::run() {
     if (desired) reconcile(*desired);
     check_gpus();
     send_report_if_changed(*http);  // reads every task's status once per turn
-    for (auto& [id, task] : tasks_) {
-      if (!task.take_down_due()) continue;
-      JobLogFields fields(id, task.job_name(), task.job_uuid());
-      auto allowance = watchdog_.allow(kLongStepBoundMs);  // unmounts
-      for (const auto& w : task.finish()) spdlog::warn("task {}: {}", id, w);
-    }
+    take_down_finished_jobs();
+    release_finished_tasks();
     if (reconfigure_ && tasks_.empty() && leaving_.empty()) {
       // Register again for the new nodeSetup, then the set-up as at start (volumes no longer
       // wanted come down, new ones go up; the setup task runs for the new configuration).
@@ -514,6 +525,8 @@ int Daemon::run() {
     watchdog_.ping();
   }
   sd_notify(0, "STOPPING=1");
+  worker_.reset();  // a set-up under way stops at its next step (stop_ is set) and undoes itself
+  settle_tasks_at_stop();
   poller.join();
   return 0;
 }

@@ -3,26 +3,23 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/file.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+#include <exception>
 #include <memory>
 #include <regex>
 
+#include "agent/daemon_log.hpp"
 #include "agent/job_container.hpp"
-#include "agent/job_parser.hpp"
-#include "agent/job_rules.hpp"
 #include "agent/job_site.hpp"
-#include "agent/launch_planner.hpp"
 #include "agent/state_paths.hpp"
 #include "common/fs.hpp"
 #include "common/time.hpp"
-#include "common/unique_fd.hpp"
 #include "common/uuid.hpp"
 #include "exec/job_cgroup.hpp"
 #include "exec/process_tree.hpp"
-#include "exec/supervisor_launcher.hpp"
-#include "heartbeat/gpu_inventory.hpp"
 
 namespace batchai {
 
@@ -56,7 +53,8 @@ void NodeTask::save() const {
   (void)write_file_atomic(record_path(), j.dump(2) + "\n", 0600);
 }
 
-NodeTask NodeTask::start(const protocol::TaskAssignment& a, const DaemonConfig& config) {
+NodeTask NodeTask::accept(const protocol::TaskAssignment& a, const DaemonConfig& config,
+                          SerialWorker& worker, const std::atomic<bool>& agent_stopping) {
   NodeTask t;
   t.task_id_ = a.task_id;
   t.config_ = config;
@@ -66,78 +64,24 @@ NodeTask NodeTask::start(const protocol::TaskAssignment& a, const DaemonConfig& 
   t.names_.job = a.job_name;
   t.names_.job_uuid = t.job_uuid_;
   t.created_ms_ = wall_ms();
-  const std::string state = job_state_dir(config.state_dir, t.job_uuid_);
   if (auto s = make_dirs(join_path(config.state_dir, "jobs"), 0700); s)
-    (void)make_dirs(state, 0700);
-  auto fail = [&](JobError e) {
-    t.setup_error_ = std::move(e);
-    t.save();
-    return t;
-  };
-
-  ParsedJob parsed = parse_job_document(a.job.dump());
-  Diagnostics& d = parsed.diagnostics;
-  for (const auto& name : {a.workspace, a.experiment, a.job_name}) {
-    if (auto why = check_resource_name(name); !why.empty()) d.error("assignment", why);
-  }
-  PlanContext ctx;
-  ctx.names = t.names_;
-  // The segment comes from the control plane: <sub>/<rg>/workspaces/<ws>/experiments/...
-  std::string seg = a.output_segment;
-  ctx.layout = make_job_layout(config.root, t.names_);
-  if (!seg.empty() && seg.find("..") == std::string::npos && seg.front() != '/') {
-    ctx.layout.segment = seg;
-  }
-  ctx.base_env = JobEnvironment::node_base();
-  for (const auto& [name, value] : config.environment) ctx.base_env.set(name, value);
-  ctx.gpu_count = static_cast<int>(read_gpu_inventory().gpus.size());
-  ctx.node_ip = a.hosts.empty() ? "127.0.0.1"
-                                : a.hosts[std::min<std::size_t>(a.task_index, a.hosts.size() - 1)];
-  ctx.start_wall_ms = t.created_ms_;
-  ctx.container_socket = config.docker_socket;
-  ctx.container_name = job_container_name(t.job_uuid_);
-  std::optional<PlannedJob> planned;
-  if (!d.has_errors()) planned = plan_job(parsed.spec, ctx, d);
-  if (!planned) {
-    JobError e{"InvalidJobSpec", "The job document is not valid on this node", {}};
-    for (const auto& p : d.errors())
-      e.details.push_back({p.path.empty() ? "job" : p.path, p.message});
-    return fail(std::move(e));
-  }
-  PlannedJob& job = *planned;
-  job.plan.grace_ms = static_cast<std::int64_t>(config.kill_grace_seconds) * 1000;
-  job.plan.unkillable_after_ms = static_cast<std::int64_t>(config.unkillable_seconds) * 1000;
-  job.plan.end_with_parent = false;  // the job outlives the agent
-  if (auto cg = own_cgroup_dir()) job.plan.cgroup_parent = *cg;
-
-  // The node root's lock, as run-job takes it: one job at a time; the supervisor keeps it.
-  if (auto s = make_dirs(config.root, 0755); !s) {
-    return fail({"JobSetupFailed", s.error().message, {}});
-  }
-  UniqueFd lock(
-      ::open(join_path(config.root, ".run-job.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!lock.valid()) {
-    return fail({"JobSetupFailed",
-                 "cannot open the lock of " + config.root + ": " + errno_text(errno),
-                 {}});
-  }
-  if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
-    return fail({"NodeBusy", "another job holds this node's root " + config.root, {}});
-  }
-  const SiteSettings site{config.root, config.storage, config.docker_socket};
-  clean_leftovers(job.layout, site);
-  t.save();  // intent first: a restart finds the task even if we die right here
-  if (auto e = set_up_job(job,
-                          "job " + a.job_name + " (" + t.job_uuid_ + ") task " +
-                              std::to_string(a.task_index) + " accepted by the agent",
-                          site, nullptr, nullptr)) {
-    return fail(*e);
-  }
-  auto pid = start_supervisor(state, job.plan, lock.get());
-  if (!pid) {
-    take_down_job(job.layout, site, job.container ? job.container_name : "");
-    return fail({"JobSetupFailed", "cannot start the supervisor: " + pid.error().message, {}});
-  }
+    (void)make_dirs(job_state_dir(config.state_dir, t.job_uuid_), 0700);
+  t.save();  // intent first: a restart finds the task even if the agent dies during the set-up
+  auto work = std::make_shared<Work>();
+  t.work_ = work;
+  worker.post([work, a, config, names = t.names_, created = t.created_ms_, &agent_stopping] {
+    JobLogFields fields(a.task_id, a.job_name, names.job_uuid);
+    try {
+      work->result = start_assigned_task(a, config, names, created, [&] {
+        if (work->terminate) return kStoppedByTerminate;
+        return agent_stopping ? kStoppedByAgentStop : 0;
+      });
+    } catch (const std::exception& e) {  // a bug: the task fails, the agent goes on
+      work->result = {JobError{"JobSetupFailed", std::string("internal error: ") + e.what(), {}}, 0,
+                      0};
+    }
+    work->done.store(true, std::memory_order_release);
+  });
   return t;
 }
 
@@ -164,6 +108,7 @@ std::vector<NodeTask> NodeTask::recover(const DaemonConfig& config) {
       t.created_ms_ = j.at("createdMs").get<std::int64_t>();
       t.taken_down_ = j.at("takenDown").get<bool>();
       t.terminate_sent_ = j.at("terminateSent").get<bool>();
+      t.status_expected_since_ms_ = wall_ms();
       if (j.contains("setupError")) {
         auto info = protocol::execution_info_from(json{{"errors", json::array({j["setupError"]})}});
         if (info && !info->errors.empty()) t.setup_error_ = info->errors[0];
@@ -183,10 +128,40 @@ bool NodeTask::supervisor_alive() const {
          process_start_ticks(s.supervisor_pid) == s.supervisor_start_ticks;
 }
 
+// Returns whether a terminate() waits for the set-up that just ended.
+bool NodeTask::take_in_finished_work() {
+  if (!work_ || !work_->done.load(std::memory_order_acquire)) return false;
+  const std::shared_ptr<Work> work = std::move(work_);
+  if (!work->set_up) {
+    // A take-down the agent's stop cut short is done again by the next agent.
+    if (work->result.interrupted_by == 0) {
+      for (const auto& w : work->warnings) spdlog::warn("task {}: {}", task_id_, w);
+      taken_down_ = true;
+      save();
+    }
+    return false;
+  }
+  if (work->result.error) {
+    setup_error_ = work->result.error;
+    spdlog::warn("task {}: {}: {}", task_id_, setup_error_->code, setup_error_->message);
+    save();
+    return false;
+  }
+  child_ = work->result.supervisor;
+  status_expected_since_ms_ = wall_ms();
+  spdlog::info("task {}: set up; supervisor {} runs the job", task_id_, child_);
+  return work->terminate.load();
+}
+
 protocol::TaskReport NodeTask::read_report() {
   protocol::TaskReport r;
   r.task_id = task_id_;
   r.execution_info.start_time = iso8601_utc(created_ms_);
+  if (work_ && work_->set_up) {
+    r.state = "running";  // being set up
+    return r;
+  }
+  if (child_ > 0 && ::waitpid(child_, nullptr, WNOHANG) == child_) child_ = 0;
   if (setup_error_) {
     r.state = "failed";
     r.execution_info.end_time = iso8601_utc(created_ms_);
@@ -197,7 +172,7 @@ protocol::TaskReport NodeTask::read_report() {
   if (status) last_status_ = std::move(*status);
   if (!last_status_) {
     // The supervisor has not written its first status yet (or never will).
-    if (wall_ms() - created_ms_ > 60000) {
+    if (wall_ms() - status_expected_since_ms_ > 60000) {
       setup_error_ = JobError{"JobFailed", "the job's supervisor never started", {}};
       save();
       return read_report();
@@ -223,6 +198,7 @@ protocol::TaskReport NodeTask::read_report() {
 }
 
 protocol::TaskReport NodeTask::report() {
+  if (take_in_finished_work()) terminate();
   protocol::TaskReport r = read_report();
   last_state_ = r.state;
   return r;
@@ -234,24 +210,55 @@ bool NodeTask::is_final() {
 
 void NodeTask::terminate() {
   if (terminate_sent_ || setup_error_) return;
+  if (work_ && work_->set_up) {
+    // The set-up stops at its next step; one that ends first has report() call this again.
+    work_->terminate = true;
+    return;
+  }
   report();
-  if (supervisor_alive()) ::kill(last_status_->supervisor_pid, SIGTERM);
+  // A supervisor this agent started may not have written its status yet: its pid is known.
+  // (It holds SIGTERM blocked until it can handle it.)
+  pid_t pid = child_ > 0 ? child_ : supervisor_alive() ? last_status_->supervisor_pid : 0;
+  if (pid > 0) ::kill(pid, SIGTERM);
   terminate_sent_ = true;
   save();
 }
 
-std::vector<std::string> NodeTask::finish() {
-  if (!take_down_due()) return {};
+void NodeTask::take_down(SerialWorker& worker, const std::atomic<bool>& agent_stopping) {
+  if (!take_down_due()) return;
+  auto work = std::make_shared<Work>();
+  work->set_up = false;
+  work_ = work;
   // The name is the uuid's: a container job's container is removed even if the agent died
   // between creating and recording it; for a bare job the engine has none of that name.
   const SiteSettings site{config_.root, config_.storage, config_.docker_socket};
-  auto warnings = take_down_job(make_job_layout(config_.root, names_), site,
-                                ::access(config_.docker_socket.c_str(), F_OK) == 0
-                                    ? job_container_name(names_.job_uuid)
-                                    : "");
-  taken_down_ = true;
-  save();
-  return warnings;
+  const std::string container =
+      ::access(config_.docker_socket.c_str(), F_OK) == 0 ? job_container_name(names_.job_uuid) : "";
+  worker.post(
+      [work, site, container, layout = make_job_layout(config_.root, names_), &agent_stopping] {
+        if (agent_stopping) {
+          work->result.interrupted_by = kStoppedByAgentStop;
+        } else {
+          try {
+            work->warnings = take_down_job(layout, site, container);
+          } catch (const std::exception& e) {  // a bug: said, and the take-down counts as done
+            work->warnings = {std::string("internal error: ") + e.what()};
+          }
+        }
+        work->done.store(true, std::memory_order_release);
+      });
+}
+
+bool NodeTask::abandon_if_interrupted() {
+  if (!work_ || !work_->done.load(std::memory_order_acquire) || !work_->set_up ||
+      work_->result.interrupted_by != kStoppedByAgentStop) {
+    report();  // what did end is recorded
+    return false;
+  }
+  work_.reset();
+  ::rename(record_path().c_str(),
+           join_path(job_state_dir(config_.state_dir, job_uuid_), "task.abandoned").c_str());
+  return true;
 }
 
 void NodeTask::forget() {

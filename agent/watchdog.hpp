@@ -1,10 +1,11 @@
 // The systemd watchdog (WatchdogSec= in the unit), served from the daemon's main loop.
 //
-// The loop pings once per turn. Some steps it takes block for longer than a turn, each with a
-// bound of its own (an image pull, a mount's attempts, an unmount waiting for a FUSE driver to
-// upload). Before such a step the loop raises the watchdog's timeout to the step's bound with
-// WATCHDOG_USEC= and lowers it again after, so an agent stuck anywhere is still restarted, and a
-// long but healthy step is not mistaken for a hang. Without a watchdog every call does nothing.
+// The loop pings once per turn. A step it takes may block for longer than a turn, with a bound
+// of its own (the cluster's volumes at start: each mount's attempts; a job's set-up and
+// take-down run on the worker instead). Before such a step the loop raises the watchdog's
+// timeout to the step's bound with WATCHDOG_USEC= and lowers it again after, so an agent stuck
+// anywhere is still restarted, and a long but healthy step is not mistaken for a hang. Without
+// a watchdog every call does nothing.
 #pragma once
 
 #include <cstdint>
