@@ -267,6 +267,10 @@ void Daemon::check_gpus() {
 }
 
 void Daemon::reconcile(const protocol::DesiredState& desired) {
+  // A job's take-down goes before any set-up this desired state brings (the worker keeps the
+  // order): after a restart, a job found final but not taken down may share its mount paths
+  // with the next job of the same name.
+  take_down_finished_jobs();
   if (desired.cluster_config_version && *desired.cluster_config_version > cluster_config_version_ &&
       !reconfigure_) {
     spdlog::info("the cluster's configuration changed (version {}); set-up again once idle",
@@ -321,7 +325,7 @@ void Daemon::reconcile(const protocol::DesiredState& desired) {
 // A job is taken down (on the worker) as soon as its task is final.
 void Daemon::take_down_finished_jobs() {
   for (auto& [id, task] : tasks_) {
-    if (task.take_down_due()) task.take_down(*worker_, stop_);
+    if (task.is_final() && task.take_down_due()) task.take_down(*worker_, stop_);
   }
 }
 
@@ -525,7 +529,11 @@ int Daemon::run() {
     watchdog_.ping();
   }
   sd_notify(0, "STOPPING=1");
-  worker_.reset();  // a set-up under way stops at its next step (stop_ is set) and undoes itself
+  // A set-up under way stops at its next step (stop_ is set) and undoes itself; queued steps
+  // end at once. A mount or a pull under way is let finish, with the watchdog served meanwhile
+  // (systemd's stop timeout still bounds it: the next agent then sets the task up again).
+  while (!worker_->wait_drained_for(kTickMs)) watchdog_.ping();
+  worker_.reset();
   settle_tasks_at_stop();
   poller.join();
   return 0;

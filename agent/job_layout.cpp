@@ -19,4 +19,8 @@ JobLayout make_job_layout(const std::string& root, const JobNames& n) {
   return l;
 }
 
+std::string node_root_lock_path(const std::string& root) {
+  return root + "/.run-job.lock";
+}
+
 }  // namespace batchai

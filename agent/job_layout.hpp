@@ -37,4 +37,8 @@ struct JobLayout {
 
 JobLayout make_job_layout(const std::string& root, const JobNames& names);
 
+// <root>/.run-job.lock: one job at a time on a node root. run-job and the daemon's set-up take
+// it (flock); the job's supervisor holds it for the job's life.
+std::string node_root_lock_path(const std::string& root);
+
 }  // namespace batchai

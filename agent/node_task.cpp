@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "agent/state_paths.hpp"
 #include "common/fs.hpp"
 #include "common/time.hpp"
+#include "common/unique_fd.hpp"
 #include "common/uuid.hpp"
 #include "exec/job_cgroup.hpp"
 #include "exec/process_tree.hpp"
@@ -113,12 +115,39 @@ std::vector<NodeTask> NodeTask::recover(const DaemonConfig& config) {
         auto info = protocol::execution_info_from(json{{"errors", json::array({j["setupError"]})}});
         if (info && !info->errors.empty()) t.setup_error_ = info->errors[0];
       }
+      if (t.set_up_cut_off()) {
+        spdlog::info(
+            "task {}: its set-up was cut off by the end of the last agent; it is set up "
+            "again if the control plane still wants it",
+            t.task_id_);
+        t.abandon();
+        continue;
+      }
       out.push_back(std::move(t));
     } catch (const json::exception&) {
       continue;  // a damaged record: nothing to recover
     }
   }
   return out;
+}
+
+// The agent ended (killed, or stopped while a mount or a pull went on) between recording the
+// task and its supervisor's first status: no status, no error, and no supervisor holds the node
+// root's lock (each holds it for its job's life, from before its first status). What the set-up
+// had done is cleaned before the next job (clean_leftovers).
+bool NodeTask::set_up_cut_off() const {
+  if (setup_error_ || taken_down_ ||
+      ::access(job_status_file(config_.state_dir, job_uuid_).c_str(), F_OK) == 0) {
+    return false;
+  }
+  UniqueFd lock(::open(node_root_lock_path(config_.root).c_str(), O_RDWR | O_CLOEXEC));
+  if (!lock.valid()) return errno == ENOENT;
+  return ::flock(lock.get(), LOCK_EX | LOCK_NB) == 0;  // released as the fd closes
+}
+
+void NodeTask::abandon() {
+  ::rename(record_path().c_str(),
+           join_path(job_state_dir(config_.state_dir, job_uuid_), "task.abandoned").c_str());
 }
 
 bool NodeTask::supervisor_alive() const {
@@ -161,7 +190,10 @@ protocol::TaskReport NodeTask::read_report() {
     r.state = "running";  // being set up
     return r;
   }
-  if (child_ > 0 && ::waitpid(child_, nullptr, WNOHANG) == child_) child_ = 0;
+  if (child_ > 0) {
+    pid_t reaped = ::waitpid(child_, nullptr, WNOHANG);
+    if (reaped == child_ || (reaped < 0 && errno == ECHILD)) child_ = 0;
+  }
   if (setup_error_) {
     r.state = "failed";
     r.execution_info.end_time = iso8601_utc(created_ms_);
@@ -256,8 +288,7 @@ bool NodeTask::abandon_if_interrupted() {
     return false;
   }
   work_.reset();
-  ::rename(record_path().c_str(),
-           join_path(job_state_dir(config_.state_dir, job_uuid_), "task.abandoned").c_str());
+  abandon();
   return true;
 }
 

@@ -73,6 +73,8 @@ class NodeTask {
   void save() const;
   std::string record_path() const;
   bool supervisor_alive() const;
+  bool set_up_cut_off() const;
+  void abandon();
   bool take_in_finished_work();
   protocol::TaskReport read_report();
 

@@ -201,8 +201,7 @@ int run_job(const RunJobOptions& o) {
     say(s.error().message);
     return kExitAgentError;
   }
-  UniqueFd lock(
-      ::open(join_path(o.root, ".run-job.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  UniqueFd lock(::open(node_root_lock_path(o.root).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!lock.valid() || ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
     say("another job is running on " + o.root + "; use another --root or wait for it");
     return kExitAgentError;

@@ -1,5 +1,6 @@
 #include "agent/serial_worker.hpp"
 
+#include <chrono>
 #include <utility>
 
 namespace batchai {
@@ -23,6 +24,12 @@ void SerialWorker::post(std::function<void()> step) {
   cv_.notify_all();
 }
 
+bool SerialWorker::wait_drained_for(std::int64_t ms) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, std::chrono::milliseconds(ms),
+                      [&] { return queue_.empty() && !running_; });
+}
+
 void SerialWorker::loop() {
   for (;;) {
     std::function<void()> step;
@@ -32,8 +39,14 @@ void SerialWorker::loop() {
       if (queue_.empty()) return;  // closing, and nothing left
       step = std::move(queue_.front());
       queue_.pop_front();
+      running_ = true;
     }
     step();
+    {
+      std::lock_guard lock(mu_);
+      running_ = false;
+    }
+    cv_.notify_all();
   }
 }
 

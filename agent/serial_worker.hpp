@@ -6,6 +6,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -23,6 +24,9 @@ class SerialWorker {
 
   void post(std::function<void()> step);
 
+  // Waits at most `ms` for the queue to be empty and no step to run; returns whether it is.
+  bool wait_drained_for(std::int64_t ms);
+
  private:
   void loop();
 
@@ -30,6 +34,7 @@ class SerialWorker {
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_;  // guarded by mu_
   bool closing_ = false;                     // guarded by mu_
+  bool running_ = false;                     // guarded by mu_: a step is under way
   std::thread thread_;                       // last: starts once the rest exists
 };
 

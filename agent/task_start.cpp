@@ -78,7 +78,7 @@ TaskStartResult start_assigned_task(const protocol::TaskAssignment& a, const Dae
   if (auto s = make_dirs(config.root, 0755); !s)
     return failed({"JobSetupFailed", s.error().message, {}});
   UniqueFd lock(
-      ::open(join_path(config.root, ".run-job.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+      ::open(node_root_lock_path(config.root).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!lock.valid()) {
     return failed({"JobSetupFailed",
                    "cannot open the lock of " + config.root + ": " + errno_text(errno),

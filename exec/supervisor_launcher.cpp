@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -61,7 +62,13 @@ Result<pid_t> start_supervisor(const std::string& job_state_dir, const LaunchPla
   while (done < text.size()) {
     ssize_t n = ::write(plan_w.get(), text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return err("cannot hand the launch plan to the supervisor: " + errno_text(errno));
+    if (n < 0) {
+      const int e = errno;
+      // Nobody else reaps it: a supervisor without its plan is ended here.
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      return err("cannot hand the launch plan to the supervisor: " + errno_text(e));
+    }
     done += static_cast<std::size_t>(n);
   }
   return pid;

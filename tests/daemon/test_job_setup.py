@@ -1,7 +1,7 @@
 """A job's set-up (its volumes, an image pull, the supervisor's start) runs off the daemon's
 main loop (agent/serial_worker.hpp): while it waits the node goes on reporting and hears the
 control plane; a terminate stops it; an agent stop interrupts it, undoes it, and the next agent
-sets the task up again.
+sets the task up again, as it does after an agent killed during a set-up.
 
 The set-up waits in a user-defined mount (unmanagedFileSystems) whose command blocks until the
 test creates a file.
@@ -85,6 +85,23 @@ class SetUpOffTheMainLoopTest(Cluster):
         self.assertEqual(self.mount_attempts(), 2, "the next agent set the task up again")
         wait_for(lambda: self.idle_nodes() == 1, "the node to be idle again")
         self.assertEqual(self.mounts_below_root(), [], "the job's mount stayed")
+
+    def test_an_agent_killed_during_a_set_up_and_the_next_agent_does_it_again(self):
+        self.create_slow_job("killed")
+        wait_for(lambda: self.reported_start("killed"), "the node to report the task")
+        self.agent.kill()
+        self.agent.wait()
+        # The orphaned mount command goes on and mounts: a leftover for the next agent.
+        open(self.mark("go"), "w").close()
+        wait_for(lambda: self.mounts_below_root(), "the orphaned mount command to mount")
+
+        self.start_agent(wait_idle=False)
+        job = self.wait_state("killed", "succeeded")
+        self.assertEqual(job["executionInfo"]["exitCode"], 0)
+        self.assertIn("set-up was cut off by the end of the last agent", self.agent_log())
+        self.assertEqual(self.mount_attempts(), 2, "the next agent set the task up again")
+        wait_for(lambda: self.idle_nodes() == 1, "the node to be idle again")
+        self.assertEqual(self.mounts_below_root(), [], "a mount was left behind")
 
 
 if __name__ == "__main__":

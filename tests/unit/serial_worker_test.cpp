@@ -51,6 +51,21 @@ TEST(SerialWorker, RunsStepsInOrderOneAtATimeOffTheCallersThread) {
   }
 }
 
+TEST(SerialWorker, IsDrainedOnlyOnceTheStepUnderWayHasEnded) {
+  std::promise<void> release;
+  std::promise<void> running;
+  SerialWorker worker;
+  EXPECT_TRUE(worker.wait_drained_for(0));
+  worker.post([&, gate = release.get_future().share()] {
+    running.set_value();
+    gate.wait();
+  });
+  running.get_future().wait();
+  EXPECT_FALSE(worker.wait_drained_for(0)) << "drained while a step runs";
+  release.set_value();
+  EXPECT_TRUE(worker.wait_drained_for(60 * 1000));  // a guard against hangs only
+}
+
 TEST(SerialWorker, ClosesWithNothingQueued) {
   SerialWorker worker;  // must not hang
 }
