@@ -322,10 +322,11 @@ void Daemon::reconcile(const protocol::DesiredState& desired) {
   have_desired_ = true;
 }
 
-// A job is taken down (on the worker) as soon as its task is final.
+// A job is taken down (on the worker) as soon as its task is final, as the last report found it:
+// the control plane assigns the node's next job only once a report has told it so.
 void Daemon::take_down_finished_jobs() {
   for (auto& [id, task] : tasks_) {
-    if (task.is_final() && task.take_down_due()) task.take_down(*worker_, stop_);
+    if (task.take_down_due()) task.take_down(*worker_, stop_);
   }
 }
 
