@@ -336,7 +336,7 @@ void Daemon::release_finished_tasks() {
   if (!have_desired_) return;  // after a restart, until the control plane has said
   for (auto it = tasks_.begin(); it != tasks_.end();) {
     NodeTask& task = it->second;
-    if (wanted_.count(it->first) || !task.is_final() || !task.done()) {
+    if (wanted_.count(it->first) || !task.done()) {  // done: final, and taken down
       ++it;
       continue;
     }

@@ -50,7 +50,8 @@ class NodeTask {
   // report() takes in its end and logs its warnings. One that has not begun when the agent
   // stops is left to the next agent.
   void take_down(SerialWorker& worker, const std::atomic<bool>& agent_stopping);
-  // Whether the control plane may forget it: final, and its job taken down.
+  // Whether the control plane may forget it: its job is taken down (so the task is final), as
+  // the last report() found.
   bool done() const { return taken_down_ && !work_; }
   // The control plane has the final state: the record is closed.
   void forget();
