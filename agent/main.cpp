@@ -11,52 +11,22 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
-#include "agent/daemon.hpp"
-#include "agent/daemon_config.hpp"
-#include "agent/node_status.hpp"
+#include "agent/config/daemon_config.hpp"
+#include "agent/daemon/daemon.hpp"
+#include "agent/node/node_status.hpp"
 #include "agent/run_job.hpp"
 #include "common/fs.hpp"
 #include "exec/container_task.hpp"
-#include "exec/launch_plan.hpp"
-#include "exec/supervisor.hpp"
+#include "exec/supervisor_process.hpp"
 #include "mount/helper_mount.hpp"
 
 namespace {
-
-constexpr std::size_t kMaxPlanBytes = 256 << 20;
 
 // The internal subcommands run through /proc/self/exe (so that a package upgrade cannot swap
 // the binary under a re-exec), which makes the kernel call them "exe". A name of their own is
 // what ps, top and systemd's "left-over process" lines show (at most 15 characters).
 void name_this_process(const char* name) {
   ::prctl(PR_SET_NAME, name, 0, 0, 0);
-}
-
-int supervise(const std::string& job_state_dir, pid_t parent_pid) {
-  // fd 3 is the node root's lock, held for the job's life; no task may inherit it.
-  ::fcntl(3, F_SETFD, FD_CLOEXEC);
-  // The plan arrives on a pipe (it holds the job's secrets, so it is never a file).
-  std::string plan_text;
-  char buf[65536];
-  for (ssize_t n; (n = ::read(0, buf, sizeof buf)) != 0;) {
-    if (n < 0) {
-      std::perror("supervise: reading the launch plan");
-      return 1;
-    }
-    plan_text.append(buf, static_cast<std::size_t>(n));
-    if (plan_text.size() > kMaxPlanBytes) {
-      std::fputs("supervise: the launch plan is too large\n", stderr);
-      return 1;
-    }
-  }
-  int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (devnull >= 0) ::dup2(devnull, 0);
-  auto plan = batchai::plan_from_json(plan_text);
-  if (!plan) {
-    std::fputs("supervise: the launch plan is not valid\n", stderr);  // it holds secrets
-    return 1;
-  }
-  return batchai::run_supervisor(*plan, job_state_dir + "/status.json", parent_pid);
 }
 
 // Exit status: 0 valid; 2 not valid, or not configured. As the unit's ExecCondition=
@@ -179,7 +149,7 @@ int main(int argc, char** argv) {
     if (*status_cmd) return batchai::print_node_status(status_config, status_json);
     if (*sup_cmd) {
       name_this_process("batchai-job");
-      return supervise(job_state_dir, parent_pid);
+      return batchai::supervise_plan_from_stdin(job_state_dir, parent_pid);
     }
     if (*container_cmd) {
       name_this_process("batchai-exec");

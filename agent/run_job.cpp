@@ -11,13 +11,10 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "agent/job_container.hpp"
-#include "agent/job_parser.hpp"
-#include "agent/job_rules.hpp"
-#include "agent/job_site.hpp"
-#include "agent/launch_planner.hpp"
-#include "agent/state_paths.hpp"
-#include "agent/storage_config.hpp"
+#include "agent/job/job_container.hpp"
+#include "agent/job/job_site.hpp"
+#include "agent/job/launch_planner.hpp"
+#include "agent/job/state_paths.hpp"
 #include "common/fs.hpp"
 #include "common/time.hpp"
 #include "common/unique_fd.hpp"
@@ -25,8 +22,11 @@
 #include "exec/execution_log.hpp"
 #include "exec/job_cgroup.hpp"
 #include "exec/job_status.hpp"
-#include "exec/supervisor_launcher.hpp"
+#include "exec/supervisor_process.hpp"
 #include "heartbeat/gpu_inventory.hpp"
+#include "jobspec/job_parser.hpp"
+#include "jobspec/rules.hpp"
+#include "mount/storage_config.hpp"
 
 namespace batchai {
 

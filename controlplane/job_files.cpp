@@ -9,11 +9,11 @@
 #include <cerrno>
 #include <memory>
 
-#include "agent/expand.hpp"
 #include "common/fs.hpp"
 #include "common/time.hpp"
 #include "common/unique_fd.hpp"
 #include "controlplane/names.hpp"
+#include "jobspec/expand.hpp"
 
 namespace batchai::cp {
 

@@ -1,12 +1,12 @@
 #include "controlplane/jobs.hpp"
 
-#include "agent/job_parser.hpp"
 #include "common/time.hpp"
 #include "common/uuid.hpp"
 #include "controlplane/job_state.hpp"
 #include "controlplane/names.hpp"
 #include "controlplane/nodes.hpp"
 #include "controlplane/scheduler.hpp"
+#include "jobspec/job_parser.hpp"
 
 namespace batchai::cp {
 

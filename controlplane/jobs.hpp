@@ -25,7 +25,7 @@ struct NewJob {
   std::vector<std::string> warnings;  // "path: message", e.g. unknown fields
 };
 
-// Validates the names and the document (agent/job_parser.hpp) without touching the state. Every
+// Validates the names and the document (jobspec/job_parser.hpp) without touching the state. Every
 // problem is one line of the 400's message. The document's properties.cluster is a cluster
 // name or {"id": "<name>" | ".../clusters/<name>"}; absent, the job goes to default_cluster.
 std::variant<NewJob, ApiError> prepare_job(const std::string& ws, const std::string& exp,

@@ -2,8 +2,8 @@
 
 #include <regex>
 
-#include "agent/diagnostics.hpp"
-#include "agent/job_parser_internal.hpp"
+#include "common/diagnostics.hpp"
+#include "jobspec/volume_parser.hpp"
 
 namespace batchai::cp {
 

@@ -9,24 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "common/job_error.hpp"
 #include "common/result.hpp"
 
 namespace batchai {
 
 enum class JobState { kRunning, kTerminating, kSucceeded, kFailed };
 std::string to_string(JobState s);
-
-struct JobErrorDetail {
-  std::string name;
-  std::string value;
-};
-
-// Batch AI's error shape: {code, message, details[{name, value}]}.
-struct JobError {
-  std::string code;
-  std::string message;
-  std::vector<JobErrorDetail> details;
-};
 
 struct TaskResult {
   std::string name;

@@ -1,5 +1,5 @@
 // What a job supervisor runs: steps of tasks, each task a ready argv, environment and output
-// files. The agent builds it (agent/launch_planner.hpp) and hands it to the supervisor through a
+// files. The agent builds it (agent/job/launch_planner.hpp) and hands it to the supervisor through a
 // pipe, so the secrets in its environment never sit in a file.
 #pragma once
 

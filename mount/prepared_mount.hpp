@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "jobspec/volume.hpp"
 #include "mount/helper_mount.hpp"
 #include "mount/storage_settings.hpp"
-#include "mount/volume.hpp"
 
 namespace batchai {
 

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "jobspec/volume.hpp"
 #include "mount/storage_settings.hpp"
-#include "mount/volume.hpp"
 
 namespace batchai {
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "common/job_error.hpp"
 #include "common/result.hpp"
-#include "exec/job_status.hpp"
 
 namespace batchai::protocol {
 

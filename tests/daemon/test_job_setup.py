@@ -1,5 +1,5 @@
 """A job's set-up (its volumes, an image pull, the supervisor's start) runs off the daemon's
-main loop (agent/serial_worker.hpp): while it waits the node goes on reporting and hears the
+main loop (agent/daemon/serial_worker.hpp): while it waits the node goes on reporting and hears the
 control plane; a terminate stops it; an agent stop interrupts it, undoes it, and the next agent
 sets the task up again, as it does after an agent killed during a set-up.
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/job_parser.hpp"
+#include "jobspec/job_parser.hpp"
 
 namespace batchai {
 namespace {

@@ -1,5 +1,5 @@
-// $VAR expansion and the shell-like word splitting of agent/expand.hpp.
-#include "agent/expand.hpp"
+// $VAR expansion and the shell-like word splitting of jobspec/expand.hpp.
+#include "jobspec/expand.hpp"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/job_environment.hpp"
+#include "agent/job/job_environment.hpp"
 
 namespace batchai {
 namespace {

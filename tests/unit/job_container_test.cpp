@@ -2,7 +2,7 @@
 // (the container jobs themselves run against a real dockerd in tests/containers).
 #include <gtest/gtest.h>
 
-#include "agent/job_container.hpp"
+#include "agent/job/job_container.hpp"
 
 namespace batchai {
 namespace {

@@ -1,6 +1,6 @@
 // The job document parser on good documents: both forms, both API versions, defaults, and
 // every field reaching JobSpec. Bad documents are in bad_documents_test.cpp.
-#include "agent/job_parser.hpp"
+#include "jobspec/job_parser.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // plan_job on parsed documents: the environment of reference §3, where output goes (§5), how
 // each toolkit is launched (§4), and the problems found while expanding.
-#include "agent/launch_planner.hpp"
+#include "agent/job/launch_planner.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/job_parser.hpp"
+#include "jobspec/job_parser.hpp"
 
 namespace batchai {
 namespace {

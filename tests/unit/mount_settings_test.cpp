@@ -5,11 +5,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "agent/job_parser.hpp"
-#include "agent/storage_config.hpp"
+#include "jobspec/job_parser.hpp"
 #include "mount/blob_sas.hpp"
 #include "mount/prepared_mount.hpp"
 #include "mount/rclone_config.hpp"
+#include "mount/storage_config.hpp"
 
 namespace batchai {
 namespace {

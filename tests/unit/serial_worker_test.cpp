@@ -1,6 +1,6 @@
 // The daemon's worker: steps run one at a time, in the order posted, off the posting thread; and
 // closing it runs what is still queued (steps see the agent's stop themselves).
-#include "agent/serial_worker.hpp"
+#include "agent/daemon/serial_worker.hpp"
 
 #include <gtest/gtest.h>
 

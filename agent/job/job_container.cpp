@@ -1,0 +1,136 @@
+#include "agent/job/job_container.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+
+#include "common/fs.hpp"
+#include "exec/docker_engine.hpp"
+
+namespace batchai {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kRootLabel = "batchai-agent.root";
+constexpr const char* kJobLabel = "batchai-agent.job";
+constexpr const char* kPauseInContainer = "/.batchai/pause";
+
+// The image reference: imageSourceRegistry.image, behind serverUrl's host when it is not
+// already named.
+std::string image_reference(const ContainerSettings& c) {
+  if (!c.server_url || c.server_url->empty()) return c.image;
+  std::string host = *c.server_url;
+  if (auto scheme = host.find("://"); scheme != std::string::npos) host = host.substr(scheme + 3);
+  while (!host.empty() && host.back() == '/') host.pop_back();
+  if (host.empty() || c.image.starts_with(host + "/")) return c.image;
+  return host + "/" + c.image;
+}
+
+std::string registry_host(const std::string& image) {
+  auto slash = image.find('/');
+  if (slash == std::string::npos) return "";
+  std::string first = image.substr(0, slash);
+  // Docker's rule: the first part names a registry when it has a dot, a colon or is localhost.
+  return first.find_first_of(".:") != std::string::npos || first == "localhost" ? first : "";
+}
+
+std::string pause_binary() {
+  char self[PATH_MAX] = {};
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  std::string dir = n > 0 ? std::string(self, static_cast<std::size_t>(n)) : "";
+  dir = dir.substr(0, dir.rfind('/'));
+  // Beside the agent in a build tree; in the package, /usr/libexec/batchai-agent/.
+  std::string beside = join_path(dir, "batchai-pause");
+  if (::access(beside.c_str(), X_OK) == 0) return beside;
+  return join_path(dir.substr(0, dir.rfind('/')), "libexec/batchai-agent/batchai-pause");
+}
+
+bool under(const std::string& path, const std::string& root) {
+  return path == root || path.starts_with(root + "/");
+}
+
+}  // namespace
+
+std::string job_container_name(const std::string& job_uuid) {
+  return "batchai-job-" + job_uuid;
+}
+
+json job_container_body(const PlannedJob& job, const std::string& root, const std::string& image,
+                        const std::string& pause_path) {
+  // The node's root (mount roots, job directories, job-level mounts below them) and every path
+  // of the job outside it, each at the same path inside.
+  json binds = json::array({root + ":" + root});
+  std::vector<std::string> extra = {job.stdouterr_dir};
+  for (const auto& o : job.outputs) extra.push_back(o.path);
+  for (const auto& p : job.input_paths) extra.push_back(p);
+  for (const auto& p : extra) {
+    struct stat st {};
+    if (under(p, root) || ::stat(p.c_str(), &st) != 0) continue;
+    binds.push_back(p + ":" + p);
+  }
+  binds.push_back(pause_path + ":" + kPauseInContainer + ":ro");
+  json host = {{"NetworkMode", "host"}, {"Binds", binds}};
+  if (job.container->shm_size_bytes) host["ShmSize"] = *job.container->shm_size_bytes;
+  if (job.gpu_count > 0) {
+    host["DeviceRequests"] =
+        json::array({{{"Driver", "nvidia"}, {"Count", -1}, {"Capabilities", {{"gpu"}}}}});
+  }
+  return {{"Image", image},
+          {"Entrypoint", {kPauseInContainer}},
+          {"Cmd", json::array()},
+          {"Labels", {{kRootLabel, root}, {kJobLabel, job.plan.job_id}}},
+          {"HostConfig", host}};
+}
+
+std::optional<JobError> start_job_container(const PlannedJob& job, const std::string& root,
+                                            const std::string& socket) {
+  const ContainerSettings& c = *job.container;
+  const std::string image = image_reference(c);
+  auto fail = [&](const std::string& why) {
+    (void)remove_job_container(socket, job.container_name);
+    return std::optional<JobError>(
+        JobError{"FailedStartingContainer",
+                 "cannot start the job's container from " + image + ": " + why,
+                 {{"imageName", image}}});
+  };
+  DockerEngine engine(socket);
+  if (auto s = engine.ping(); !s) return fail(s.error().message);
+  auto present = engine.has_image(image);
+  if (!present) return fail(present.error().message);
+  if (!*present) {
+    std::optional<RegistryAuth> auth;
+    if (c.username) auth = RegistryAuth{*c.username, c.password.value_or(""), registry_host(image)};
+    if (auto s = engine.pull(image, auth); !s) {
+      return fail("the pull failed: " + s.error().message +
+                  (auth ? "" : " (no registry credentials were given)"));
+    }
+  }
+  auto id = engine.create(job.container_name, job_container_body(job, root, image, pause_binary()));
+  if (!id) return fail(id.error().message);
+  if (auto s = engine.start(*id); !s) return fail(s.error().message);
+  return std::nullopt;
+}
+
+Status remove_job_container(const std::string& socket, const std::string& name) {
+  if (name.empty()) return ok();
+  return DockerEngine(socket).remove(name);
+}
+
+std::vector<std::string> remove_leftover_containers(const std::string& socket,
+                                                    const std::string& root) {
+  std::vector<std::string> warnings;
+  if (::access(socket.c_str(), F_OK) != 0) return warnings;  // no engine: no containers
+  DockerEngine engine(socket);
+  auto names = engine.list(std::string(kRootLabel) + "=" + root);
+  if (!names) return {"leftover containers: " + names.error().message};
+  for (const auto& n : *names) {
+    if (auto s = engine.remove(n); !s)
+      warnings.push_back("leftover container " + n + ": " + s.error().message);
+  }
+  return warnings;
+}
+
+}  // namespace batchai

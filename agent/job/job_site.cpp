@@ -1,0 +1,111 @@
+#include "agent/job/job_site.hpp"
+
+#include "agent/job/job_container.hpp"
+#include "common/fs.hpp"
+#include "mount/unmanaged_mount.hpp"
+#include "mount/unmount.hpp"
+
+namespace batchai {
+
+std::vector<std::string> clean_leftovers(const JobLayout& layout, const SiteSettings& site) {
+  std::vector<std::string> warnings = remove_leftover_containers(site.docker_socket, site.root);
+  const StorageSettings& storage = site.storage;
+  if (auto s = unmount_all_below(layout.jobs_root); !s) {
+    warnings.push_back("leftover job mounts: " + s.error().message);
+  }
+  for (auto& w : forget_unmounted(storage, false)) warnings.push_back(std::move(w));
+  (void)remove_empty_tree(layout.jobs_root);
+  // A bind mount of the same file system has the same device number: emptying must never
+  // reach into one, so mounts below the temp dir go first.
+  if (auto s = unmount_all_below(layout.job_temp_dir); !s) {
+    warnings.push_back("AZ_BATCHAI_JOB_TEMP_DIR not emptied, a mount below it stays: " +
+                       s.error().message);
+  } else if (auto e = empty_dir_one_fs(layout.job_temp_dir); !e) {
+    warnings.push_back("AZ_BATCHAI_JOB_TEMP_DIR not fully emptied: " + e.error().message);
+  }
+  return warnings;
+}
+
+std::vector<std::string> take_down_job(const JobLayout& layout, const SiteSettings& site,
+                                       const std::string& container_name) {
+  std::vector<std::string> warnings;
+  const StorageSettings& storage = site.storage;
+  // The container first: it holds the job's volumes too.
+  if (auto s = remove_job_container(site.docker_socket, container_name); !s) {
+    warnings.push_back("the job's container " + container_name + ": " + s.error().message);
+  }
+  if (auto s = unmount_all_below(layout.job_mount_root); !s) warnings.push_back(s.error().message);
+  for (auto& w : forget_unmounted(storage, true)) warnings.push_back(std::move(w));
+  (void)remove_empty_tree(layout.job_dir);  // what is not empty stays: files are never deleted
+  prune_empty_dirs(layout.job_dir.substr(0, layout.job_dir.rfind('/')), layout.jobs_root);
+  return warnings;
+}
+
+std::optional<JobError> set_up_job(const PlannedJob& job, const std::string& intro,
+                                   const SiteSettings& site,
+                                   const std::function<int()>& interrupted, int* interrupted_by) {
+  const StorageSettings& storage = site.storage;
+  auto fail = [&](JobError e) {
+    take_down_job(job.layout, site, job.container ? job.container_name : "");
+    return std::optional<JobError>(std::move(e));
+  };
+  for (const auto& dir : {job.layout.mount_root, job.layout.job_mount_root, job.layout.job_temp,
+                          job.layout.shared_job_temp}) {
+    if (auto s = make_dirs(dir, 0755); !s) return fail({"JobSetupFailed", s.error().message, {}});
+  }
+  // Volumes first: stdouterr/ and the outputs usually live on one.
+  std::vector<std::string> mount_lines;
+  VolumeMountContext context{storage, "/proc/self/exe", nullptr};
+  int stopped_by = 0;
+  context.interrupted = [&]() {
+    if (stopped_by == 0 && interrupted) stopped_by = interrupted();
+    return stopped_by != 0;
+  };
+  for (const auto& m : job.mounts) {
+    // The mount helper is not the job: it gets the job's variables but not its secrets.
+    VolumeMountRequest request{m.volume, m.mount_point, m.command, job.env.to_envp(false)};
+    Status s = make_dirs(m.mount_point, 0755);
+    Result<std::string> mounted =
+        s ? mount_volume(request, context) : Result<std::string>(s.error());
+    if (stopped_by == 0 && interrupted) stopped_by = interrupted();
+    if (stopped_by != 0) {
+      if (interrupted_by != nullptr) *interrupted_by = stopped_by;
+      return fail({"JobTerminate", "stopped before the job started", {}});
+    }
+    if (!mounted) {
+      return fail({mount_error_code(m.volume->kind),
+                   "cannot mount " + volume_field(m.volume->kind) + " volume " +
+                       m.volume->relative_mount_path + " at " + m.mount_point + ": " +
+                       mounted.error().message,
+                   {{"volume", m.volume->json_path},
+                    {"relativeMountPath", m.volume->relative_mount_path}}});
+    }
+    mount_lines.push_back("mounted " + m.volume->relative_mount_path + " at " + m.mount_point +
+                          ": " + *mounted);
+  }
+  std::vector<std::string> dirs = {job.stdouterr_dir};
+  for (const auto& out : job.outputs) dirs.push_back(out.path);
+  for (const auto& dir : dirs) {
+    if (auto s = make_dirs(dir, 0755); !s) return fail({"JobSetupFailed", s.error().message, {}});
+  }
+  ExecutionLog log(job.plan.execution_log);
+  log.line(intro);
+  std::string env_names;
+  for (const auto& n : job.env.names()) env_names += (env_names.empty() ? "" : " ") + n;
+  log.line("environment: " + env_names);
+  for (const auto& line : mount_lines) log.line(line);
+  for (const auto& out : job.outputs) log.line("output " + out.id + ": " + out.path);
+  if (auto s = write_file_atomic(job.hostfile, job.hostfile_content, 0644); !s) {
+    return fail({"JobSetupFailed", s.error().message, {}});
+  }
+  if (job.container) {
+    if (auto e = start_job_container(job, site.root, site.docker_socket)) {
+      log.line(e->code + ": " + e->message);
+      return fail(*e);
+    }
+    log.line("container " + job.container_name + " started from " + job.container->image);
+  }
+  return std::nullopt;
+}
+
+}  // namespace batchai

@@ -1,0 +1,384 @@
+#include "agent/job/launch_planner.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/fs.hpp"
+#include "heartbeat/gpu_inventory.hpp"
+#include "jobspec/rules.hpp"
+
+namespace batchai {
+
+std::optional<std::string> find_program(const std::string& name, const std::string& path_var) {
+  auto executable = [](const std::string& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0;
+  };
+  if (name.find('/') != std::string::npos) {
+    if (executable(name)) return name;
+    return std::nullopt;
+  }
+  std::size_t start = 0;
+  while (start <= path_var.size()) {
+    std::size_t end = path_var.find(':', start);
+    if (end == std::string::npos) end = path_var.size();
+    std::string dir = path_var.substr(start, end - start);
+    if (!dir.empty() && executable(join_path(dir, name))) return join_path(dir, name);
+    start = end + 1;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+class Planner {
+ public:
+  Planner(const JobSpec& spec, const PlanContext& ctx, Diagnostics& d)
+      : spec_(spec), ctx_(ctx), d_(d) {}
+  std::optional<PlannedJob> run();
+
+ private:
+  std::string at(const std::string& field) const { return "properties." + field; }
+  std::optional<std::string> expand_path(const std::string& text, const std::string& path,
+                                         bool absolute);
+  std::optional<std::vector<std::string>> expand_words(const std::string& text,
+                                                       const std::string& path);
+  // on_host: a program the node runs (a mountCommand), found on the node even for a container job.
+  std::optional<std::string> program(const std::string& name, const std::string& path,
+                                     bool on_host = false);
+  void add_env_section3();
+  void plan_toolkit(StepSpec& step);
+  TaskSpec task(const std::string& name, std::vector<std::string> argv,
+                const std::string& out_suffix) const;
+
+  const JobSpec& spec_;
+  const PlanContext& ctx_;
+  Diagnostics& d_;
+  PlannedJob job_;
+};
+
+std::optional<std::string> Planner::expand_path(const std::string& text, const std::string& path,
+                                                bool absolute) {
+  auto value = expand_vars(text, job_.env.lookup(false));
+  if (!value) {
+    d_.error(path, value.error().message);
+    return std::nullopt;
+  }
+  if (absolute) {
+    if (auto why = check_absolute_path(*value); !why.empty()) {
+      d_.error(path, why + (text != *value ? " (expanded from \"" + text + "\")" : ""));
+      return std::nullopt;
+    }
+  }
+  return value.value();
+}
+
+std::optional<std::vector<std::string>> Planner::expand_words(const std::string& text,
+                                                              const std::string& path) {
+  auto words = expand_command_words(text, job_.env.lookup(false));
+  if (!words) {
+    d_.error(path, words.error().message);
+    return std::nullopt;
+  }
+  return words.value();
+}
+
+std::optional<std::string> Planner::program(const std::string& name, const std::string& path,
+                                            bool on_host) {
+  // In a container the image's PATH finds programs, not the node's.
+  if (spec_.container && !on_host) return name;
+  std::string path_var;
+  for (const auto& e : job_.env.to_envp()) {
+    if (e.rfind("PATH=", 0) == 0) path_var = e.substr(5);
+  }
+  if (auto found = find_program(name, path_var)) return found;
+  d_.error(path, quote_value(name) + " is not an executable program" +
+                     (name.find('/') == std::string::npos ? " on the job's PATH (" + path_var + ")"
+                                                          : std::string()));
+  return std::nullopt;
+}
+
+void Planner::add_env_section3() {
+  const JobLayout& l = ctx_.layout;
+  auto& env = job_.env;
+  env.set("AZ_BATCHAI_MOUNT_ROOT", l.mount_root);
+  env.set("AZ_BATCHAI_JOB_MOUNT_ROOT", l.job_mount_root);
+  env.set("AZ_BATCHAI_JOB_TEMP_DIR", l.job_temp_dir);
+  env.set("AZ_BATCHAI_JOB_TEMP", l.job_temp);
+  env.set("AZ_BATCHAI_SHARED_JOB_TEMP", l.shared_job_temp);
+  env.set("AZ_BATCHAI_JOB_NAME", ctx_.names.job);
+  env.set("AZ_BATCHAI_NODE_IP", ctx_.node_ip);
+  env.set("AZ_BATCHAI_JOB_MASTER_NODE_IP", ctx_.node_ip);
+  env.set("AZ_BATCHAI_IS_CURRENT_NODE_MASTER", "true");
+  env.set("AZ_BATCH_HOST_LIST", ctx_.node_ip);
+  env.set("AZ_BATCHAI_NUM_GPUS", std::to_string(ctx_.gpu_count));
+  env.set("AZ_BATCHAI_GPU_COUNT_FOUND", std::to_string(ctx_.gpu_count));
+  // Every GPU of the node is the job's (one job per node).
+  if (ctx_.gpu_count > 0) env.set("CUDA_VISIBLE_DEVICES", all_devices(ctx_.gpu_count));
+  job_.hostfile = join_path(l.job_temp, "hostfile");
+  std::int64_t slots = spec_.toolkit.kind == Toolkit::kTensorFlow
+                           ? spec_.toolkit.worker_count + spec_.toolkit.parameter_server_count
+                           : spec_.toolkit.process_count;
+  job_.hostfile_content = ctx_.node_ip + " slots=" + std::to_string(slots) + "\n";
+  env.set("AZ_BATCHAI_MPI_HOST_FILE", job_.hostfile);
+}
+
+TaskSpec Planner::task(const std::string& name, std::vector<std::string> argv,
+                       const std::string& out_suffix) const {
+  TaskSpec t;
+  t.name = name;
+  t.argv = std::move(argv);
+  t.env = job_.env.to_envp();
+  t.cwd = ctx_.layout.job_temp;
+  t.stdout_path = join_path(job_.stdouterr_dir, "stdout" + out_suffix + ".txt");
+  t.stderr_path = join_path(job_.stdouterr_dir, "stderr" + out_suffix + ".txt");
+  return t;
+}
+
+void Planner::plan_toolkit(StepSpec& step) {
+  const ToolkitSettings& t = spec_.toolkit;
+  const std::string field = at(settings_field(t.kind));
+  auto needs_mpi = [&](const std::string& why) {
+    d_.error(field, why + ", which run-job does not launch yet (multi-node jobs will)");
+  };
+  if (t.kind == Toolkit::kCustomMpi || t.kind == Toolkit::kHorovod) {
+    return needs_mpi("this toolkit is launched with mpirun");
+  }
+  if (t.kind == Toolkit::kCustomToolkit) {
+    auto bash = program("bash", field);
+    // The user's own command line is the one string given to a shell, as Batch AI did; the job's
+    // variables are in bash's environment, so bash expands them itself.
+    if (bash) step.tasks.push_back(task("main", {*bash, "-c", t.command_line}, ""));
+    return;
+  }
+  if ((t.kind == Toolkit::kCntk || t.kind == Toolkit::kCaffe || t.kind == Toolkit::kChainer) &&
+      t.process_count > 1) {
+    return needs_mpi("processCount " + std::to_string(t.process_count) +
+                     " is launched with mpirun");
+  }
+  std::vector<std::string> head;  // program and script
+  if (t.python_script) {
+    auto interp_name = t.python_interpreter ? expand_path(*t.python_interpreter,
+                                                          field + ".pythonInterpreterPath", false)
+                                            : std::optional<std::string>("python3");
+    auto interp =
+        interp_name ? program(*interp_name, field + ".pythonInterpreterPath") : std::nullopt;
+    auto script = expand_path(*t.python_script, field + ".pythonScriptFilePath", true);
+    if (!interp || !script) return;
+    head = {*interp, *script};
+  } else if (t.kind == Toolkit::kCntk) {
+    auto cntk = program("cntk", field);
+    auto config = expand_path(*t.config_file, field + ".configFilePath", true);
+    if (!cntk || !config) return;
+    head = {*cntk, "configFile=" + *config};
+  } else {  // caffe with a solver
+    auto caffe = program("caffe", field);
+    auto config = expand_path(*t.config_file, field + ".configFilePath", true);
+    if (!caffe || !config) return;
+    head = {*caffe, "train", "--solver=" + *config};
+  }
+  auto with_args = [&](const std::string& args, const std::string& args_field) {
+    auto words = expand_words(args, field + "." + args_field);
+    std::vector<std::string> argv = head;
+    if (words) argv.insert(argv.end(), words->begin(), words->end());
+    return argv;
+  };
+  switch (t.kind) {
+    case Toolkit::kPyTorch: {
+      auto argv = with_args(t.command_line_args, "commandLineArgs");
+      job_.env.set("AZ_BATCHAI_PYTORCH_INIT_METHOD",
+                   "file://" + join_path(ctx_.layout.shared_job_temp, "pytorch_init"));
+      if (t.communication_backend)
+        job_.env.set("AZ_BATCHAI_PYTORCH_BACKEND", *t.communication_backend);
+      for (std::int64_t i = 0; i < t.process_count; ++i) {
+        job_.env.set("AZ_BATCHAI_TASK_INDEX", std::to_string(i));
+        step.tasks.push_back(task(std::to_string(i), argv, "-" + std::to_string(i)));
+      }
+      break;
+    }
+    case Toolkit::kCaffe2: {
+      job_.env.set("AZ_BATCHAI_TASK_INDEX", "0");
+      step.tasks.push_back(task("0", with_args(t.command_line_args, "commandLineArgs"), "-0"));
+      break;
+    }
+    case Toolkit::kTensorFlow: {
+      // One node: every task on it, workers first, each taking the next port from 2222.
+      std::vector<std::string> workers, ps;
+      int port = 2222;
+      for (std::int64_t i = 0; i < t.worker_count; ++i) {
+        workers.push_back(ctx_.node_ip + ":" + std::to_string(port++));
+      }
+      for (std::int64_t i = 0; i < t.parameter_server_count; ++i) {
+        ps.push_back(ctx_.node_ip + ":" + std::to_string(port++));
+      }
+      auto joined = [](const std::vector<std::string>& v) {
+        std::string s;
+        for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
+        return s;
+      };
+      job_.env.set("AZ_BATCHAI_WORKER_HOSTS", joined(workers));
+      job_.env.set("AZ_BATCHAI_PS_HOSTS", joined(ps));
+      auto tf_config = [&](const char* type, std::int64_t index) {
+        nlohmann::json c = {{"cluster", {{"ps", ps}, {"worker", workers}}},
+                            {"task", {{"type", type}, {"index", index}}},
+                            {"environment", "cloud"}};
+        return c.dump();
+      };
+      // Each argument string is expanded once, so a mistake in it is reported once.
+      const auto worker_argv = with_args(t.worker_args, "workerCommandLineArgs");
+      const auto master_argv =
+          t.master_args ? with_args(*t.master_args, "masterCommandLineArgs") : worker_argv;
+      const auto ps_argv =
+          t.parameter_server_count > 0
+              ? with_args(t.parameter_server_args, "parameterServerCommandLineArgs")
+              : std::vector<std::string>();
+      for (std::int64_t i = 0; i < t.worker_count; ++i) {
+        const auto& argv = i == 0 ? master_argv : worker_argv;
+        job_.env.set("AZ_BATCHAI_TASK_INDEX", std::to_string(i));
+        job_.env.set("TF_CONFIG", tf_config("worker", i));
+        step.tasks.push_back(task("wk-" + std::to_string(i), argv, "-wk-" + std::to_string(i)));
+      }
+      for (std::int64_t i = 0; i < t.parameter_server_count; ++i) {
+        job_.env.set("AZ_BATCHAI_TASK_INDEX", std::to_string(i));
+        job_.env.set("TF_CONFIG", tf_config("ps", i));
+        TaskSpec ps_task = task("ps-" + std::to_string(i), ps_argv, "-ps-" + std::to_string(i));
+        ps_task.primary = false;  // parameter servers never exit by themselves
+        step.tasks.push_back(std::move(ps_task));
+      }
+      break;
+    }
+    default:  // cntk, caffe, chainer: one process
+      step.tasks.push_back(task("main", with_args(t.command_line_args, "commandLineArgs"), ""));
+      break;
+  }
+}
+
+std::optional<PlannedJob> Planner::run() {
+  const std::size_t errors_before = d_.errors().size();
+  if (spec_.node_count != 1) {
+    d_.error(at("nodeCount"),
+             std::to_string(spec_.node_count) +
+                 " nodes: run-job runs a job on this one node; nodeCount must be 1");
+  }
+  job_.layout = ctx_.layout;
+  job_.env = ctx_.base_env;
+  job_.container = spec_.container;
+  job_.container_name = ctx_.container_name;
+  job_.gpu_count = ctx_.gpu_count;
+  add_env_section3();
+  // Secrets first, so that a user variable naming one is told it is a secret, not undefined.
+  for (const auto& s : spec_.secrets) job_.env.set(s.name, s.value, true);
+  for (std::size_t i = 0; i < spec_.environment_variables.size(); ++i) {
+    const auto& v = spec_.environment_variables[i];
+    auto value = expand_vars(v.value, job_.env.lookup(false));
+    if (!value) {
+      d_.error(at("environmentVariables[" + std::to_string(i) + "].value"), value.error().message);
+      continue;
+    }
+    job_.env.set(v.name, *value);
+  }
+
+  for (std::size_t i = 0; i < spec_.input_directories.size(); ++i) {
+    const auto& in = spec_.input_directories[i];
+    if (auto p =
+            expand_path(in.path, at("inputDirectories[" + std::to_string(i) + "].path"), true)) {
+      job_.env.set("AZ_BATCHAI_INPUT_" + in.id, *p);
+      job_.input_paths.push_back(*p);
+    }
+  }
+  if (auto p = expand_path(spec_.std_out_err_path_prefix, at("stdOutErrPathPrefix"), true)) {
+    job_.stdouterr_dir = join_path(join_path(*p, ctx_.layout.segment), "stdouterr");
+    job_.env.set("AZ_BATCHAI_STDOUTERR_DIR", job_.stdouterr_dir);
+  }
+  for (std::size_t i = 0; i < spec_.output_directories.size(); ++i) {
+    const auto& out = spec_.output_directories[i];
+    const std::string base = at("outputDirectories[" + std::to_string(i) + "]");
+    auto prefix = expand_path(out.path_prefix, base + ".pathPrefix", true);
+    if (!prefix) continue;
+    std::string path =
+        out.create_new ? join_path(join_path(*prefix, ctx_.layout.segment), "outputs") : *prefix;
+    if (out.path_suffix && !out.path_suffix->empty()) {
+      auto suffix = expand_path(*out.path_suffix, base + ".pathSuffix", false);
+      if (!suffix) continue;
+      if (auto why = check_relative_path(*suffix); !why.empty()) {
+        d_.error(base + ".pathSuffix", why);
+        continue;
+      }
+      path = join_path(path, *suffix);
+    }
+    job_.outputs.push_back({out.id, path});
+    job_.env.set("AZ_BATCHAI_OUTPUT_" + out.id, path);
+  }
+
+  for (const auto& v : spec_.mount_volumes) {
+    PlannedMount m;
+    m.volume = &v;
+    m.mount_point = join_path(ctx_.layout.job_mount_root, v.relative_mount_path);
+    if (v.kind == VolumeKind::kUnmanaged) {
+      auto words = expand_words(v.mount_command, v.json_path + ".mountCommand");
+      if (!words) continue;
+      if (words->empty()) {
+        d_.error(v.json_path + ".mountCommand", "has no words");
+        continue;
+      }
+      auto prog = program((*words)[0], v.json_path + ".mountCommand", true);
+      if (!prog) continue;
+      (*words)[0] = *prog;
+      m.command = std::move(*words);
+      m.command.push_back(m.mount_point);
+    }
+    job_.mounts.push_back(std::move(m));
+  }
+
+  LaunchPlan& plan = job_.plan;
+  plan.job_id = ctx_.names.job_uuid;
+  plan.job_name = ctx_.names.job;
+  plan.execution_log = join_path(job_.stdouterr_dir, "execution.log");
+  plan.deadline_wall_ms = ctx_.start_wall_ms + spec_.max_wall_clock_ms;
+  plan.max_wall_clock_ms = spec_.max_wall_clock_ms;
+  StepSpec main_step{"job", "JobFailed", {}};
+  plan_toolkit(main_step);
+  // What is left is the job-wide environment (toolkit variables such as the host lists
+  // included): job preparation runs with it, and so does everything else that is not a task.
+  job_.env.unset("AZ_BATCHAI_TASK_INDEX");
+  job_.env.unset("TF_CONFIG");
+  if (spec_.job_preparation) {
+    StepSpec prep{"jobPreparation", "JobPreparationFailed", {}};
+    if (auto bash = program("bash", at("jobPreparation"))) {
+      prep.tasks.push_back(task("job_prep", {*bash, "-c", *spec_.job_preparation}, "-job_prep"));
+    }
+    plan.steps.push_back(std::move(prep));
+  }
+  plan.steps.push_back(std::move(main_step));
+  if (spec_.container) {
+    // Every task runs in the job's container, through the agent's container-exec.
+    for (auto& step : plan.steps) {
+      for (auto& t : step.tasks) {
+        std::vector<std::string> argv = {"/proc/self/exe",
+                                         "container-exec",
+                                         "--socket",
+                                         ctx_.container_socket,
+                                         "--container",
+                                         ctx_.container_name,
+                                         "--workdir",
+                                         t.cwd,
+                                         "--"};
+        argv.insert(argv.end(), t.argv.begin(), t.argv.end());
+        t.argv = std::move(argv);
+      }
+    }
+  }
+  if (d_.errors().size() != errors_before) return std::nullopt;
+  return std::move(job_);
+}
+
+}  // namespace
+
+std::optional<PlannedJob> plan_job(const JobSpec& spec, const PlanContext& ctx, Diagnostics& d) {
+  Planner planner(spec, ctx, d);
+  return planner.run();
+}
+
+}  // namespace batchai

@@ -1,0 +1,66 @@
+// Turns a validated JobSpec into what the node does for it on one node: the expanded paths, the
+// environment of reference §3, the job-level unmanaged mounts and the supervisor's LaunchPlan
+// (job preparation, then the toolkit's processes as reference §4 launches them). Problems found
+// while expanding ($UNDEFINED, a secret in an argument, a relative path after expansion) are
+// reported like validation errors, with their JSON paths. Nothing here touches the system
+// except looking programs up on the job's PATH.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/job/job_environment.hpp"
+#include "agent/job/job_layout.hpp"
+#include "common/diagnostics.hpp"
+#include "exec/launch_plan.hpp"
+#include "jobspec/job_spec.hpp"
+
+namespace batchai {
+
+struct PlannedOutput {
+  std::string id;
+  std::string path;
+};
+
+struct PlannedMount {
+  const MountVolume* volume = nullptr;
+  std::string mount_point;
+  std::vector<std::string> command;  // unmanaged: the expanded mountCommand words + mount point
+};
+
+struct PlannedJob {
+  JobLayout layout;
+  JobEnvironment env;
+  std::string stdouterr_dir;
+  std::vector<PlannedOutput> outputs;
+  std::vector<PlannedMount> mounts;
+  std::string hostfile;  // AZ_BATCHAI_MPI_HOST_FILE, written before launch
+  std::string hostfile_content;
+  LaunchPlan plan;
+  // Container jobs: the settings, the container's name, the node's GPU count and the input
+  // directories (bound into the container when they are outside the node's root).
+  std::optional<ContainerSettings> container;
+  std::string container_name;
+  int gpu_count = 0;
+  std::vector<std::string> input_paths;
+};
+
+struct PlanContext {
+  JobLayout layout;
+  JobNames names;
+  JobEnvironment base_env;  // the node's base environment
+  int gpu_count = 0;
+  std::string node_ip = "127.0.0.1";
+  std::int64_t start_wall_ms = 0;
+  // Container jobs (containerSettings): the engine's socket and the job's container's name.
+  std::string container_socket = "/var/run/docker.sock";
+  std::string container_name;
+};
+
+std::optional<PlannedJob> plan_job(const JobSpec& spec, const PlanContext& ctx, Diagnostics& d);
+
+// Looks name up like execvp would, but on the given PATH; names with a '/' are taken as they are.
+std::optional<std::string> find_program(const std::string& name, const std::string& path_var);
+
+}  // namespace batchai

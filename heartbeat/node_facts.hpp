@@ -1,0 +1,18 @@
+// What a node tells about itself: when it registers (the control plane schedules by it), and in
+// the heartbeat and `batchai-agent status` (what changes: free disk, load, the GPUs' health).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "protocol/messages.hpp"
+
+namespace batchai {
+
+protocol::RegisterRequest collect_node_facts(const std::string& cluster, const std::string& boot_id,
+                                             const std::string& agent_version);
+
+// The node's facts now: cores, memory, free disk under root, load, GPUs.
+nlohmann::json node_facts_now(const std::string& root);
+
+}  // namespace batchai
