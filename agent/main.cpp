@@ -112,12 +112,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   status_cmd->add_flag("--json", status_json, "Print JSON");
 
-  std::string job_state_dir;
+  std::string status_file;
   pid_t parent_pid = 0;
   auto* sup_cmd =
       app.add_subcommand("supervise", "Internal: run one job's supervisor (plan on stdin)");
   sup_cmd->group("");  // not listed in --help
-  sup_cmd->add_option("--job-state-dir", job_state_dir)->required();
+  sup_cmd->add_option("--status-file", status_file)->required();
   sup_cmd->add_option("--parent-pid", parent_pid)->required();
 
   batchai::MountRequest mount_request;
@@ -149,7 +149,7 @@ int main(int argc, char** argv) {
     if (*status_cmd) return batchai::print_node_status(status_config, status_json);
     if (*sup_cmd) {
       name_this_process("batchai-job");
-      return batchai::supervise_plan_from_stdin(job_state_dir, parent_pid);
+      return batchai::supervise_plan_from_stdin(status_file, parent_pid);
     }
     if (*container_cmd) {
       name_this_process("batchai-exec");

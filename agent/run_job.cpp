@@ -14,7 +14,6 @@
 #include "agent/job/job_container.hpp"
 #include "agent/job/job_site.hpp"
 #include "agent/job/launch_planner.hpp"
-#include "agent/job/state_paths.hpp"
 #include "common/fs.hpp"
 #include "common/time.hpp"
 #include "common/unique_fd.hpp"
@@ -228,15 +227,17 @@ int run_job(const RunJobOptions& o) {
   ExecutionLog log(job.plan.execution_log);
 
   // 5. The supervisor runs the job; this process only waits and relays termination.
-  const std::string job_state = job_state_dir(o.state_dir, names.job_uuid);
-  Status state_ok = make_dirs(join_path(o.state_dir, "jobs"), 0700);
+  const StateLayout state(o.state_dir);
+  const std::string job_state = state.job_dir(names.job_uuid);
+  const SupervisorFiles supervisor_files = StateLayout::supervisor_files(job_state);
+  Status state_ok = make_dirs(state.jobs_dir(), 0700);
   if (state_ok) state_ok = make_dirs(job_state, 0700);
   if (int sig = stop_requested(); sig != 0) {
     say("stopped by signal " + std::to_string(sig) + " before the job started");
     take_down_mounts(job, site);
     return 128 + sig;
   }
-  auto supervisor = state_ok ? start_supervisor(job_state, job.plan, lock.get())
+  auto supervisor = state_ok ? start_supervisor(supervisor_files, job.plan, lock.get())
                              : Result<pid_t>(state_ok.error());
   if (!supervisor) {
     say("cannot start the job's supervisor: " + supervisor.error().message);
@@ -251,13 +252,13 @@ int run_job(const RunJobOptions& o) {
   int asked = wait_for_supervisor(*supervisor, wait_status);
 
   // 6. Result, then clean-up, then the summary.
-  auto status = read_status(job_status_file(o.state_dir, names.job_uuid));
+  auto status = read_status(supervisor_files.status);
   int code = kExitAgentError;
   std::string summary;
   if (!status || (status->state != JobState::kSucceeded && status->state != JobState::kFailed)) {
     say("the job's supervisor ended without a final status (" +
         (status ? "state " + to_string(status->state) : status.error().message) + "); see " +
-        job_state + "/supervisor.log");
+        supervisor_files.log);
     // Whatever the job left running goes with it (its orphans are in the job's cgroup).
     if (!job.plan.cgroup_parent.empty()) {
       auto cg =

@@ -21,9 +21,8 @@ constexpr std::size_t kMaxPlanBytes = 256 << 20;
 
 }  // namespace
 
-Result<pid_t> start_supervisor(const std::string& job_state_dir, const LaunchPlan& plan,
-                               int held_fd) {
-  const std::string log_path = job_state_dir + "/supervisor.log";
+Result<pid_t> start_supervisor(const SupervisorFiles& files, const LaunchPlan& plan, int held_fd) {
+  const std::string& log_path = files.log;
   UniqueFd log(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
   if (!log.valid()) return err("cannot open " + log_path + ": " + errno_text(errno));
   int p[2];
@@ -32,8 +31,8 @@ Result<pid_t> start_supervisor(const std::string& job_state_dir, const LaunchPla
 
   const std::string self = "/proc/self/exe";
   const std::string parent = std::to_string(::getpid());
-  std::vector<std::string> args = {"batchai-agent", "supervise",    "--job-state-dir",
-                                   job_state_dir,   "--parent-pid", parent};
+  std::vector<std::string> args = {"batchai-agent", "supervise",    "--status-file",
+                                   files.status,    "--parent-pid", parent};
   std::vector<char*> argv;
   argv.reserve(args.size() + 1);
   for (auto& a : args) argv.push_back(a.data());
@@ -82,7 +81,7 @@ Result<pid_t> start_supervisor(const std::string& job_state_dir, const LaunchPla
   return pid;
 }
 
-int supervise_plan_from_stdin(const std::string& job_state_dir, pid_t parent_pid) {
+int supervise_plan_from_stdin(const std::string& status_path, pid_t parent_pid) {
   // fd 3 is the node root's lock, held for the job's life; no task may inherit it.
   ::fcntl(3, F_SETFD, FD_CLOEXEC);
   // The plan arrives on a pipe (it holds the job's secrets, so it is never a file).
@@ -106,7 +105,7 @@ int supervise_plan_from_stdin(const std::string& job_state_dir, pid_t parent_pid
     std::fputs("supervise: the launch plan is not valid\n", stderr);  // it holds secrets
     return 1;
   }
-  return run_supervisor(*plan, job_state_dir + "/status.json", parent_pid);
+  return run_supervisor(*plan, status_path, parent_pid);
 }
 
 }  // namespace batchai

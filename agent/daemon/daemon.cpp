@@ -22,6 +22,7 @@
 #include "agent/daemon/serial_worker.hpp"
 #include "agent/daemon/watchdog.hpp"
 #include "agent/job/job_site.hpp"
+#include "agent/job/layout.hpp"
 #include "agent/node/admin_account.hpp"
 #include "agent/node/node_volumes.hpp"
 #include "agent/node/setup_task.hpp"
@@ -39,8 +40,8 @@ namespace {
 
 constexpr std::int64_t kTickMs = 1000;
 // The most the cluster's volumes may take to mount (each volume's attempts, with their bounds);
-// the watchdog allows this much while the main loop mounts them (agent/daemon/watchdog.hpp). A job's
-// set-up and take-down run on the worker instead (agent/daemon/serial_worker.hpp).
+// the watchdog allows this much while the main loop mounts them (agent/daemon/watchdog.hpp). A
+// job's set-up and take-down run on the worker instead (agent/daemon/serial_worker.hpp).
 constexpr std::int64_t kLongStepBoundMs = 60LL * 60 * 1000;
 
 class Daemon {
@@ -104,7 +105,7 @@ bool Daemon::wait_ms(std::int64_t ms) {
 }
 
 void Daemon::load_sequence() {
-  auto text = read_file(join_path(cfg_.state_dir, "node.json"), 4096);
+  auto text = read_file(StateLayout(cfg_.state_dir).node_record(), 4096);
   if (!text) return;
   try {
     auto j = nlohmann::json::parse(*text);
@@ -117,7 +118,7 @@ void Daemon::load_sequence() {
 }
 
 void Daemon::save_sequence() const {
-  (void)write_file_atomic(join_path(cfg_.state_dir, "node.json"),
+  (void)write_file_atomic(StateLayout(cfg_.state_dir).node_record(),
                           nlohmann::json{{"sequence", sequence_}}.dump() + "\n", 0600);
 }
 
@@ -395,8 +396,7 @@ void Daemon::send_report_if_changed(HttpClient& http) {
     nlohmann::json local = content;
     local["updated"] = iso8601_utc(wall_ms());
     local.erase("bootId");
-    (void)write_file_atomic(join_path(cfg_.state_dir, "node-status.json"), local.dump(2) + "\n",
-                            0600);
+    (void)write_file_atomic(StateLayout(cfg_.state_dir).node_status(), local.dump(2) + "\n", 0600);
     last_written_ = content;
   }
   if ((content == last_acked_ && !heartbeat_due) || mono_ms() < next_report_ms_) return;
@@ -441,7 +441,7 @@ bool Daemon::leave_cluster(HttpClient& http) {
 }
 
 int Daemon::run() {
-  if (auto s = make_dirs(join_path(cfg_.state_dir, "jobs"), 0700); !s) {
+  if (auto s = make_dirs(StateLayout(cfg_.state_dir).jobs_dir(), 0700); !s) {
     spdlog::error("{}", s.error().message);
     return 1;
   }

@@ -15,7 +15,6 @@
 #include "agent/daemon/daemon_log.hpp"
 #include "agent/job/job_container.hpp"
 #include "agent/job/job_site.hpp"
-#include "agent/job/state_paths.hpp"
 #include "common/fs.hpp"
 #include "common/time.hpp"
 #include "common/unique_fd.hpp"
@@ -39,7 +38,7 @@ std::string job_uuid_of(const std::string& segment) {
 }  // namespace
 
 std::string NodeTask::record_path() const {
-  return join_path(job_state_dir(config_.state_dir, job_uuid_), "task.json");
+  return StateLayout(config_.state_dir).task_record(job_uuid_);
 }
 
 void NodeTask::save() const {
@@ -66,8 +65,9 @@ NodeTask NodeTask::accept(const protocol::TaskAssignment& a, const DaemonConfig&
   t.names_.job = a.job_name;
   t.names_.job_uuid = t.job_uuid_;
   t.created_ms_ = wall_ms();
-  if (auto s = make_dirs(join_path(config.state_dir, "jobs"), 0700); s)
-    (void)make_dirs(job_state_dir(config.state_dir, t.job_uuid_), 0700);
+  const StateLayout state(config.state_dir);
+  if (auto s = make_dirs(state.jobs_dir(), 0700); s)
+    (void)make_dirs(state.job_dir(t.job_uuid_), 0700);
   t.save();  // intent first: a restart finds the task even if the agent dies during the set-up
   auto work = std::make_shared<Work>();
   t.work_ = work;
@@ -89,12 +89,13 @@ NodeTask NodeTask::accept(const protocol::TaskAssignment& a, const DaemonConfig&
 
 std::vector<NodeTask> NodeTask::recover(const DaemonConfig& config) {
   std::vector<NodeTask> out;
-  const std::string jobs = join_path(config.state_dir, "jobs");
+  const StateLayout state(config.state_dir);
+  const std::string jobs = state.jobs_dir();
   std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(jobs.c_str()), ::closedir);
   if (!dir) return out;
   while (dirent* e = ::readdir(dir.get())) {
     if (e->d_name[0] == '.') continue;
-    auto text = read_file(join_path(join_path(jobs, e->d_name), "task.json"), 1 << 20);
+    auto text = read_file(state.task_record(e->d_name), 1 << 20);
     if (!text) continue;  // closed (task.done) or not a daemon task
     try {
       json j = json::parse(*text);
@@ -137,7 +138,7 @@ std::vector<NodeTask> NodeTask::recover(const DaemonConfig& config) {
 // had done is cleaned before the next job (clean_leftovers).
 bool NodeTask::set_up_cut_off() const {
   if (setup_error_ || taken_down_ ||
-      ::access(job_status_file(config_.state_dir, job_uuid_).c_str(), F_OK) == 0) {
+      ::access(StateLayout(config_.state_dir).job_status(job_uuid_).c_str(), F_OK) == 0) {
     return false;
   }
   UniqueFd lock(::open(node_root_lock_path(config_.root).c_str(), O_RDWR | O_CLOEXEC));
@@ -146,8 +147,7 @@ bool NodeTask::set_up_cut_off() const {
 }
 
 void NodeTask::abandon() {
-  ::rename(record_path().c_str(),
-           join_path(job_state_dir(config_.state_dir, job_uuid_), "task.abandoned").c_str());
+  ::rename(record_path().c_str(), StateLayout(config_.state_dir).task_abandoned(job_uuid_).c_str());
 }
 
 bool NodeTask::supervisor_alive() const {
@@ -200,7 +200,7 @@ protocol::TaskReport NodeTask::read_report() {
     r.execution_info.errors = {*setup_error_};
     return r;
   }
-  auto status = read_status(job_status_file(config_.state_dir, job_uuid_));
+  auto status = read_status(StateLayout(config_.state_dir).job_status(job_uuid_));
   if (status) last_status_ = std::move(*status);
   if (!last_status_) {
     // The supervisor has not written its first status yet (or never will).
@@ -293,8 +293,7 @@ bool NodeTask::abandon_if_interrupted() {
 }
 
 void NodeTask::forget() {
-  ::rename(record_path().c_str(),
-           join_path(job_state_dir(config_.state_dir, job_uuid_), "task.done").c_str());
+  ::rename(record_path().c_str(), StateLayout(config_.state_dir).task_done(job_uuid_).c_str());
 }
 
 }  // namespace batchai

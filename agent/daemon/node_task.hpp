@@ -15,7 +15,7 @@
 #include "agent/config/daemon_config.hpp"
 #include "agent/daemon/serial_worker.hpp"
 #include "agent/daemon/task_start.hpp"
-#include "agent/job/job_layout.hpp"
+#include "agent/job/layout.hpp"
 #include "exec/job_status.hpp"
 #include "protocol/messages.hpp"
 
@@ -23,9 +23,9 @@ namespace batchai {
 
 class NodeTask {
  public:
-  // Records the task, then posts its set-up (agent/daemon/task_start.hpp) to `worker`. Until the set-up
-  // ends the task reports running; a set-up that fails makes a failed task (its error says why),
-  // never an exception. `agent_stopping` is asked between the set-up's steps.
+  // Records the task, then posts its set-up (agent/daemon/task_start.hpp) to `worker`. Until the
+  // set-up ends the task reports running; a set-up that fails makes a failed task (its error says
+  // why), never an exception. `agent_stopping` is asked between the set-up's steps.
   static NodeTask accept(const protocol::TaskAssignment& assignment, const DaemonConfig& config,
                          SerialWorker& worker, const std::atomic<bool>& agent_stopping);
   // The tasks recorded in the state dir that the control plane may not have the end of yet.

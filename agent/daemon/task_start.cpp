@@ -7,7 +7,6 @@
 #include "agent/job/job_container.hpp"
 #include "agent/job/job_site.hpp"
 #include "agent/job/launch_planner.hpp"
-#include "agent/job/state_paths.hpp"
 #include "common/fs.hpp"
 #include "common/unique_fd.hpp"
 #include "exec/job_cgroup.hpp"
@@ -101,8 +100,9 @@ TaskStartResult start_assigned_task(const protocol::TaskAssignment& a, const Dae
     take_down_job(job.layout, site, container);
     return stopped(why);
   }
-  auto pid =
-      start_supervisor(job_state_dir(config.state_dir, names.job_uuid), job.plan, lock.get());
+  auto pid = start_supervisor(
+      StateLayout::supervisor_files(StateLayout(config.state_dir).job_dir(names.job_uuid)),
+      job.plan, lock.get());
   if (!pid) {
     take_down_job(job.layout, site, container);
     return failed({"JobSetupFailed", "cannot start the supervisor: " + pid.error().message, {}});

@@ -10,7 +10,7 @@
 #include <optional>
 
 #include "agent/config/daemon_config.hpp"
-#include "agent/job/job_layout.hpp"
+#include "agent/job/layout.hpp"
 #include "common/job_error.hpp"
 #include "protocol/messages.hpp"
 

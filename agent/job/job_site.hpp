@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "agent/job/job_layout.hpp"
 #include "agent/job/launch_planner.hpp"
+#include "agent/job/layout.hpp"
 #include "common/job_error.hpp"
 #include "exec/execution_log.hpp"
 #include "mount/volume_mount.hpp"

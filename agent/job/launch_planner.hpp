@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "agent/job/job_environment.hpp"
-#include "agent/job/job_layout.hpp"
+#include "agent/job/layout.hpp"
 #include "common/diagnostics.hpp"
 #include "exec/launch_plan.hpp"
 #include "jobspec/job_spec.hpp"

@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "agent/config/daemon_config.hpp"
-#include "agent/job/job_layout.hpp"
+#include "agent/job/layout.hpp"
 #include "common/fs.hpp"
 #include "heartbeat/node_facts.hpp"
 #include "mount/mount_table.hpp"
@@ -20,7 +20,7 @@ int print_node_status(const std::string& config_path, bool json_output) {
     return 2;
   }
   json status;
-  auto text = read_file(join_path(config.state_dir, "node-status.json"), 4 << 20);
+  auto text = read_file(StateLayout(config.state_dir).node_status(), 4 << 20);
   if (text) {
     try {
       status = json::parse(*text);
@@ -31,7 +31,7 @@ int print_node_status(const std::string& config_path, bool json_output) {
   if (!status.is_object()) status = json::object();
   status["facts"] = node_facts_now(config.root);
   json mounts = json::array();
-  if (auto m = mounts_at_or_below(join_path(config.root, "shared/LS_root"))) {
+  if (auto m = mounts_at_or_below(mounts_and_jobs_root(config.root))) {
     for (auto it = m->rbegin(); it != m->rend(); ++it) mounts.push_back(*it);
   }
   status["mounts"] = mounts;

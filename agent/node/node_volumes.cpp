@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "agent/job/job_environment.hpp"
-#include "agent/job/job_layout.hpp"
 #include "agent/job/launch_planner.hpp"
+#include "agent/job/layout.hpp"
 #include "common/fs.hpp"
 #include "jobspec/expand.hpp"
 #include "jobspec/volume_parser.hpp"
@@ -27,7 +27,7 @@ JobError volume_error(const MountVolume& v, const std::string& message) {
 
 NodeVolumesResult mount_node_volumes(const nlohmann::json& node_setup, const DaemonConfig& config) {
   NodeVolumesResult result;
-  const std::string mount_root = make_job_layout(config.root, JobNames{}).mount_root;
+  const std::string mount_root = cluster_mount_root(config.root);
   std::vector<MountVolume> volumes;
   Diagnostics d;
   if (node_setup.is_object()) {

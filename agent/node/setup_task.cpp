@@ -7,8 +7,8 @@
 #include <thread>
 
 #include "agent/job/job_environment.hpp"
-#include "agent/job/job_layout.hpp"
 #include "agent/job/launch_planner.hpp"
+#include "agent/job/layout.hpp"
 #include "common/fs.hpp"
 #include "common/hash.hpp"
 #include "common/json_reader.hpp"
@@ -58,7 +58,7 @@ SetupTaskResult run_setup_task(const json& node_setup, const DaemonConfig& confi
   const std::string suffix = r.string("stdOutErrPathSuffix").value_or("setup");
   JobEnvironment env = JobEnvironment::node_base();
   for (const auto& [name, value] : config.environment) env.set(name, value);
-  const std::string mount_root = make_job_layout(config.root, JobNames{}).mount_root;
+  const std::string mount_root = cluster_mount_root(config.root);
   env.set("AZ_BATCHAI_MOUNT_ROOT", mount_root);
   for (const char* list : {"environmentVariables", "secrets"}) {
     const json* items = r.array(list);
@@ -83,7 +83,8 @@ SetupTaskResult run_setup_task(const json& node_setup, const DaemonConfig& confi
   }
   // Once per boot and configuration.
   const std::string config_id = fnv1a_hex(task.dump());
-  const std::string record = join_path(config.state_dir, "setup.json");
+  const StateLayout state(config.state_dir);
+  const std::string record = state.setup_record();
   if (auto text = read_file(record, 65536)) {
     try {
       auto j = json::parse(*text);
@@ -104,7 +105,8 @@ SetupTaskResult run_setup_task(const json& node_setup, const DaemonConfig& confi
   }
   const std::string out_dir = join_path(*dir, suffix);
   const std::string node = config.node_id;
-  const std::string job_state = join_path(join_path(config.state_dir, "setup"), config_id);
+  const std::string job_state = state.setup_dir(config_id);
+  const SupervisorFiles files = StateLayout::supervisor_files(job_state);
   for (const auto& path : {out_dir, job_state}) {
     if (auto s = make_dirs(path, path == job_state ? 0700 : 0755); !s) {
       result.errors.push_back({"SetupTaskFailed", s.error().message, {}});
@@ -127,7 +129,7 @@ SetupTaskResult run_setup_task(const json& node_setup, const DaemonConfig& confi
   t.stderr_path = join_path(out_dir, "stderr-" + node + ".txt");
   plan.steps.push_back({"setupTask", "SetupTaskFailed", {t}});
   result.log.push_back("setup task: running, output in " + out_dir);
-  auto pid = start_supervisor(job_state, plan);
+  auto pid = start_supervisor(files, plan);
   if (!pid) {
     result.errors.push_back({"SetupTaskFailed", "cannot start: " + pid.error().message, {}});
     return result;
@@ -143,7 +145,7 @@ SetupTaskResult run_setup_task(const json& node_setup, const DaemonConfig& confi
     while_waiting();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  auto status = read_status(join_path(job_state, "status.json"));
+  auto status = read_status(files.status);
   const int code = status && status->exit_code ? *status->exit_code : -1;
   (void)write_file_atomic(
       record, json{{"bootId", boot_id}, {"config", config_id}, {"exitCode", code}}.dump() + "\n",
