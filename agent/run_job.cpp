@@ -1,9 +1,7 @@
 #include "agent/run_job.hpp"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,18 +9,14 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "agent/job/job_container.hpp"
-#include "agent/job/job_site.hpp"
-#include "agent/job/launch_planner.hpp"
+#include "agent/job/job_start.hpp"
+#include "agent/job/layout.hpp"
 #include "common/fs.hpp"
 #include "common/time.hpp"
-#include "common/unique_fd.hpp"
 #include "common/uuid.hpp"
 #include "exec/execution_log.hpp"
 #include "exec/job_cgroup.hpp"
 #include "exec/job_status.hpp"
-#include "exec/supervisor_process.hpp"
-#include "heartbeat/gpu_inventory.hpp"
 #include "jobspec/job_parser.hpp"
 #include "jobspec/rules.hpp"
 #include "mount/storage_config.hpp"
@@ -41,13 +35,6 @@ std::string default_name(const std::string& file) {
   std::string stem = p.stem().string();
   if (stem == "job" && p.has_parent_path()) stem = p.parent_path().filename().string();
   return check_resource_name(stem).empty() ? stem : "job";
-}
-
-// The job's volumes come down; what could not is said.
-void take_down_mounts(const PlannedJob& job, const SiteSettings& site) {
-  for (const auto& w : take_down_job(job.layout, site, job.container ? job.container_name : "")) {
-    say("warning: " + w);
-  }
 }
 
 // Mounts are found by their path in /proc/self/mountinfo, where the kernel writes the resolved
@@ -109,25 +96,8 @@ int wait_for_supervisor(pid_t supervisor, int& wait_status) {
   }
 }
 
-}  // namespace
-
-int run_job(const RunJobOptions& o) {
-  // 1. Everything is checked before anything on the machine changes.
-  auto text = read_file(o.job_file, kMaxJobDocumentBytes);
-  if (!text) {
-    say("cannot read the job file: " + text.error().message);
-    return kExitInvalid;
-  }
-  ParsedJob parsed = parse_job_document(*text);
-  Diagnostics& d = parsed.diagnostics;
-  JobNames names;
-  names.job = o.name.empty() ? default_name(o.job_file) : o.name;
-  names.job_uuid = random_uuid();
-  if (auto why = check_resource_name(names.job); !why.empty()) d.error("--name", why);
-  if (auto why = check_canonical_path(o.root); !why.empty()) d.error("--root", why);
-  if (auto why = check_canonical_path(o.state_dir); !why.empty()) d.error("--state-dir", why);
-  if (o.grace_seconds < 0 || o.grace_seconds > 3600)
-    d.error("--grace", "must be 0 to 3600 seconds");
+// The storage settings of --storage-config; the cache below the root unless they say otherwise.
+StorageSettings storage_settings(const RunJobOptions& o, Diagnostics& d) {
   StorageSettings storage;
   if (!o.storage_config.empty()) {
     Diagnostics sd;
@@ -139,9 +109,12 @@ int run_job(const RunJobOptions& o) {
       say("warning: --storage-config: " + w.path + ": " + w.message);
   }
   if (storage.cache_directory.empty()) storage.cache_directory = join_path(o.root, "cache");
-  const SiteSettings site{o.root, storage, o.docker_socket};
-  PlanContext ctx;
-  ctx.base_env = JobEnvironment::node_base();
+  return storage;
+}
+
+// The node's base environment with -e NAME=VALUE added.
+JobEnvironment base_environment(const RunJobOptions& o, Diagnostics& d) {
+  JobEnvironment env = JobEnvironment::node_base();
   for (const auto& kv : o.extra_env) {
     auto eq = kv.find('=');
     std::string name = kv.substr(0, eq);
@@ -152,147 +125,166 @@ int run_job(const RunJobOptions& o) {
     } else if (!is_valid_utf8(kv)) {
       d.error("--env", "the value of " + name + " is not valid UTF-8");
     } else {
-      ctx.base_env.set(name, kv.substr(eq + 1));
+      env.set(name, kv.substr(eq + 1));
     }
   }
-  for (const auto& w : d.warnings()) say("warning: " + w.path + ": " + w.message);
-  if (d.has_errors()) {
-    std::fputs(Diagnostics::render(d.errors()).c_str(), stderr);
-    say("InvalidJobSpec: " + std::to_string(d.errors().size()) + " problem(s) in " + o.job_file +
-        "; nothing was run");
-    return kExitInvalid;
-  }
-  const JobSpec& spec = parsed.spec;
-  ctx.names = names;
-  ctx.layout = make_job_layout(o.root, names);
-  ctx.gpu_count = static_cast<int>(read_gpu_inventory().gpus.size());
-  ctx.start_wall_ms = wall_ms();
-  ctx.container_socket = o.docker_socket;
-  ctx.container_name = job_container_name(names.job_uuid);
-  auto planned = plan_job(spec, ctx, d);
-  if (!planned) {
-    std::fputs(Diagnostics::render(d.errors()).c_str(), stderr);
-    say("InvalidJobSpec: " + std::to_string(d.errors().size()) + " problem(s) in " + o.job_file +
-        "; nothing was run");
-    return kExitInvalid;
-  }
-  PlannedJob& job = *planned;
-  job.plan.grace_ms = static_cast<std::int64_t>(o.grace_seconds) * 1000;
-  job.plan.end_with_parent = true;
-  if (auto cg = own_cgroup_dir()) job.plan.cgroup_parent = *cg;
+  return env;
+}
 
-  // 2. From here on SIGINT, SIGTERM and SIGHUP are handled, not fatal: before the job starts
-  // they undo what was done; once it runs they terminate it.
+// The command line's part of the start: everything the document does not say.
+JobStartRequest start_request(const RunJobOptions& o, const ParsedJob& parsed, Diagnostics& d) {
+  JobStartRequest r;
+  r.names.job = o.name.empty() ? default_name(o.job_file) : o.name;
+  r.names.job_uuid = random_uuid();
+  if (auto why = check_resource_name(r.names.job); !why.empty()) d.error("--name", why);
+  if (auto why = check_canonical_path(o.root); !why.empty()) d.error("--root", why);
+  if (auto why = check_canonical_path(o.state_dir); !why.empty()) d.error("--state-dir", why);
+  if (o.grace_seconds < 0 || o.grace_seconds > 3600)
+    d.error("--grace", "must be 0 to 3600 seconds");
+  r.site = {o.root, storage_settings(o, d), o.docker_socket};
+  r.base_env = base_environment(o, d);
+  r.start_wall_ms = wall_ms();
+  r.supervision.grace_ms = static_cast<std::int64_t>(o.grace_seconds) * 1000;
+  r.supervision.end_with_parent = true;
+  r.state_dir = o.state_dir;
+  r.intro = "job " + r.names.job + " (" + r.names.job_uuid + ") accepted by run-job; API " +
+            to_string(parsed.spec.api_version) + ", toolkit " +
+            settings_field(parsed.spec.toolkit.kind);
+  return r;
+}
+
+int refuse(const Diagnostics& d, const std::string& job_file) {
+  std::fputs(Diagnostics::render(d.errors()).c_str(), stderr);
+  say("InvalidJobSpec: " + std::to_string(d.errors().size()) + " problem(s) in " + job_file +
+      "; nothing was run");
+  return kExitInvalid;
+}
+
+// A start that did not get as far as a running supervisor; says why, returns the exit status.
+int start_failed(const JobStartResult& started, const RunJobOptions& o, const Diagnostics& d) {
+  const JobError& e = *started.error;
+  if (started.interrupted_by != 0) {
+    say("stopped by signal " + std::to_string(started.interrupted_by) + " before the job started");
+    return 128 + started.interrupted_by;
+  }
+  if (e.code == "InvalidJobSpec") return refuse(d, o.job_file);
+  if (e.code == "NodeBusy") {
+    say("another job is running on " + o.root + "; use another --root or wait for it");
+  } else {
+    std::string where_ = e.details.empty() ? "" : e.details[0].value + ": ";
+    say(e.code + ": " + where_ + e.message);
+  }
+  return kExitAgentError;
+}
+
+// SIGINT, SIGTERM and SIGHUP are handled from here on, not fatal: before the job starts they undo
+// what was done; once it runs they terminate it.
+int stop_signal_pending() {
+  sigset_t stops;
+  sigemptyset(&stops);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stops, sig);
+  timespec zero{};
+  return std::max(0, ::sigtimedwait(&stops, nullptr, &zero));
+}
+
+void block_stop_signals() {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&stop_signals, sig);
   ::sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
-  auto stop_requested = [&]() {
-    sigset_t stops;
-    sigemptyset(&stops);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stops, sig);
-    timespec zero{};
-    return std::max(0, ::sigtimedwait(&stops, nullptr, &zero));
-  };
+}
 
-  // One job at a time on a node root, as on a Batch AI node.
-  if (auto s = make_dirs(o.root, 0755); !s) {
-    say(s.error().message);
-    return kExitAgentError;
+// Whatever a supervisor that ended without a final status left running goes with it (its
+// orphans are in the job's cgroup).
+void kill_what_is_left(const LaunchPlan& plan) {
+  if (plan.cgroup_parent.empty()) return;
+  auto cg = JobCgroup::existing(join_path(plan.cgroup_parent, job_cgroup_name(plan.job_id)));
+  for (int attempt = 0; attempt < 50 && cg.populated(); ++attempt) {
+    cg.kill_all();
+    ::poll(nullptr, 0, 100);
   }
-  UniqueFd lock(::open(node_root_lock_path(o.root).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!lock.valid() || ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
-    say("another job is running on " + o.root + "; use another --root or wait for it");
-    return kExitAgentError;
-  }
-  // Leftovers of an earlier job whose run-job was killed before it could clean up: no job runs
-  // on this root now (the lock is held by run-job and its supervisor while a job runs).
-  for (const auto& w : clean_leftovers(job.layout, site)) say("warning: " + w);
+  if (auto s = cg.remove(); !s) say("warning: " + s.error().message);
+}
 
-  // 3. Directories, volumes, stdouterr/, outputs, execution.log.
-  int interrupted_by = 0;
-  if (auto e = set_up_job(job,
-                          "job " + names.job + " (" + names.job_uuid +
-                              ") accepted by run-job; API " + to_string(spec.api_version) +
-                              ", toolkit " + settings_field(spec.toolkit.kind),
-                          site, stop_requested, &interrupted_by)) {
-    if (interrupted_by != 0) {
-      say("stopped by signal " + std::to_string(interrupted_by) + " before the job started");
-      return 128 + interrupted_by;
-    }
-    std::string where_ = e->details.empty() ? "" : e->details[0].value + ": ";
-    say(e->code + ": " + where_ + e->message);
-    return kExitAgentError;
-  }
-  ExecutionLog log(job.plan.execution_log);
+int exit_status_of(const JobStatus& status, int asked) {
+  const std::string first_code = status.errors.empty() ? "" : status.errors[0].code;
+  if (status.state == JobState::kSucceeded) return 0;
+  if (first_code == "MaxWallClockTimeExceeded") return kExitWallClock;
+  if (first_code == "JobTerminate") return 128 + (asked != 0 ? asked : SIGTERM);
+  if (status.exit_code) return *status.exit_code;
+  return kExitAgentError;
+}
 
-  // 5. The supervisor runs the job; this process only waits and relays termination.
-  const StateLayout state(o.state_dir);
-  const std::string job_state = state.job_dir(names.job_uuid);
-  const SupervisorFiles supervisor_files = StateLayout::supervisor_files(job_state);
-  Status state_ok = make_dirs(state.jobs_dir(), 0700);
-  if (state_ok) state_ok = make_dirs(job_state, 0700);
-  if (int sig = stop_requested(); sig != 0) {
-    say("stopped by signal " + std::to_string(sig) + " before the job started");
-    take_down_mounts(job, site);
-    return 128 + sig;
+std::string summary_of(const PlannedJob& job, const JobStatus& status, const std::string& name) {
+  char took[32];
+  std::snprintf(took, sizeof took, "%.1f",
+                static_cast<double>(status.end_ms - status.start_ms) / 1000.0);
+  std::string summary =
+      "job " + name + " " + to_string(status.state) +
+      (status.exit_code ? " (exit code " + std::to_string(*status.exit_code) + ")" : "") + " in " +
+      took + " s\n  stdout/stderr: " + where(job, job.stdouterr_dir) + "\n";
+  for (const auto& out : job.outputs) {
+    summary += "  output " + out.id + ": " + where(job, out.path) + "\n";
   }
-  auto supervisor = state_ok ? start_supervisor(supervisor_files, job.plan, lock.get())
-                             : Result<pid_t>(state_ok.error());
-  if (!supervisor) {
-    say("cannot start the job's supervisor: " + supervisor.error().message);
-    log.line("cannot start the supervisor: " + supervisor.error().message);
-    take_down_mounts(job, site);
-    return kExitAgentError;
-  }
-  const std::string err_file =
-      job.plan.steps.back().tasks.empty() ? "" : job.plan.steps.back().tasks.front().stderr_path;
-  say("job " + names.job + " running; follow it with: tail -f " + err_file);
-  int wait_status = 0;
-  int asked = wait_for_supervisor(*supervisor, wait_status);
+  return summary;
+}
 
-  // 6. Result, then clean-up, then the summary.
-  auto status = read_status(supervisor_files.status);
-  int code = kExitAgentError;
-  std::string summary;
+// The job's end as its supervisor recorded it: the exit status, and the summary to print.
+int finish(const PlannedJob& job, const SupervisorFiles& files, const std::string& name, int asked,
+           std::string& summary) {
+  auto status = read_status(files.status);
   if (!status || (status->state != JobState::kSucceeded && status->state != JobState::kFailed)) {
     say("the job's supervisor ended without a final status (" +
         (status ? "state " + to_string(status->state) : status.error().message) + "); see " +
-        supervisor_files.log);
-    // Whatever the job left running goes with it (its orphans are in the job's cgroup).
-    if (!job.plan.cgroup_parent.empty()) {
-      auto cg =
-          JobCgroup::existing(join_path(job.plan.cgroup_parent, job_cgroup_name(job.plan.job_id)));
-      for (int attempt = 0; attempt < 50 && cg.populated(); ++attempt) {
-        cg.kill_all();
-        ::poll(nullptr, 0, 100);
-      }
-      if (auto s = cg.remove(); !s) say("warning: " + s.error().message);
-    }
-  } else {
-    for (const auto& e : status->errors) say(e.code + ": " + e.message);
-    const std::string first_code = status->errors.empty() ? "" : status->errors[0].code;
-    if (status->state == JobState::kSucceeded) {
-      code = 0;
-    } else if (first_code == "MaxWallClockTimeExceeded") {
-      code = kExitWallClock;
-    } else if (first_code == "JobTerminate") {
-      code = 128 + (asked != 0 ? asked : SIGTERM);
-    } else if (status->exit_code) {
-      code = *status->exit_code;
-    }
-    char took[32];
-    std::snprintf(took, sizeof took, "%.1f",
-                  static_cast<double>(status->end_ms - status->start_ms) / 1000.0);
-    summary = "job " + names.job + " " + to_string(status->state) +
-              (status->exit_code ? " (exit code " + std::to_string(*status->exit_code) + ")" : "") +
-              " in " + took + " s\n  stdout/stderr: " + where(job, job.stdouterr_dir) + "\n";
-    for (const auto& out : job.outputs) {
-      summary += "  output " + out.id + ": " + where(job, out.path) + "\n";
-    }
+        files.log);
+    kill_what_is_left(job.plan);
+    return kExitAgentError;
   }
-  log.line("run-job finished: exit status " + std::to_string(code));
-  take_down_mounts(job, site);
+  for (const auto& e : status->errors) say(e.code + ": " + e.message);
+  summary = summary_of(job, *status, name);
+  return exit_status_of(*status, asked);
+}
+
+}  // namespace
+
+int run_job(const RunJobOptions& o) {
+  // 1. Everything is checked before anything on the machine changes.
+  auto text = read_file(o.job_file, kMaxJobDocumentBytes);
+  if (!text) {
+    say("cannot read the job file: " + text.error().message);
+    return kExitInvalid;
+  }
+  ParsedJob parsed = parse_job_document(*text);
+  Diagnostics& d = parsed.diagnostics;
+  JobStartRequest request = start_request(o, parsed, d);
+  const JobNames names = request.names;
+  const SiteSettings site = request.site;
+  for (const auto& w : d.warnings()) say("warning: " + w.path + ": " + w.message);
+  if (d.has_errors()) return refuse(d, o.job_file);
+
+  // 2. The job's set-up and its supervisor, as the daemon starts a job (agent/job/job_start.hpp).
+  block_stop_signals();
+  request.interrupted = stop_signal_pending;
+  JobStartResult started = start_job(parsed.spec, d, std::move(request));
+  for (const auto& w : started.warnings) say("warning: " + w);
+  if (started.error) return start_failed(started, o, d);
+  const PlannedJob& job = *started.job;
+  const std::string err_file =
+      job.plan.steps.back().tasks.empty() ? "" : job.plan.steps.back().tasks.front().stderr_path;
+  say("job " + names.job + " running; follow it with: tail -f " + err_file);
+
+  // 3. The supervisor runs the job; this process only waits and relays termination.
+  int wait_status = 0;
+  int asked = wait_for_supervisor(started.supervisor, wait_status);
+
+  // 4. Result, then clean-up (the root still locked), then the summary.
+  std::string summary;
+  const SupervisorFiles files =
+      StateLayout::supervisor_files(StateLayout(o.state_dir).job_dir(names.job_uuid));
+  const int code = finish(job, files, names.job, asked, summary);
+  ExecutionLog(job.plan.execution_log)
+      .line("run-job finished: exit status " + std::to_string(code));
+  for (const auto& w : take_down_started_job(job, site)) say("warning: " + w);
   if (!summary.empty()) std::fputs(("batchai-agent: " + summary).c_str(), stderr);
   return code;
 }

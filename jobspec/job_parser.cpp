@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/time.hpp"
+#include "jobspec/environment_parser.hpp"
 #include "jobspec/rules.hpp"
 #include "jobspec/volume_parser.hpp"
 
@@ -52,10 +53,16 @@ constexpr int kMaxJsonDepth = 100;
 struct TooDeepError {};
 
 void read_toolkit(JsonReader& props, Toolkit kind, JobSpec& spec, Diagnostics& d);
+void read_job_json(const json& root, ParsedJob& result);
 
 // Reports every string in the document that holds a NUL character: they would be cut short when
-// they reach the operating system.
-void find_nul_strings(const json& value, const std::string& path, Diagnostics& d) {
+// they reach the operating system. A document given already parsed (an assignment) has not been
+// through the parser's depth limit: deeper nesting is reported here, and not walked.
+void find_nul_strings(const json& value, const std::string& path, Diagnostics& d, int depth = 0) {
+  if (depth > kMaxJsonDepth) {
+    d.error(path, "is nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    return;
+  }
   if (value.is_string()) {
     if (value.get_ref<const std::string&>().find('\0') != std::string::npos) {
       d.error(path, "contains a NUL character");
@@ -63,11 +70,12 @@ void find_nul_strings(const json& value, const std::string& path, Diagnostics& d
   } else if (value.is_object()) {
     for (const auto& [key, child] : value.items()) {
       if (key.find('\0') != std::string::npos) d.error(path, "has a field name with a NUL");
-      find_nul_strings(child, path.empty() ? key : std::string(path).append(".").append(key), d);
+      find_nul_strings(child, path.empty() ? key : std::string(path).append(".").append(key), d,
+                       depth + 1);
     }
   } else if (value.is_array()) {
     for (std::size_t i = 0; i < value.size(); ++i) {
-      find_nul_strings(value[i], path + "[" + std::to_string(i) + "]", d);
+      find_nul_strings(value[i], path + "[" + std::to_string(i) + "]", d, depth + 1);
     }
   }
 }
@@ -186,46 +194,6 @@ void read_container(JsonReader& props, JobSpec& spec, Diagnostics& d) {
   }
   r.warn_unknown();
   spec.container = std::move(out);
-}
-
-void read_name_values(JsonReader& props, const std::string& key, bool secret,
-                      std::vector<NameValue>& out, std::set<std::string>& seen, Diagnostics& d) {
-  const json* list = props.array(key);
-  if (list == nullptr) return;
-  for (std::size_t i = 0; i < list->size(); ++i) {
-    std::string at = props.path_of(key) + "[" + std::to_string(i) + "]";
-    if (!(*list)[i].is_object()) {
-      d.error(at, "must be an object, not " + json_type_name((*list)[i]));
-      continue;
-    }
-    JsonReader r((*list)[i], at, d);
-    auto name = r.string("name", true);
-    std::optional<std::string> value = r.string("value", !secret);
-    if (secret && r.has("valueSecretReference")) {
-      r.accept("valueSecretReference");
-      d.error(r.path_of("valueSecretReference"),
-              "Key Vault references are resolved by the control plane; the node needs the value");
-    } else if (secret && !value) {
-      d.error(r.path_of("value"), "is required");
-    }
-    r.warn_unknown();
-    if (!name) continue;
-    if (auto why = check_env_name(*name); !why.empty()) {
-      d.error(r.path_of("name"), why);
-      continue;
-    }
-    if (name->starts_with("AZ_BATCHAI_") || name->starts_with("AZ_BATCH_") ||
-        *name == "TF_CONFIG") {
-      d.error(r.path_of("name"),
-              quote_value(*name) + " is set by the agent and cannot be overridden");
-      continue;
-    }
-    if (!seen.insert(*name).second) {
-      d.error(r.path_of("name"), quote_value(*name) + " is defined more than once");
-      continue;
-    }
-    if (value) out.push_back({*name, *value});
-  }
 }
 
 void read_directories(JsonReader& props, JobSpec& spec, Diagnostics& d) {
@@ -349,19 +317,33 @@ ParsedJob parse_job_document(const std::string& text) {
     d.error("", "not valid JSON: " + what);
     return result;
   }
+  read_job_json(root, result);
+  return result;
+}
+
+ParsedJob parse_job_json(const json& root) {
+  ParsedJob result;
+  read_job_json(root, result);
+  return result;
+}
+
+namespace {
+
+void read_job_json(const json& root, ParsedJob& result) {
+  Diagnostics& d = result.diagnostics;
   if (!root.is_object()) {
     d.error("", "the document must be a JSON object, not " + json_type_name(root));
-    return result;
+    return;
   }
   find_nul_strings(
       root, root.contains("properties") && root["properties"].is_object() ? "" : "properties", d);
-  if (d.has_errors()) return result;
+  if (d.has_errors()) return;
 
   // The CLI form wraps the job in "properties"; the bare form is the properties object itself.
   const bool wrapped = root.contains("properties") && !root["properties"].is_null();
   if (wrapped && !root["properties"].is_object()) {
     d.error("properties", "must be an object, not " + json_type_name(root["properties"]));
-    return result;
+    return;
   }
   const json& props_json = wrapped ? root["properties"] : root;
   // Paths read "properties.x" in both forms: the bare form is the properties object.
@@ -374,7 +356,7 @@ ParsedJob parse_job_document(const std::string& text) {
     top.warn_unknown();
   }
   auto version = decide_version(root, props_json, at, d);
-  if (!version) return result;
+  if (!version) return;
   JobSpec& spec = result.spec;
   spec.api_version = *version;
 
@@ -436,16 +418,11 @@ ParsedJob parse_job_document(const std::string& text) {
     spec.job_preparation = r.nonempty_string("commandLine", true);
     r.warn_unknown();
   }
-  std::set<std::string> env_names;
-  read_name_values(props, "environmentVariables", false, spec.environment_variables, env_names, d);
-  read_name_values(props, "secrets", true, spec.secrets, env_names, d);
+  read_environment(props, spec.environment_variables, spec.secrets, d);
   read_directories(props, spec, d);
   read_mount_volumes(props, spec.mount_volumes, d);
   props.warn_unknown();
-  return result;
 }
-
-namespace {
 
 // Reads the settings object of the one toolkit the document names.
 void read_toolkit(JsonReader& props, Toolkit kind, JobSpec& spec, Diagnostics& d) {

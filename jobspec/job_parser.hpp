@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "common/diagnostics.hpp"
@@ -19,5 +20,9 @@ struct ParsedJob {
 };
 
 ParsedJob parse_job_document(const std::string& text);
+
+// The same for a document that arrives parsed already (a task's assignment): the text's own
+// checks (size, duplicate fields) were the receiver's to make.
+ParsedJob parse_job_json(const nlohmann::json& document);
 
 }  // namespace batchai

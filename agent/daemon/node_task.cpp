@@ -79,8 +79,8 @@ NodeTask NodeTask::accept(const protocol::TaskAssignment& a, const DaemonConfig&
         return agent_stopping ? kStoppedByAgentStop : 0;
       });
     } catch (const std::exception& e) {  // a bug: the task fails, the agent goes on
-      work->result = {JobError{"JobSetupFailed", std::string("internal error: ") + e.what(), {}}, 0,
-                      0};
+      work->result = {
+          JobError{"JobSetupFailed", std::string("internal error: ") + e.what(), {}}, 0, 0, {}};
     }
     work->done.store(true, std::memory_order_release);
   });
@@ -170,6 +170,7 @@ bool NodeTask::take_in_finished_work() {
     }
     return false;
   }
+  for (const auto& w : work->result.warnings) spdlog::warn("task {}: {}", task_id_, w);
   if (work->result.error) {
     setup_error_ = work->result.error;
     spdlog::warn("task {}: {}: {}", task_id_, setup_error_->code, setup_error_->message);

@@ -56,7 +56,8 @@ std::vector<std::string> JobEnvironment::names() const {
   return out;
 }
 
-JobEnvironment JobEnvironment::node_base() {
+JobEnvironment JobEnvironment::node_base(
+    const std::vector<std::pair<std::string, std::string>>& additions) {
   JobEnvironment env;
   std::string home = "/root", user = "root";
   if (const passwd* pw = ::getpwuid(::getuid())) {
@@ -72,6 +73,7 @@ JobEnvironment JobEnvironment::node_base() {
   // Training scripts print progress; without this Python holds stdout in a buffer until exit
   // when it is a pipe, and nobody sees the job's progress live.
   env.set("PYTHONUNBUFFERED", "1");
+  for (const auto& [name, value] : additions) env.set(name, value);
   return env;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "jobspec/expand.hpp"
@@ -27,8 +28,10 @@ class JobEnvironment {
   std::vector<std::string> names() const;
 
   // The node's base environment: PATH, HOME, LANG, ... (not the caller's environment, so a job
-  // runs the same from a terminal as under systemd).
-  static JobEnvironment node_base();
+  // runs the same from a terminal as under systemd), then the node's own additions (the agent's
+  // "environment" setting, run-job's -e).
+  static JobEnvironment node_base(
+      const std::vector<std::pair<std::string, std::string>>& additions = {});
 
  private:
   struct Var {

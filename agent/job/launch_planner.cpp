@@ -338,6 +338,7 @@ std::optional<PlannedJob> Planner::run() {
   plan.execution_log = join_path(job_.stdouterr_dir, "execution.log");
   plan.deadline_wall_ms = ctx_.start_wall_ms + spec_.max_wall_clock_ms;
   plan.max_wall_clock_ms = spec_.max_wall_clock_ms;
+  apply_supervision(ctx_.supervision, plan);
   StepSpec main_step{"job", "JobFailed", {}};
   plan_toolkit(main_step);
   // What is left is the job-wide environment (toolkit variables such as the host lists
@@ -375,6 +376,31 @@ std::optional<PlannedJob> Planner::run() {
 }
 
 }  // namespace
+
+void apply_supervision(const SupervisionSettings& settings, LaunchPlan& plan) {
+  plan.grace_ms = settings.grace_ms;
+  plan.unkillable_after_ms = settings.unkillable_after_ms;
+  plan.end_with_parent = settings.end_with_parent;
+  plan.cgroup_parent = settings.cgroup_parent;
+}
+
+LaunchPlan plan_shell_command(const ShellCommandPlan& r) {
+  const std::string path_var = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  LaunchPlan plan;
+  plan.job_id = r.id;
+  plan.job_name = r.name;
+  plan.execution_log = r.execution_log;
+  apply_supervision(r.supervision, plan);
+  TaskSpec t;
+  t.name = r.task;
+  t.argv = {find_program("bash", path_var).value_or("/bin/bash"), "-c", r.command_line};
+  t.env = r.env.to_envp(true);
+  t.cwd = r.cwd;
+  t.stdout_path = r.stdout_path;
+  t.stderr_path = r.stderr_path;
+  plan.steps.push_back({r.step, r.failure_code, {t}});
+  return plan;
+}
 
 std::optional<PlannedJob> plan_job(const JobSpec& spec, const PlanContext& ctx, Diagnostics& d) {
   Planner planner(spec, ctx, d);

@@ -46,6 +46,14 @@ struct PlannedJob {
   std::vector<std::string> input_paths;
 };
 
+// How the supervisor treats a job's processes: the node's settings, not the document's.
+struct SupervisionSettings {
+  std::int64_t grace_ms = 10000;             // SIGTERM -> SIGKILL
+  std::int64_t unkillable_after_ms = 60000;  // after SIGKILL: the processes cannot be killed
+  bool end_with_parent = false;              // run-job: the job ends if run-job dies
+  std::string cgroup_parent;                 // "" for none
+};
+
 struct PlanContext {
   JobLayout layout;
   JobNames names;
@@ -56,9 +64,31 @@ struct PlanContext {
   // Container jobs (containerSettings): the engine's socket and the job's container's name.
   std::string container_socket = "/var/run/docker.sock";
   std::string container_name;
+  SupervisionSettings supervision;
 };
 
+// The whole plan, finished: nothing is added to it after this.
 std::optional<PlannedJob> plan_job(const JobSpec& spec, const PlanContext& ctx, Diagnostics& d);
+
+// One `bash -c <command line>` as a plan of one step, as the cluster's setup task runs.
+struct ShellCommandPlan {
+  std::string id;    // the plan's job id
+  std::string name;  // for messages
+  std::string step;  // the step's name, its failure code and its one task's name
+  std::string failure_code;
+  std::string task;
+  std::string command_line;
+  JobEnvironment env;  // with its secrets, which the command gets
+  std::string cwd;
+  std::string stdout_path;
+  std::string stderr_path;
+  std::string execution_log;
+  SupervisionSettings supervision;
+};
+LaunchPlan plan_shell_command(const ShellCommandPlan& request);
+
+// Copies the node's supervision settings into a plan.
+void apply_supervision(const SupervisionSettings& settings, LaunchPlan& plan);
 
 // Looks name up like execvp would, but on the given PATH; names with a '/' are taken as they are.
 std::optional<std::string> find_program(const std::string& name, const std::string& path_var);

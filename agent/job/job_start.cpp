@@ -1,0 +1,122 @@
+#include "agent/job/job_start.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+
+#include "agent/job/job_container.hpp"
+#include "common/fs.hpp"
+#include "exec/execution_log.hpp"
+#include "exec/job_cgroup.hpp"
+#include "exec/supervisor_process.hpp"
+#include "heartbeat/gpu_inventory.hpp"
+
+namespace batchai {
+
+namespace {
+
+JobError invalid_job(const Diagnostics& d) {
+  JobError e{"InvalidJobSpec", "The job document is not valid on this node", {}};
+  for (const auto& p : d.errors())
+    e.details.push_back({p.path.empty() ? "job" : p.path, p.message});
+  return e;
+}
+
+JobError stopped_before_start() {
+  return {"JobTerminate", "stopped before the job started", {}};
+}
+
+PlanContext plan_context(const JobStartRequest& r) {
+  PlanContext ctx;
+  ctx.names = r.names;
+  ctx.layout = make_job_layout(r.site.root, r.names);
+  if (!r.segment.empty()) ctx.layout.segment = r.segment;
+  ctx.base_env = r.base_env;
+  ctx.gpu_count = static_cast<int>(read_gpu_inventory().gpus.size());
+  ctx.node_ip = r.node_ip;
+  ctx.start_wall_ms = r.start_wall_ms;
+  ctx.container_socket = r.site.docker_socket;
+  ctx.container_name = job_container_name(r.names.job_uuid);
+  ctx.supervision = r.supervision;
+  if (auto cg = own_cgroup_dir()) ctx.supervision.cgroup_parent = *cg;
+  return ctx;
+}
+
+// One job at a time on a node root, as on a Batch AI node; the supervisor keeps the lock.
+std::optional<JobError> lock_node_root(const std::string& root, UniqueFd& lock) {
+  if (auto s = make_dirs(root, 0755); !s) return JobError{"JobSetupFailed", s.error().message, {}};
+  lock.reset(::open(node_root_lock_path(root).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!lock.valid()) {
+    return JobError{
+        "JobSetupFailed", "cannot open the lock of " + root + ": " + errno_text(errno), {}};
+  }
+  if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+    return JobError{"NodeBusy", "another job holds this node's root " + root, {}};
+  }
+  return std::nullopt;
+}
+
+int ask(const std::function<int()>& interrupted) {
+  return interrupted ? interrupted() : 0;
+}
+
+// From the set-up on: the job's directories, volumes, container, then the supervisor.
+void set_up_and_launch(const JobStartRequest& request, JobStartResult& result) {
+  const PlannedJob& job = *result.job;
+  if (auto e = set_up_job(job, request.intro, request.site, request.interrupted,
+                          &result.interrupted_by)) {
+    result.error = result.interrupted_by != 0 ? stopped_before_start() : *e;
+    return;
+  }
+  const StateLayout state(request.state_dir);
+  const std::string job_state = state.job_dir(request.names.job_uuid);
+  Status state_ok = make_dirs(state.jobs_dir(), 0700);
+  if (state_ok) state_ok = make_dirs(job_state, 0700);
+  if (int why = ask(request.interrupted); why != 0) {
+    result.interrupted_by = why;
+    result.error = stopped_before_start();
+  } else {
+    auto pid = state_ok ? start_supervisor(StateLayout::supervisor_files(job_state), job.plan,
+                                           result.root_lock.get())
+                        : Result<pid_t>(state_ok.error());
+    if (pid) {
+      result.supervisor = *pid;
+      return;
+    }
+    ExecutionLog(job.plan.execution_log)
+        .line("cannot start the supervisor: " + pid.error().message);
+    result.error = {"JobSetupFailed", "cannot start the supervisor: " + pid.error().message, {}};
+  }
+  for (auto& w : take_down_started_job(job, request.site)) result.warnings.push_back(std::move(w));
+}
+
+}  // namespace
+
+std::vector<std::string> take_down_started_job(const PlannedJob& job, const SiteSettings& site) {
+  return take_down_job(job.layout, site, job.container ? job.container_name : "");
+}
+
+JobStartResult start_job(const JobSpec& spec, Diagnostics& d, JobStartRequest request) {
+  JobStartResult result;
+  // A start queued behind another step may find the job terminated or the agent stopping.
+  if (int why = ask(request.interrupted); why != 0) {
+    result.interrupted_by = why;
+    result.error = stopped_before_start();
+    return result;
+  }
+  if (!d.has_errors()) result.job = plan_job(spec, plan_context(request), d);
+  if (!result.job) {
+    result.error = invalid_job(d);
+    return result;
+  }
+  if (auto e = lock_node_root(request.site.root, result.root_lock)) {
+    result.error = std::move(e);
+    return result;
+  }
+  // No job runs on this root now (the lock is held by every start and supervisor while a job
+  // runs): job-level mounts and temp files found are an earlier job's that nobody took down.
+  result.warnings = clean_leftovers(result.job->layout, request.site);
+  set_up_and_launch(request, result);
+  return result;
+}
+
+}  // namespace batchai
