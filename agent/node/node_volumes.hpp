@@ -3,12 +3,12 @@
 // while it runs (its jobs write there, and they outlive an agent restart).
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "agent/config/daemon_config.hpp"
 #include "common/job_error.hpp"
+#include "jobspec/volume.hpp"
 
 namespace batchai {
 
@@ -17,8 +17,10 @@ struct NodeVolumesResult {
   std::vector<JobError> errors;      // non-empty: the node is unusable, and says why
 };
 
-// Mounts what node_setup asks for. A volume already mounted at its place (the agent restarted)
-// is kept; anything else mounted below the mount root is a leftover and is unmounted first.
-NodeVolumesResult mount_node_volumes(const nlohmann::json& node_setup, const DaemonConfig& config);
+// Mounts the cluster's volumes (nodeSetup.mountVolumes, agent/node/node_setup.hpp). A volume
+// already mounted at its place (the agent restarted) is kept; anything else mounted below the
+// mount root is a leftover and is unmounted first.
+NodeVolumesResult mount_node_volumes(const std::vector<MountVolume>& volumes,
+                                     const DaemonConfig& config);
 
 }  // namespace batchai

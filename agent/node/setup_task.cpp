@@ -1,17 +1,18 @@
 #include "agent/node/setup_task.hpp"
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "agent/job/job_environment.hpp"
 #include "agent/job/launch_planner.hpp"
 #include "agent/job/layout.hpp"
 #include "common/fs.hpp"
-#include "common/hash.hpp"
-#include "common/json_reader.hpp"
+#include "exec/job_status.hpp"
 #include "exec/supervisor_process.hpp"
 #include "jobspec/expand.hpp"
 
@@ -29,126 +30,101 @@ std::string tail_of(const std::string& path, std::size_t size) {
   return t;
 }
 
-JobError invalid(const Diagnostics& d) {
-  JobError e{"InvalidNodeSetup", "the cluster's nodeSetup.setupTask is not valid", {}};
-  for (const auto& p : d.errors()) e.details.push_back({p.path, p.message});
-  return e;
+bool succeeded_already(const std::string& record, const std::string& boot_id,
+                       const std::string& config_id) {
+  auto text = read_file(record, 65536);
+  if (!text) return false;
+  try {
+    auto j = json::parse(*text);
+    return j.value("bootId", "") == boot_id && j.value("config", "") == config_id &&
+           j.value("exitCode", -1) == 0;
+  } catch (const json::exception&) {
+    return false;
+  }
+}
+
+// Waits for the supervisor to end; false when the agent's stop ended it first (the agent stops:
+// so does the setup task, and the next agent runs it again).
+bool wait_for_supervisor(pid_t pid, const std::atomic<bool>& stop,
+                         const std::function<void()>& while_waiting) {
+  int wait_status = 0;
+  while (::waitpid(pid, &wait_status, WNOHANG) == 0) {
+    if (stop) {
+      ::kill(pid, SIGTERM);
+      ::waitpid(pid, &wait_status, 0);
+      return false;
+    }
+    while_waiting();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return true;
 }
 
 }  // namespace
 
-SetupTaskResult run_setup_task(const json& node_setup, const DaemonConfig& config,
+SetupTaskResult run_setup_task(const SetupTaskSpec& task, const DaemonConfig& config,
                                const std::string& boot_id, const std::atomic<bool>& stop,
                                const std::function<void()>& while_waiting) {
   SetupTaskResult result;
-  if (!node_setup.is_object() || !node_setup.contains("setupTask") ||
-      node_setup["setupTask"].is_null()) {
-    return result;
-  }
-  Diagnostics d;
-  const json& task = node_setup["setupTask"];
-  if (!task.is_object()) {
-    d.error("nodeSetup.setupTask", "must be an object");
-    result.errors.push_back(invalid(d));
-    return result;
-  }
-  JsonReader r(task, "nodeSetup.setupTask", d);
-  const std::string command = r.nonempty_string("commandLine", true).value_or("");
-  const std::string prefix = r.nonempty_string("stdOutErrPathPrefix", true).value_or("");
-  const std::string suffix = r.string("stdOutErrPathSuffix").value_or("setup");
-  JobEnvironment env = JobEnvironment::node_base();
-  for (const auto& [name, value] : config.environment) env.set(name, value);
-  const std::string mount_root = cluster_mount_root(config.root);
-  env.set("AZ_BATCHAI_MOUNT_ROOT", mount_root);
-  for (const char* list : {"environmentVariables", "secrets"}) {
-    const json* items = r.array(list);
-    if (items == nullptr) continue;
-    for (std::size_t i = 0; i < items->size(); ++i) {
-      const std::string at = r.path_of(list) + "[" + std::to_string(i) + "]";
-      if (!(*items)[i].is_object()) {
-        d.error(at, "must be an object");
-        continue;
-      }
-      JsonReader ir((*items)[i], at, d);
-      auto name = ir.nonempty_string("name", true);
-      auto value = ir.string("value", true);
-      ir.warn_unknown();
-      if (name && value) env.set(*name, *value, std::string(list) == "secrets");
-    }
-  }
-  r.warn_unknown();
-  if (d.has_errors()) {
-    result.errors.push_back(invalid(d));
-    return result;
-  }
+  JobEnvironment env = JobEnvironment::node_base(config.environment);
+  env.set("AZ_BATCHAI_MOUNT_ROOT", cluster_mount_root(config.root));
+  for (const auto& v : task.environment_variables) env.set(v.name, v.value);
+  for (const auto& v : task.secrets) env.set(v.name, v.value, true);
   // Once per boot and configuration.
-  const std::string config_id = fnv1a_hex(task.dump());
   const StateLayout state(config.state_dir);
   const std::string record = state.setup_record();
-  if (auto text = read_file(record, 65536)) {
-    try {
-      auto j = json::parse(*text);
-      if (j.value("bootId", "") == boot_id && j.value("config", "") == config_id &&
-          j.value("exitCode", -1) == 0) {
-        result.log.push_back("the setup task already succeeded in this boot; not run again");
-        return result;
-      }
-    } catch (const json::exception&) {
-    }
-  }
-  auto dir = expand_vars(prefix, env.lookup(false));
-  if (!dir || !dir->starts_with("/")) {
-    d.error("nodeSetup.setupTask.stdOutErrPathPrefix",
-            dir ? "must expand to an absolute path" : dir.error().message);
-    result.errors.push_back(invalid(d));
+  if (succeeded_already(record, boot_id, task.config_id)) {
+    result.log.push_back("the setup task already succeeded in this boot; not run again");
     return result;
   }
-  const std::string out_dir = join_path(*dir, suffix);
+  auto dir = expand_vars(task.std_out_err_path_prefix, env.lookup(false));
+  if (!dir || !dir->starts_with("/")) {
+    JobError e{"InvalidNodeSetup", "the cluster's nodeSetup.setupTask is not valid", {}};
+    e.details.push_back({"nodeSetup.setupTask.stdOutErrPathPrefix",
+                         dir ? "must expand to an absolute path" : dir.error().message});
+    result.errors.push_back(std::move(e));
+    return result;
+  }
+  const std::string out_dir = join_path(*dir, task.std_out_err_path_suffix);
   const std::string node = config.node_id;
-  const std::string job_state = state.setup_dir(config_id);
-  const SupervisorFiles files = StateLayout::supervisor_files(job_state);
+  const std::string job_state = state.setup_dir(task.config_id);
   for (const auto& path : {out_dir, job_state}) {
     if (auto s = make_dirs(path, path == job_state ? 0700 : 0755); !s) {
       result.errors.push_back({"SetupTaskFailed", s.error().message, {}});
       return result;
     }
   }
-  auto bash = find_program("bash", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-  LaunchPlan plan;
-  plan.job_id = "setup-" + config_id;
-  plan.job_name = "setup task";
-  plan.execution_log = join_path(out_dir, "execution-" + node + ".log");
-  plan.end_with_parent = true;  // a setup task outliving its agent would run twice
-  plan.grace_ms = static_cast<std::int64_t>(config.kill_grace_seconds) * 1000;
-  TaskSpec t;
-  t.name = "setup";
-  t.argv = {bash.value_or("/bin/bash"), "-c", command};
-  t.env = env.to_envp(true);
-  t.cwd = out_dir;
-  t.stdout_path = join_path(out_dir, "stdout-" + node + ".txt");
-  t.stderr_path = join_path(out_dir, "stderr-" + node + ".txt");
-  plan.steps.push_back({"setupTask", "SetupTaskFailed", {t}});
+  ShellCommandPlan request;
+  request.id = "setup-" + task.config_id;
+  request.name = "setup task";
+  request.step = "setupTask";
+  request.failure_code = "SetupTaskFailed";
+  request.task = "setup";
+  request.command_line = task.command_line;
+  request.env = std::move(env);
+  request.cwd = out_dir;
+  request.stdout_path = join_path(out_dir, "stdout-" + node + ".txt");
+  request.stderr_path = join_path(out_dir, "stderr-" + node + ".txt");
+  request.execution_log = join_path(out_dir, "execution-" + node + ".log");
+  request.supervision.grace_ms = static_cast<std::int64_t>(config.kill_grace_seconds) * 1000;
+  request.supervision.end_with_parent = true;  // a setup task outliving its agent would run twice
+  const LaunchPlan plan = plan_shell_command(request);
   result.log.push_back("setup task: running, output in " + out_dir);
+  const SupervisorFiles files = StateLayout::supervisor_files(job_state);
   auto pid = start_supervisor(files, plan);
   if (!pid) {
     result.errors.push_back({"SetupTaskFailed", "cannot start: " + pid.error().message, {}});
     return result;
   }
-  int wait_status = 0;
-  while (::waitpid(*pid, &wait_status, WNOHANG) == 0) {
-    if (stop) {
-      ::kill(*pid, SIGTERM);  // the agent stops: so does the setup task; the next agent reruns it
-      ::waitpid(*pid, &wait_status, 0);
-      result.errors.push_back({"SetupTaskFailed", "stopped with the agent", {}});
-      return result;
-    }
-    while_waiting();
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  if (!wait_for_supervisor(*pid, stop, while_waiting)) {
+    result.errors.push_back({"SetupTaskFailed", "stopped with the agent", {}});
+    return result;
   }
   auto status = read_status(files.status);
   const int code = status && status->exit_code ? *status->exit_code : -1;
   (void)write_file_atomic(
-      record, json{{"bootId", boot_id}, {"config", config_id}, {"exitCode", code}}.dump() + "\n",
+      record,
+      json{{"bootId", boot_id}, {"config", task.config_id}, {"exitCode", code}}.dump() + "\n",
       0600);
   if (code == 0) {
     result.log.push_back("setup task: succeeded");
@@ -159,10 +135,10 @@ SetupTaskResult run_setup_task(const json& node_setup, const DaemonConfig& confi
   result.errors.push_back({"SetupTaskFailed",
                            "the setup task " +
                                (code >= 0 ? "exited with code " + std::to_string(code) : why) +
-                               "; its stderr ends with: " + tail_of(t.stderr_path, 1000),
-                           {{"stdout", t.stdout_path},
-                            {"stderr", t.stderr_path},
-                            {"executionLog", plan.execution_log}}});
+                               "; its stderr ends with: " + tail_of(request.stderr_path, 1000),
+                           {{"stdout", request.stdout_path},
+                            {"stderr", request.stderr_path},
+                            {"executionLog", request.execution_log}}});
   return result;
 }
 

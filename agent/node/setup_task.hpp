@@ -8,11 +8,11 @@
 
 #include <atomic>
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "agent/config/daemon_config.hpp"
+#include "agent/node/node_setup.hpp"
 #include "exec/job_status.hpp"
 
 namespace batchai {
@@ -24,7 +24,7 @@ struct SetupTaskResult {
 
 // while_waiting is called every 100 ms while the task runs (the daemon pings its watchdog).
 SetupTaskResult run_setup_task(
-    const nlohmann::json& node_setup, const DaemonConfig& config, const std::string& boot_id,
+    const SetupTaskSpec& task, const DaemonConfig& config, const std::string& boot_id,
     const std::atomic<bool>& stop, const std::function<void()>& while_waiting = [] {});
 
 }  // namespace batchai
