@@ -8,26 +8,21 @@
 #include <string>
 
 #include "agent/config/daemon_config.hpp"
+#include "agent/daemon/control_plane_channel.hpp"
 #include "common/result.hpp"
 
 namespace batchai {
 
-struct HttpResponse {
-  long status = 0;
-  std::string body;
-  std::optional<int> retry_after_seconds;
-};
-
 // curl_global_init, once per process, before any thread starts.
 void curl_global_init_once();
 
-class HttpClient {
+class HttpClient : public ControlPlaneChannel {
  public:
   // Reads the token file, if any, once.
   static Result<HttpClient> create(const DaemonConfig& config);
   HttpClient(HttpClient&&) noexcept;
   HttpClient& operator=(HttpClient&&) noexcept;
-  ~HttpClient();
+  ~HttpClient() override;
 
   // method "GET", "POST" or "PUT"; path starts with "/v1/". A transport failure (connection,
   // TLS, timeout, oversized response) is an Error; any HTTP status is a response.
@@ -35,7 +30,7 @@ class HttpClient {
   void set_abort_flag(const std::atomic<bool>* flag);
 
   Result<HttpResponse> request(const std::string& method, const std::string& path,
-                               const std::string& body, int timeout_seconds);
+                               const std::string& body, int timeout_seconds) override;
 
  private:
   struct Impl;
