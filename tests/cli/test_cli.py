@@ -20,9 +20,8 @@ import threading
 import unittest
 import urllib.parse
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CLI = os.path.abspath(os.environ.get("BATCHAI_CLI")
-                      or os.path.join(REPO, "build", "bin", "batchai"))
+from tests.support.common import CLI
+
 SAFETY_TIMEOUT = 60  # only a guard against a hung CLI, never a measured expectation
 JOBS = "/v1/workspaces/ws/experiments/exp/jobs"
 

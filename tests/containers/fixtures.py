@@ -42,7 +42,7 @@ import tarfile
 import time
 import urllib.parse
 
-from tests.mounts.servers import free_port, port_is_free, wait_port
+from tests.support.common import free_port, log_tail, mounts_below, port_is_free, wait_port
 
 CACHE_DIR = os.environ.get("BATCHAI_CONTAINER_CACHE") or "/var/cache/batchai-tests/containers"
 MIRROR = os.environ.get("BATCHAI_DEBIAN_MIRROR") or "http://deb.debian.org/debian"
@@ -68,16 +68,6 @@ def _sbin_env():
             path = path + ":" + d if path else d
     env["PATH"] = path
     return env
-
-
-def _log_tail(path, size=4000):
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - size))
-            return "\n--- %s ---\n%s" % (path, f.read().decode("utf-8", "replace"))
-    except (OSError, TypeError):
-        return ""
 
 
 def available():
@@ -136,19 +126,6 @@ def _kill_pids(pids, timeout=STOP_TIMEOUT):
     deadline = time.monotonic() + timeout
     while any(_pid_alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(POLL_INTERVAL)
-
-
-def mounts_below(*dirs):
-    """Mount points at or below any of dirs, deepest first."""
-    found = []
-    prefixes = [os.path.realpath(d) for d in dirs if d]
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            point = line.split()[4]
-            point = point.replace("\\040", " ").replace("\\011", "\t").replace("\\134", "\\")
-            if any(point == p or point.startswith(p + "/") for p in prefixes):
-                found.append(point)
-    return sorted(set(found), key=len, reverse=True)
 
 
 def unmount_below(*dirs):
@@ -466,11 +443,11 @@ class Dockerd:
                 code = self.proc.returncode
                 self._cleanup_after_exit()
                 raise RuntimeError("dockerd exited with status %s before answering /_ping%s"
-                                   % (code, _log_tail(self.log_path)))
+                                   % (code, log_tail(self.log_path)))
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError("dockerd does not answer /_ping after %.0f s%s"
-                                   % (START_TIMEOUT, _log_tail(self.log_path)))
+                                   % (START_TIMEOUT, log_tail(self.log_path)))
             time.sleep(POLL_INTERVAL)
 
     def _clean_persistent_state(self):

@@ -14,8 +14,8 @@ import tempfile
 import unittest
 
 from tests.containers.fixtures import PYTHON_TAG, Dockerd, available, build_python_image
-from tests.daemon.test_daemon import AGENT, Cluster, wait_for
-from tests.e2e.test_run_job import read_text
+from tests.support.cluster import Cluster
+from tests.support.common import AGENT, read_text, wait_for
 
 
 class ContainerDaemonTest(Cluster):

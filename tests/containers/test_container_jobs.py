@@ -19,9 +19,8 @@ import unittest
 
 from tests.containers.fixtures import (BUSYBOX_TAG, PYTHON_TAG, Dockerd, Registry, available,
                                        build_busybox_image, build_python_image)
-from tests.e2e.test_run_job import AGENT, SAFETY_TIMEOUT, read_text, wait_for
+from tests.support.common import AGENT, REPO, SAFETY_TIMEOUT, read_text, wait_for
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCHEMA = "https://raw.githubusercontent.com/Azure/BatchAI/master/schemas/2018-05-01/job.json"
 BASH_TAG = "batchai-test/busybox-bash:1"
 

@@ -20,8 +20,8 @@ import unittest
 
 from tests.containers.fixtures import (BUSYBOX_TAG, CACHE_DIR, PYTHON_TAG, STDERR, STDOUT, Dockerd,
                                        Registry, available, build_busybox_image,
-                                       build_python_image, demux, mounts_below,
-                                       processes_mentioning)
+                                       build_python_image, demux, processes_mentioning)
+from tests.support.common import mounts_below
 
 
 def _tmpdir():

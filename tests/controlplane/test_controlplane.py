@@ -25,10 +25,8 @@ import threading
 import time
 import unittest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BINARY = os.path.abspath(
-    os.environ.get("BATCHAI_CONTROLPLANE")
-    or os.path.join(REPO, "build", "bin", "batchai-controlplane"))
+from tests.support.common import CONTROLPLANE as BINARY
+
 SCHEMA = "https://raw.githubusercontent.com/Azure/BatchAI/master/schemas/2018-05-01/job.json"
 SAFETY_TIMEOUT = 30.0  # only a guard against a hung server, never a measured expectation
 SUB_RG = "00000000-0000-0000-0000-000000000000/batchai.local"

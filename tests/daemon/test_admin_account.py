@@ -11,8 +11,8 @@ import shutil
 import stat
 import unittest
 
-from tests.daemon.test_daemon import Cluster, wait_for
-from tests.e2e.test_run_job import read_text
+from tests.support.cluster import Cluster
+from tests.support.common import read_text, wait_for
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBatchAiTestKeyOnlyNotARealOne admin@test"
 PASSWORD = "Adm1n-test-password"

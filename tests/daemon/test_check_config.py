@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import unittest
 
-from tests.daemon.test_daemon import AGENT, REPO, SAFETY_TIMEOUT
+from tests.support.common import AGENT, REPO, SAFETY_TIMEOUT
 
 
 class CheckConfigTest(unittest.TestCase):

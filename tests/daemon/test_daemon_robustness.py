@@ -11,12 +11,10 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import unittest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-AGENT = os.path.abspath(os.environ.get("BATCHAI_AGENT")
-                        or os.path.join(REPO, "build", "bin", "batchai-agent"))
+from tests.support.common import AGENT
+
 SAFETY_TIMEOUT = 60.0
 
 

@@ -5,33 +5,14 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.join(REPO, "build", "bin")
-AGENT = os.path.abspath(os.environ.get("BATCHAI_AGENT") or os.path.join(BIN, "batchai-agent"))
-CONTROLPLANE = os.path.abspath(os.environ.get("BATCHAI_CONTROLPLANE")
-                               or os.path.join(BIN, "batchai-controlplane"))
+from tests.support.common import AGENT, CONTROLPLANE, free_port, wait_for
+
 SAFETY_TIMEOUT = 60.0
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(predicate, what):
-    deadline = time.monotonic() + SAFETY_TIMEOUT
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.05)
 
 
 class TlsTest(unittest.TestCase):

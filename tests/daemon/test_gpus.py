@@ -12,7 +12,8 @@ import os
 import subprocess
 import unittest
 
-from tests.daemon.test_daemon import AGENT, Cluster, read_json, wait_for
+from tests.support.cluster import Cluster
+from tests.support.common import AGENT, read_json, wait_for
 
 FAKE_NVML = os.path.abspath(os.environ.get("FAKE_NVML") or "build/lib/libfake_nvml.so")
 

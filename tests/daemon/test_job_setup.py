@@ -13,7 +13,8 @@ import stat
 import sys
 import unittest
 
-from tests.daemon.test_daemon import Cluster, wait_for
+from tests.support.cluster import Cluster
+from tests.support.common import wait_for
 
 
 class SetUpOffTheMainLoopTest(Cluster):

@@ -11,7 +11,8 @@ import json
 import os
 import unittest
 
-from tests.daemon.test_daemon import Cluster, wait_for
+from tests.support.cluster import Cluster
+from tests.support.common import wait_for
 
 
 class ScaleDownTest(Cluster):

@@ -11,7 +11,8 @@ import os
 import unittest
 
 from tests.daemon.hung_fuse import HungFuse
-from tests.daemon.test_daemon import Cluster, wait_for
+from tests.support.cluster import Cluster
+from tests.support.common import wait_for
 
 
 class StuckProcessesTest(Cluster):

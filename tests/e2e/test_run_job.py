@@ -20,18 +20,14 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-AGENT = os.path.abspath(os.environ.get("BATCHAI_AGENT")
-                        or os.path.join(REPO, "build", "bin", "batchai-agent"))
+from tests.support.common import (AGENT, REPO, SAFETY_TIMEOUT, file_contains, mounts_below,
+                                  read_bytes, read_text, wait_for)
+
 SCHEMA = "https://raw.githubusercontent.com/Azure/BatchAI/master/schemas/2018-05-01/job.json"
 # The job output segment run-job uses: <sub>/<rg>/workspaces/<ws>/experiments/<exp>/jobs/<job>.
 SEGMENT = "local/run-job/workspaces/local/experiments/local/jobs"
-
-SAFETY_TIMEOUT = 60.0  # only a guard against a hung agent, never a measured expectation
-POLL_INTERVAL = 0.02
 
 # Records its own pid in $D/<name>.pid; used to find the job's processes from the outside.
 # bg: an ordinary background process; setsid: one in a new session (out of the job's process
@@ -48,51 +44,6 @@ echo started
 touch "$D/ready"
 """
 RECORDED_PIDS = ("bg", "setsid", "daemon", "main")
-
-
-def wait_for(predicate, what, timeout=SAFETY_TIMEOUT):
-    """Polls predicate until it returns something true; fails the test after timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
-        time.sleep(POLL_INTERVAL)
-
-
-def read_text(path):
-    with open(path, "r", encoding="utf-8", errors="replace") as f:
-        return f.read()
-
-
-def read_bytes(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def file_contains(path, text):
-    try:
-        return text in read_text(path)
-    except FileNotFoundError:
-        return False
-
-
-def _unescape_mountinfo(field):
-    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
-
-
-def mounts_below(path):
-    """Mount points at or below path, from this process's /proc/self/mountinfo."""
-    path = os.path.realpath(path)
-    out = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            mount_point = _unescape_mountinfo(line.split()[4])
-            if mount_point == path or mount_point.startswith(path + "/"):
-                out.append(mount_point)
-    return out
 
 
 def process_start_ticks(pid):

@@ -27,11 +27,12 @@ import http.client
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.parse
 import xml.etree.ElementTree as ET
+
+from tests.support.common import free_port, port_is_free, wait_port
 
 AZURITE_PREFIX = os.environ.get("BATCHAI_AZURITE_PREFIX", "/opt/batchai-tests/azurite")
 
@@ -51,60 +52,6 @@ LOOPBACK = "127.0.0.1"
 
 
 # --- ports and processes ---------------------------------------------------------------------------
-
-def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((LOOPBACK, 0))
-        return s.getsockname()[1]
-
-
-def port_is_free(port):
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        try:
-            s.bind((LOOPBACK, port))
-        except OSError:
-            return False
-        return True
-
-
-def port_accepts(port, host=LOOPBACK):
-    try:
-        with socket.create_connection((host, port), timeout=1.0):
-            return True
-    except OSError:
-        return False
-
-
-def wait_port(port, timeout=START_TIMEOUT, proc=None, host=LOOPBACK, log=None):
-    """Polls until something accepts TCP connections on host:port.
-
-    Fails early if proc (a Popen) exits first; log (a path) is quoted in the error.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        if port_accepts(port, host):
-            return
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError("server exited with status %s before listening on %s:%d%s"
-                               % (proc.returncode, host, port, _log_tail(log)))
-        if time.monotonic() > deadline:
-            raise RuntimeError("nothing listens on %s:%d after %.0f s%s"
-                               % (host, port, timeout, _log_tail(log)))
-        time.sleep(POLL_INTERVAL)
-
-
-def _log_tail(path, size=4000):
-    if not path:
-        return ""
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - size))
-            return "\n--- %s ---\n%s" % (path, f.read().decode("utf-8", "replace"))
-    except OSError:
-        return ""
-
 
 def _stop_process(proc, sig=signal.SIGTERM):
     """Ends proc (started with start_new_session=True) and then whatever is left in its group.

@@ -22,8 +22,8 @@ import subprocess
 import tempfile
 import unittest
 
-from tests.e2e.test_run_job import AGENT, SAFETY_TIMEOUT, mounts_below, read_text
-from tests.mounts.servers import Azurite, Samba, free_port
+from tests.mounts.servers import Azurite, Samba
+from tests.support.common import AGENT, SAFETY_TIMEOUT, free_port, mounts_below, read_text
 
 ACCOUNT = "devstoreaccount1"
 KEY = Azurite.key

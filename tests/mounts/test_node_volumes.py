@@ -14,8 +14,8 @@ import os
 import subprocess
 import unittest
 
-from tests.daemon.test_daemon import Cluster, read_json, wait_for
-from tests.e2e.test_run_job import mounts_below
+from tests.support.cluster import Cluster
+from tests.support.common import mounts_below, read_json, wait_for
 from tests.mounts.test_mounts import ACCOUNT, KEY, MountTestCase
 
 

@@ -14,8 +14,8 @@ import subprocess
 import tempfile
 import unittest
 
-from tests.mounts.servers import (Azurite, BlobClient, BlobError, Samba, free_port,
-                                  group_running, port_accepts, rclone_obscure, wait_port)
+from tests.mounts.servers import Azurite, BlobClient, BlobError, Samba, group_running, rclone_obscure
+from tests.support.common import free_port, port_accepts, wait_port
 
 USER = "teststorage"
 PASSWORD = "fixture-Pw-1"

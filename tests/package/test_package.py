@@ -25,14 +25,9 @@ import tempfile
 import unittest
 
 from tests.containers.fixtures import debootstrap_tarball, unmount_below
-from tests.daemon.test_daemon import free_port
-from tests.daemon.test_daemon import wait_for as daemon_wait_for
+from tests.support.common import CLI, CONTROLPLANE, REPO, free_port
+from tests.support.common import wait_for as support_wait_for
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.join(REPO, "build", "bin")
-CONTROLPLANE = os.path.abspath(os.environ.get("BATCHAI_CONTROLPLANE")
-                               or os.path.join(BIN, "batchai-controlplane"))
-CLI = os.path.abspath(os.environ.get("BATCHAI_CLI") or os.path.join(BIN, "batchai"))
 CACHE_DIR = os.environ.get("BATCHAI_PACKAGE_CACHE") or "/var/cache/batchai-tests/package"
 PACKAGE_BUILD_DIR = os.path.join(REPO, "build-deb")
 SAFETY_TIMEOUT = 120.0  # a guard against hangs only; nothing waits on time
@@ -45,7 +40,7 @@ PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def wait_for(predicate, what):
-    return daemon_wait_for(predicate, what, SAFETY_TIMEOUT)
+    return support_wait_for(predicate, what, SAFETY_TIMEOUT)
 
 
 def build_package(version=None):

@@ -34,11 +34,10 @@ import subprocess
 import tempfile
 import time
 
+from tests.support.common import AGENT
+
 VM_DIR = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(VM_DIR))
 CACHE_DIR = os.environ.get("BATCHAI_VM_CACHE") or "/var/cache/batchai-tests/vm"
-AGENT = os.path.abspath(os.environ.get("BATCHAI_AGENT")
-                        or os.path.join(REPO, "build", "bin", "batchai-agent"))
 
 HOST_FROM_GUEST = "10.0.2.2"   # the host's 127.0.0.1 as the guest sees it (qemu user network)
 GUEST_IP = "10.0.2.15"
