@@ -59,34 +59,91 @@ int check_config(const std::string& path, bool as_condition) {
   return as_condition ? 255 : 2;
 }
 
-}  // namespace
+CLI::App* add_run_job_command(CLI::App& app, batchai::RunJobOptions& run) {
+  auto* cmd =
+      app.add_subcommand("run-job", "Run a Batch AI job.json on this machine as a one-node job");
+  cmd->add_option("job_file", run.job_file, "The job document (job.json)")->required();
+  cmd->add_option("--root", run.root, "The node's root for job directories")->capture_default_str();
+  cmd->add_option("--name", run.name, "The job's name (default: the file name without .json)");
+  cmd->add_option("--state-dir", run.state_dir, "Where the agent keeps job state")
+      ->capture_default_str();
+  cmd->add_option("-e,--env", run.extra_env,
+                  "NAME=VALUE added to the node's base environment (repeatable)");
+  cmd->add_option("--grace", run.grace_seconds,
+                  "Seconds between SIGTERM and SIGKILL when stopping the job")
+      ->capture_default_str();
+  cmd->add_option("--docker-socket", run.docker_socket,
+                  "The container engine's socket, for jobs with containerSettings")
+      ->capture_default_str();
+  cmd->add_option("--storage-config", run.storage_config,
+                  "Storage settings (JSON, docs/mounts.md): endpoints, ports, mount drivers");
+  return cmd;
+}
 
-int main(int argc, char** argv) {
+// What the agent starts of itself, through /proc/self/exe: not listed in --help.
+struct InternalCommands {
+  CLI::App* supervise = nullptr;
+  std::string status_file;
+  pid_t parent_pid = 0;
+  CLI::App* mount = nullptr;
+  batchai::MountRequest mount_request;
+  CLI::App* container = nullptr;
+  std::string container_socket, container_name, container_workdir;
+  std::vector<std::string> container_argv;
+};
+
+void add_internal_commands(CLI::App& app, InternalCommands& c) {
+  c.supervise =
+      app.add_subcommand("supervise", "Internal: run one job's supervisor (plan on stdin)");
+  c.supervise->group("");
+  c.supervise->add_option("--status-file", c.status_file)->required();
+  c.supervise->add_option("--parent-pid", c.parent_pid)->required();
+
+  c.mount = app.add_subcommand("mount-volume", "Internal: one managed mount through libmount");
+  c.mount->group("");
+  c.mount->add_option("--source", c.mount_request.source)->required();
+  c.mount->add_option("--target", c.mount_request.target)->required();
+  c.mount->add_option("--type", c.mount_request.fstype)->required();
+  c.mount->add_option("--options", c.mount_request.options);
+  c.mount->add_option("--log-file", c.mount_request.log_file);
+
+  c.container =
+      app.add_subcommand("container-exec", "Internal: one task of a job, in its container");
+  c.container->group("");
+  c.container->add_option("--socket", c.container_socket)->required();
+  c.container->add_option("--container", c.container_name)->required();
+  c.container->add_option("--workdir", c.container_workdir);
+  c.container->add_option("command", c.container_argv)->required();
+}
+
+// Runs the internal command that was asked for; -1 when none was.
+int run_internal_command(const InternalCommands& c) {
+  if (*c.supervise) {
+    name_this_process("batchai-job");
+    return batchai::supervise_plan_from_stdin(c.status_file, c.parent_pid);
+  }
+  if (*c.container) {
+    name_this_process("batchai-exec");
+    return batchai::run_container_task(c.container_socket, c.container_name, c.container_workdir,
+                                       c.container_argv);
+  }
+  if (*c.mount) {
+    name_this_process("batchai-mount");
+    auto mounted = batchai::mount_here(c.mount_request);
+    if (mounted) return 0;
+    std::fprintf(stderr, "%s\n", mounted.error().message.c_str());
+    return 1;
+  }
+  return -1;
+}
+
+int run(int argc, char** argv) {
   CLI::App app{"batchai-agent: the node agent of a Batch AI-style GPU training cluster"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("batchai-agent ") + BATCHAI_VERSION);
 
   batchai::RunJobOptions run;
-  auto* run_cmd =
-      app.add_subcommand("run-job", "Run a Batch AI job.json on this machine as a one-node job");
-  run_cmd->add_option("job_file", run.job_file, "The job document (job.json)")->required();
-  run_cmd->add_option("--root", run.root, "The node's root for job directories")
-      ->capture_default_str();
-  run_cmd->add_option("--name", run.name, "The job's name (default: the file name without .json)");
-  run_cmd->add_option("--state-dir", run.state_dir, "Where the agent keeps job state")
-      ->capture_default_str();
-  run_cmd->add_option("-e,--env", run.extra_env,
-                      "NAME=VALUE added to the node's base environment (repeatable)");
-  run_cmd
-      ->add_option("--grace", run.grace_seconds,
-                   "Seconds between SIGTERM and SIGKILL when stopping the job")
-      ->capture_default_str();
-  run_cmd
-      ->add_option("--docker-socket", run.docker_socket,
-                   "The container engine's socket, for jobs with containerSettings")
-      ->capture_default_str();
-  run_cmd->add_option("--storage-config", run.storage_config,
-                      "Storage settings (JSON, docs/mounts.md): endpoints, ports, mount drivers");
+  auto* run_cmd = add_run_job_command(app, run);
 
   std::string config_path = "/etc/batchai-agent/agent.json";
   auto* daemon_cmd = app.add_subcommand(
@@ -94,78 +151,45 @@ int main(int argc, char** argv) {
   daemon_cmd->add_option("--config", config_path, "The agent's configuration (JSON)")
       ->capture_default_str();
 
-  std::string check_path = "/etc/batchai-agent/agent.json";
   bool check_as_condition = false;
   auto* check_cmd = app.add_subcommand(
       "check-config", "Check the agent's configuration; exit 0 when it is valid, 2 when not");
-  check_cmd->add_option("--config", check_path, "The agent's configuration (JSON)")
+  check_cmd->add_option("--config", config_path, "The agent's configuration (JSON)")
       ->capture_default_str();
   check_cmd->add_flag("--systemd-condition", check_as_condition,
                       "Exit 1 when no control plane is set yet, 255 when not valid "
                       "(for the unit's ExecCondition=)");
 
   bool status_json = false;
-  std::string status_config = "/etc/batchai-agent/agent.json";
   auto* status_cmd = app.add_subcommand(
       "status", "Show the node's state, errors, GPUs, mounts and tasks (from the running daemon)");
-  status_cmd->add_option("--config", status_config, "The agent's configuration (JSON)")
+  status_cmd->add_option("--config", config_path, "The agent's configuration (JSON)")
       ->capture_default_str();
   status_cmd->add_flag("--json", status_json, "Print JSON");
 
-  std::string status_file;
-  pid_t parent_pid = 0;
-  auto* sup_cmd =
-      app.add_subcommand("supervise", "Internal: run one job's supervisor (plan on stdin)");
-  sup_cmd->group("");  // not listed in --help
-  sup_cmd->add_option("--status-file", status_file)->required();
-  sup_cmd->add_option("--parent-pid", parent_pid)->required();
-
-  batchai::MountRequest mount_request;
-  auto* mount_cmd =
-      app.add_subcommand("mount-volume", "Internal: one managed mount through libmount");
-  mount_cmd->group("");  // not listed in --help
-  mount_cmd->add_option("--source", mount_request.source)->required();
-  mount_cmd->add_option("--target", mount_request.target)->required();
-  mount_cmd->add_option("--type", mount_request.fstype)->required();
-  mount_cmd->add_option("--options", mount_request.options);
-  mount_cmd->add_option("--log-file", mount_request.log_file);
-
-  std::string container_socket, container_name, container_workdir;
-  std::vector<std::string> container_argv;
-  auto* container_cmd =
-      app.add_subcommand("container-exec", "Internal: one task of a job, in its container");
-  container_cmd->group("");  // not listed in --help
-  container_cmd->add_option("--socket", container_socket)->required();
-  container_cmd->add_option("--container", container_name)->required();
-  container_cmd->add_option("--workdir", container_workdir);
-  container_cmd->add_option("command", container_argv)->required();
+  InternalCommands internal;
+  add_internal_commands(app, internal);
 
   CLI11_PARSE(app, argc, argv);
+  if (*run_cmd) return batchai::run_job(run);
+  if (*daemon_cmd) return batchai::run_daemon(config_path);
+  if (*check_cmd) return check_config(config_path, check_as_condition);
+  if (*status_cmd) return batchai::print_node_status(config_path, status_json);
+  if (int code = run_internal_command(internal); code >= 0) return code;
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
   // Errors are values inside; an exception reaching here is a bug, reported rather than aborting.
   try {
-    if (*run_cmd) return batchai::run_job(run);
-    if (*daemon_cmd) return batchai::run_daemon(config_path);
-    if (*check_cmd) return check_config(check_path, check_as_condition);
-    if (*status_cmd) return batchai::print_node_status(status_config, status_json);
-    if (*sup_cmd) {
-      name_this_process("batchai-job");
-      return batchai::supervise_plan_from_stdin(status_file, parent_pid);
-    }
-    if (*container_cmd) {
-      name_this_process("batchai-exec");
-      return batchai::run_container_task(container_socket, container_name, container_workdir,
-                                         container_argv);
-    }
-    if (*mount_cmd) {
-      name_this_process("batchai-mount");
-      auto mounted = batchai::mount_here(mount_request);
-      if (mounted) return 0;
-      std::fprintf(stderr, "%s\n", mounted.error().message.c_str());
-      return 1;
-    }
+    return run(argc, argv);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "batchai-agent: internal error: %s\n", e.what());
     return batchai::kExitAgentError;
+  } catch (...) {
+    std::fputs("batchai-agent: internal error\n", stderr);
+    return batchai::kExitAgentError;
   }
-  return 2;
 }

@@ -45,7 +45,7 @@ std::string check_canonical_path(const std::string& path) {
   std::string existing = path, rest;
   while (existing.size() > 1 && ::access(existing.c_str(), F_OK) != 0) {
     auto slash = existing.rfind('/');
-    rest = existing.substr(slash) + rest;
+    rest.insert(0, existing.substr(slash));
     existing = slash == 0 ? "/" : existing.substr(0, slash);
   }
   std::error_code ec;
@@ -265,7 +265,7 @@ int run_job(const RunJobOptions& o) {
   // 2. The job's set-up and its supervisor, as the daemon starts a job (agent/job/job_start.hpp).
   block_stop_signals();
   request.interrupted = stop_signal_pending;
-  JobStartResult started = start_job(parsed.spec, d, std::move(request));
+  JobStartResult started = start_job(parsed.spec, d, request);
   for (const auto& w : started.warnings) say("warning: " + w);
   if (started.error) return start_failed(started, o, d);
   const PlannedJob& job = *started.job;

@@ -22,27 +22,21 @@ std::string machine_id() {
   return s;
 }
 
-}  // namespace
+void read_environment(JsonReader& r, DaemonConfig& c, Diagnostics& d) {
+  const auto* env = r.object("environment");
+  if (env == nullptr) return;
+  for (const auto& [name, value] : env->items()) {
+    if (auto why = check_env_name(name); !why.empty()) {
+      d.error("environment." + name, why);
+    } else if (!value.is_string()) {
+      d.error("environment." + name, "must be a string");
+    } else {
+      c.environment.emplace_back(name, value.get<std::string>());
+    }
+  }
+}
 
-DaemonConfig load_daemon_config(const std::string& path, Diagnostics& d) {
-  DaemonConfig c;
-  auto text = read_file(path, 1 << 20);
-  if (!text) {
-    d.error("", "cannot read the configuration: " + text.error().message);
-    return c;
-  }
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(*text);
-  } catch (const nlohmann::json::exception&) {
-    d.error("", path + " is not valid JSON");
-    return c;
-  }
-  if (!j.is_object()) {
-    d.error("", path + " must hold a JSON object");
-    return c;
-  }
-  JsonReader r(j, "", d);
+void read_settings(JsonReader& r, DaemonConfig& c, Diagnostics& d) {
   c.control_plane_url = r.nonempty_string("controlPlaneUrl", true).value_or("");
   c.ca_bundle = r.string("caBundle").value_or("");
   c.client_certificate = r.string("clientCertificate").value_or("");
@@ -57,17 +51,7 @@ DaemonConfig load_daemon_config(const std::string& path, Diagnostics& d) {
       static_cast<int>(r.integer("killGraceSeconds", 0, 3600).value_or(c.kill_grace_seconds));
   c.request_timeout_seconds = static_cast<int>(
       r.integer("requestTimeoutSeconds", 1, 600).value_or(c.request_timeout_seconds));
-  if (const auto* env = r.object("environment")) {
-    for (const auto& [name, value] : env->items()) {
-      if (auto why = check_env_name(name); !why.empty()) {
-        d.error("environment." + name, why);
-      } else if (!value.is_string()) {
-        d.error("environment." + name, "must be a string");
-      } else {
-        c.environment.emplace_back(name, value.get<std::string>());
-      }
-    }
-  }
+  read_environment(r, c, d);
   c.docker_socket = r.nonempty_string("dockerSocket").value_or(c.docker_socket);
   c.account_root = r.nonempty_string("accountRoot").value_or(c.account_root);
   c.unkillable_seconds =
@@ -83,7 +67,10 @@ DaemonConfig load_daemon_config(const std::string& path, Diagnostics& d) {
   }
   r.warn_unknown();
   if (c.storage.cache_directory.empty()) c.storage.cache_directory = join_path(c.root, "cache");
+}
 
+// What the settings must be together, and the files they name.
+void check_settings(DaemonConfig& c, Diagnostics& d) {
   static const std::regex url_re(R"(^(https?)://[A-Za-z0-9.\-\[\]:]+(/[^\s]*)?$)");
   std::smatch m;
   if (!c.control_plane_url.empty()) {
@@ -119,6 +106,31 @@ DaemonConfig load_daemon_config(const std::string& path, Diagnostics& d) {
         std::pair{"dockerSocket", &c.docker_socket}, std::pair{"accountRoot", &c.account_root}}) {
     if (auto why = check_absolute_path(*dir); !why.empty()) d.error(name, why);
   }
+}
+
+}  // namespace
+
+DaemonConfig load_daemon_config(const std::string& path, Diagnostics& d) {
+  DaemonConfig c;
+  auto text = read_file(path, 1 << 20);
+  if (!text) {
+    d.error("", "cannot read the configuration: " + text.error().message);
+    return c;
+  }
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(*text);
+  } catch (const nlohmann::json::exception&) {
+    d.error("", path + " is not valid JSON");
+    return c;
+  }
+  if (!j.is_object()) {
+    d.error("", path + " must hold a JSON object");
+    return c;
+  }
+  JsonReader r(j, "", d);
+  read_settings(r, c, d);
+  check_settings(c, d);
   return c;
 }
 

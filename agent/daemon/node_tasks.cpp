@@ -39,6 +39,7 @@ void NodeTasks::apply(const ReconcileDecision& decision, const protocol::Desired
                      action.why);
         break;
       case TaskAction::Kind::kStart:
+        if (a == nullptr) break;  // reconcile starts only what the desired state assigns
         spdlog::info("task {} (job {}): setting up", a->task_id, a->job_name);
         tasks_.emplace(a->task_id, NodeTask::accept(*a, cfg_, worker, stopping_));
         break;

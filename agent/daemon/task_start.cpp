@@ -35,7 +35,7 @@ TaskStartResult start_assigned_task(const protocol::TaskAssignment& a, const Dae
   request.intro = "job " + a.job_name + " (" + names.job_uuid + ") task " +
                   std::to_string(a.task_index) + " accepted by the agent";
   request.interrupted = interrupted;
-  JobStartResult started = start_job(parsed.spec, d, std::move(request));
+  JobStartResult started = start_job(parsed.spec, d, request);
   if (started.interrupted_by != 0) {
     started.error->message = started.interrupted_by == kStoppedByTerminate
                                  ? "terminated before the job started"

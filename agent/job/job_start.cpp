@@ -95,7 +95,7 @@ std::vector<std::string> take_down_started_job(const PlannedJob& job, const Site
   return take_down_job(job.layout, site, job.container ? job.container_name : "");
 }
 
-JobStartResult start_job(const JobSpec& spec, Diagnostics& d, JobStartRequest request) {
+JobStartResult start_job(const JobSpec& spec, Diagnostics& d, const JobStartRequest& request) {
   JobStartResult result;
   // A start queued behind another step may find the job terminated or the agent stopping.
   if (int why = ask(request.interrupted); why != 0) {

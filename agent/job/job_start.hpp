@@ -54,7 +54,7 @@ struct JobStartResult {
 
 // `d` holds the document's diagnostics: errors in it refuse the job before anything is done,
 // and the plan adds its own.
-JobStartResult start_job(const JobSpec& spec, Diagnostics& d, JobStartRequest request);
+JobStartResult start_job(const JobSpec& spec, Diagnostics& d, const JobStartRequest& request);
 
 // The job's container, its volumes, their directories (agent/job/job_site.hpp); warnings.
 std::vector<std::string> take_down_started_job(const PlannedJob& job, const SiteSettings& site);

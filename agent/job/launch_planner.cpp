@@ -49,7 +49,18 @@ class Planner {
   std::optional<std::string> program(const std::string& name, const std::string& path,
                                      bool on_host = false);
   void add_env_section3();
+  void plan_environment();
+  void plan_directories();
+  void plan_mounts();
+  void plan_steps();
+  void wrap_in_container();
   void plan_toolkit(StepSpec& step);
+  std::optional<std::vector<std::string>> toolkit_head(const std::string& field);
+  void plan_pytorch(StepSpec& step, const std::vector<std::string>& head, const std::string& field);
+  void plan_tensorflow(StepSpec& step, const std::vector<std::string>& head,
+                       const std::string& field);
+  std::vector<std::string> with_args(const std::vector<std::string>& head, const std::string& args,
+                                     const std::string& field);
   TaskSpec task(const std::string& name, std::vector<std::string> argv,
                 const std::string& out_suffix) const;
 
@@ -137,6 +148,103 @@ TaskSpec Planner::task(const std::string& name, std::vector<std::string> argv,
   return t;
 }
 
+// The program and script a toolkit's processes start with: the python toolkits' interpreter and
+// script, cntk with its configuration, caffe with its solver.
+std::optional<std::vector<std::string>> Planner::toolkit_head(const std::string& field) {
+  const ToolkitSettings& t = spec_.toolkit;
+  if (t.python_script) {
+    auto interp_name = t.python_interpreter ? expand_path(*t.python_interpreter,
+                                                          field + ".pythonInterpreterPath", false)
+                                            : std::optional<std::string>("python3");
+    auto interp =
+        interp_name ? program(*interp_name, field + ".pythonInterpreterPath") : std::nullopt;
+    auto script = expand_path(*t.python_script, field + ".pythonScriptFilePath", true);
+    if (!interp || !script) return std::nullopt;
+    return std::vector<std::string>{*interp, *script};
+  }
+  if (t.kind == Toolkit::kCntk) {
+    auto cntk = program("cntk", field);
+    auto config = expand_path(*t.config_file, field + ".configFilePath", true);
+    if (!cntk || !config) return std::nullopt;
+    return std::vector<std::string>{*cntk, "configFile=" + *config};
+  }
+  // caffe with a solver
+  auto caffe = program("caffe", field);
+  auto config = expand_path(*t.config_file, field + ".configFilePath", true);
+  if (!caffe || !config) return std::nullopt;
+  return std::vector<std::string>{*caffe, "train", "--solver=" + *config};
+}
+
+std::vector<std::string> Planner::with_args(const std::vector<std::string>& head,
+                                            const std::string& args, const std::string& field) {
+  auto words = expand_words(args, field);
+  std::vector<std::string> argv = head;
+  if (words) argv.insert(argv.end(), words->begin(), words->end());
+  return argv;
+}
+
+void Planner::plan_pytorch(StepSpec& step, const std::vector<std::string>& head,
+                           const std::string& field) {
+  const ToolkitSettings& t = spec_.toolkit;
+  auto argv = with_args(head, t.command_line_args, field + ".commandLineArgs");
+  job_.env.set("AZ_BATCHAI_PYTORCH_INIT_METHOD",
+               "file://" + join_path(ctx_.layout.shared_job_temp, "pytorch_init"));
+  if (t.communication_backend) job_.env.set("AZ_BATCHAI_PYTORCH_BACKEND", *t.communication_backend);
+  for (std::int64_t i = 0; i < t.process_count; ++i) {
+    job_.env.set("AZ_BATCHAI_TASK_INDEX", std::to_string(i));
+    step.tasks.push_back(task(std::to_string(i), argv, "-" + std::to_string(i)));
+  }
+}
+
+void Planner::plan_tensorflow(StepSpec& step, const std::vector<std::string>& head,
+                              const std::string& field) {
+  const ToolkitSettings& t = spec_.toolkit;
+  // One node: every task on it, workers first, each taking the next port from 2222.
+  std::vector<std::string> workers, ps;
+  int port = 2222;
+  for (std::int64_t i = 0; i < t.worker_count; ++i) {
+    workers.push_back(ctx_.node_ip + ":" + std::to_string(port++));
+  }
+  for (std::int64_t i = 0; i < t.parameter_server_count; ++i) {
+    ps.push_back(ctx_.node_ip + ":" + std::to_string(port++));
+  }
+  auto joined = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
+    return s;
+  };
+  job_.env.set("AZ_BATCHAI_WORKER_HOSTS", joined(workers));
+  job_.env.set("AZ_BATCHAI_PS_HOSTS", joined(ps));
+  auto tf_config = [&](const char* type, std::int64_t index) {
+    nlohmann::json c = {{"cluster", {{"ps", ps}, {"worker", workers}}},
+                        {"task", {{"type", type}, {"index", index}}},
+                        {"environment", "cloud"}};
+    return c.dump();
+  };
+  // Each argument string is expanded once, so a mistake in it is reported once.
+  const auto worker_argv = with_args(head, t.worker_args, field + ".workerCommandLineArgs");
+  const auto master_argv = t.master_args
+                               ? with_args(head, *t.master_args, field + ".masterCommandLineArgs")
+                               : worker_argv;
+  const auto ps_argv =
+      t.parameter_server_count > 0
+          ? with_args(head, t.parameter_server_args, field + ".parameterServerCommandLineArgs")
+          : std::vector<std::string>();
+  for (std::int64_t i = 0; i < t.worker_count; ++i) {
+    job_.env.set("AZ_BATCHAI_TASK_INDEX", std::to_string(i));
+    job_.env.set("TF_CONFIG", tf_config("worker", i));
+    step.tasks.push_back(task("wk-" + std::to_string(i), i == 0 ? master_argv : worker_argv,
+                              "-wk-" + std::to_string(i)));
+  }
+  for (std::int64_t i = 0; i < t.parameter_server_count; ++i) {
+    job_.env.set("AZ_BATCHAI_TASK_INDEX", std::to_string(i));
+    job_.env.set("TF_CONFIG", tf_config("ps", i));
+    TaskSpec ps_task = task("ps-" + std::to_string(i), ps_argv, "-ps-" + std::to_string(i));
+    ps_task.primary = false;  // parameter servers never exit by themselves
+    step.tasks.push_back(std::move(ps_task));
+  }
+}
+
 void Planner::plan_toolkit(StepSpec& step) {
   const ToolkitSettings& t = spec_.toolkit;
   const std::string field = at(settings_field(t.kind));
@@ -158,117 +266,29 @@ void Planner::plan_toolkit(StepSpec& step) {
     return needs_mpi("processCount " + std::to_string(t.process_count) +
                      " is launched with mpirun");
   }
-  std::vector<std::string> head;  // program and script
-  if (t.python_script) {
-    auto interp_name = t.python_interpreter ? expand_path(*t.python_interpreter,
-                                                          field + ".pythonInterpreterPath", false)
-                                            : std::optional<std::string>("python3");
-    auto interp =
-        interp_name ? program(*interp_name, field + ".pythonInterpreterPath") : std::nullopt;
-    auto script = expand_path(*t.python_script, field + ".pythonScriptFilePath", true);
-    if (!interp || !script) return;
-    head = {*interp, *script};
-  } else if (t.kind == Toolkit::kCntk) {
-    auto cntk = program("cntk", field);
-    auto config = expand_path(*t.config_file, field + ".configFilePath", true);
-    if (!cntk || !config) return;
-    head = {*cntk, "configFile=" + *config};
-  } else {  // caffe with a solver
-    auto caffe = program("caffe", field);
-    auto config = expand_path(*t.config_file, field + ".configFilePath", true);
-    if (!caffe || !config) return;
-    head = {*caffe, "train", "--solver=" + *config};
-  }
-  auto with_args = [&](const std::string& args, const std::string& args_field) {
-    auto words = expand_words(args, field + "." + args_field);
-    std::vector<std::string> argv = head;
-    if (words) argv.insert(argv.end(), words->begin(), words->end());
-    return argv;
-  };
+  auto head = toolkit_head(field);
+  if (!head) return;
   switch (t.kind) {
-    case Toolkit::kPyTorch: {
-      auto argv = with_args(t.command_line_args, "commandLineArgs");
-      job_.env.set("AZ_BATCHAI_PYTORCH_INIT_METHOD",
-                   "file://" + join_path(ctx_.layout.shared_job_temp, "pytorch_init"));
-      if (t.communication_backend)
-        job_.env.set("AZ_BATCHAI_PYTORCH_BACKEND", *t.communication_backend);
-      for (std::int64_t i = 0; i < t.process_count; ++i) {
-        job_.env.set("AZ_BATCHAI_TASK_INDEX", std::to_string(i));
-        step.tasks.push_back(task(std::to_string(i), argv, "-" + std::to_string(i)));
-      }
-      break;
-    }
-    case Toolkit::kCaffe2: {
+    case Toolkit::kPyTorch:
+      return plan_pytorch(step, *head, field);
+    case Toolkit::kTensorFlow:
+      return plan_tensorflow(step, *head, field);
+    case Toolkit::kCaffe2:
       job_.env.set("AZ_BATCHAI_TASK_INDEX", "0");
-      step.tasks.push_back(task("0", with_args(t.command_line_args, "commandLineArgs"), "-0"));
-      break;
-    }
-    case Toolkit::kTensorFlow: {
-      // One node: every task on it, workers first, each taking the next port from 2222.
-      std::vector<std::string> workers, ps;
-      int port = 2222;
-      for (std::int64_t i = 0; i < t.worker_count; ++i) {
-        workers.push_back(ctx_.node_ip + ":" + std::to_string(port++));
-      }
-      for (std::int64_t i = 0; i < t.parameter_server_count; ++i) {
-        ps.push_back(ctx_.node_ip + ":" + std::to_string(port++));
-      }
-      auto joined = [](const std::vector<std::string>& v) {
-        std::string s;
-        for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
-        return s;
-      };
-      job_.env.set("AZ_BATCHAI_WORKER_HOSTS", joined(workers));
-      job_.env.set("AZ_BATCHAI_PS_HOSTS", joined(ps));
-      auto tf_config = [&](const char* type, std::int64_t index) {
-        nlohmann::json c = {{"cluster", {{"ps", ps}, {"worker", workers}}},
-                            {"task", {{"type", type}, {"index", index}}},
-                            {"environment", "cloud"}};
-        return c.dump();
-      };
-      // Each argument string is expanded once, so a mistake in it is reported once.
-      const auto worker_argv = with_args(t.worker_args, "workerCommandLineArgs");
-      const auto master_argv =
-          t.master_args ? with_args(*t.master_args, "masterCommandLineArgs") : worker_argv;
-      const auto ps_argv =
-          t.parameter_server_count > 0
-              ? with_args(t.parameter_server_args, "parameterServerCommandLineArgs")
-              : std::vector<std::string>();
-      for (std::int64_t i = 0; i < t.worker_count; ++i) {
-        const auto& argv = i == 0 ? master_argv : worker_argv;
-        job_.env.set("AZ_BATCHAI_TASK_INDEX", std::to_string(i));
-        job_.env.set("TF_CONFIG", tf_config("worker", i));
-        step.tasks.push_back(task("wk-" + std::to_string(i), argv, "-wk-" + std::to_string(i)));
-      }
-      for (std::int64_t i = 0; i < t.parameter_server_count; ++i) {
-        job_.env.set("AZ_BATCHAI_TASK_INDEX", std::to_string(i));
-        job_.env.set("TF_CONFIG", tf_config("ps", i));
-        TaskSpec ps_task = task("ps-" + std::to_string(i), ps_argv, "-ps-" + std::to_string(i));
-        ps_task.primary = false;  // parameter servers never exit by themselves
-        step.tasks.push_back(std::move(ps_task));
-      }
-      break;
-    }
+      step.tasks.push_back(
+          task("0", with_args(*head, t.command_line_args, field + ".commandLineArgs"), "-0"));
+      return;
     default:  // cntk, caffe, chainer: one process
-      step.tasks.push_back(task("main", with_args(t.command_line_args, "commandLineArgs"), ""));
-      break;
+      step.tasks.push_back(
+          task("main", with_args(*head, t.command_line_args, field + ".commandLineArgs"), ""));
+      return;
   }
 }
 
-std::optional<PlannedJob> Planner::run() {
-  const std::size_t errors_before = d_.errors().size();
-  if (spec_.node_count != 1) {
-    d_.error(at("nodeCount"),
-             std::to_string(spec_.node_count) +
-                 " nodes: run-job runs a job on this one node; nodeCount must be 1");
-  }
-  job_.layout = ctx_.layout;
+// Secrets first, so that a user variable naming one is told it is a secret, not undefined.
+void Planner::plan_environment() {
   job_.env = ctx_.base_env;
-  job_.container = spec_.container;
-  job_.container_name = ctx_.container_name;
-  job_.gpu_count = ctx_.gpu_count;
   add_env_section3();
-  // Secrets first, so that a user variable naming one is told it is a secret, not undefined.
   for (const auto& s : spec_.secrets) job_.env.set(s.name, s.value, true);
   for (std::size_t i = 0; i < spec_.environment_variables.size(); ++i) {
     const auto& v = spec_.environment_variables[i];
@@ -279,7 +299,10 @@ std::optional<PlannedJob> Planner::run() {
     }
     job_.env.set(v.name, *value);
   }
+}
 
+// Input directories, stdouterr/ and the output directories, with their variables.
+void Planner::plan_directories() {
   for (std::size_t i = 0; i < spec_.input_directories.size(); ++i) {
     const auto& in = spec_.input_directories[i];
     if (auto p =
@@ -311,7 +334,10 @@ std::optional<PlannedJob> Planner::run() {
     job_.outputs.push_back({out.id, path});
     job_.env.set("AZ_BATCHAI_OUTPUT_" + out.id, path);
   }
+}
 
+// The job's volumes below AZ_BATCHAI_JOB_MOUNT_ROOT; an unmanaged one's command, found on the node.
+void Planner::plan_mounts() {
   for (const auto& v : spec_.mount_volumes) {
     PlannedMount m;
     m.volume = &v;
@@ -331,7 +357,29 @@ std::optional<PlannedJob> Planner::run() {
     }
     job_.mounts.push_back(std::move(m));
   }
+}
 
+// Every task runs in the job's container, through the agent's container-exec.
+void Planner::wrap_in_container() {
+  for (auto& step : job_.plan.steps) {
+    for (auto& t : step.tasks) {
+      std::vector<std::string> argv = {"/proc/self/exe",
+                                       "container-exec",
+                                       "--socket",
+                                       ctx_.container_socket,
+                                       "--container",
+                                       ctx_.container_name,
+                                       "--workdir",
+                                       t.cwd,
+                                       "--"};
+      argv.insert(argv.end(), t.argv.begin(), t.argv.end());
+      t.argv = std::move(argv);
+    }
+  }
+}
+
+// The supervisor's plan: job preparation, then the toolkit's processes.
+void Planner::plan_steps() {
   LaunchPlan& plan = job_.plan;
   plan.job_id = ctx_.names.job_uuid;
   plan.job_name = ctx_.names.job;
@@ -353,24 +401,24 @@ std::optional<PlannedJob> Planner::run() {
     plan.steps.push_back(std::move(prep));
   }
   plan.steps.push_back(std::move(main_step));
-  if (spec_.container) {
-    // Every task runs in the job's container, through the agent's container-exec.
-    for (auto& step : plan.steps) {
-      for (auto& t : step.tasks) {
-        std::vector<std::string> argv = {"/proc/self/exe",
-                                         "container-exec",
-                                         "--socket",
-                                         ctx_.container_socket,
-                                         "--container",
-                                         ctx_.container_name,
-                                         "--workdir",
-                                         t.cwd,
-                                         "--"};
-        argv.insert(argv.end(), t.argv.begin(), t.argv.end());
-        t.argv = std::move(argv);
-      }
-    }
+  if (spec_.container) wrap_in_container();
+}
+
+std::optional<PlannedJob> Planner::run() {
+  const std::size_t errors_before = d_.errors().size();
+  if (spec_.node_count != 1) {
+    d_.error(at("nodeCount"),
+             std::to_string(spec_.node_count) +
+                 " nodes: run-job runs a job on this one node; nodeCount must be 1");
   }
+  job_.layout = ctx_.layout;
+  job_.container = spec_.container;
+  job_.container_name = ctx_.container_name;
+  job_.gpu_count = ctx_.gpu_count;
+  plan_environment();
+  plan_directories();
+  plan_mounts();
+  plan_steps();
   if (d_.errors().size() != errors_before) return std::nullopt;
   return std::move(job_);
 }

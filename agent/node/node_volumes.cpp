@@ -68,6 +68,7 @@ NodeVolumesResult mount_node_volumes(const std::vector<MountVolume>& volumes,
   NodeVolumesResult result;
   const std::string mount_root = cluster_mount_root(config.root);
   std::vector<std::string> wanted;
+  wanted.reserve(volumes.size());
   for (const auto& v : volumes) wanted.push_back(join_path(mount_root, v.relative_mount_path));
   unmount_leftovers(mount_root, wanted, result);
   // Caches of mounts found here are kept: their drivers may have died with writes not uploaded.
