@@ -16,8 +16,10 @@ the root (a few minutes; cached in /var/cache/batchai-tests/package).
 """
 
 import glob
+import gzip
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -208,6 +210,43 @@ class LintianTest(unittest.TestCase):
             tags = [line for line in p.stdout.splitlines() if line[:2] in ("E:", "W:")]
             self.assertEqual(tags, [], p.stdout)
             self.assertEqual(p.returncode, 0, p.stdout)
+
+
+class PackageContentTest(unittest.TestCase):
+    """What the package installs: the documentation its unit and man page point at is there,
+    uncompressed (dh_compress gzips docs over 4 KB unless told not to), and the license."""
+
+    @classmethod
+    def setUpClass(cls):
+        skip_unless_able()
+        cls.deb, _, _ = packages()
+
+    def setUp(self):
+        self.tree = tempfile.mkdtemp(prefix="batchai-deb-")
+        self.addCleanup(shutil.rmtree, self.tree, True)
+        subprocess.run(["dpkg-deb", "-x", self.deb, self.tree], check=True)
+
+    def installed(self, path):
+        return os.path.join(self.tree, path.lstrip("/"))
+
+    def test_the_units_and_man_pages_documentation_links_resolve(self):
+        with open(self.installed("/lib/systemd/system/batchai-agent.service")) as f:
+            unit = f.read()
+        links = [word[len("file://"):] for line in unit.splitlines()
+                 if line.startswith("Documentation=") for word in line.split("=", 1)[1].split()
+                 if word.startswith("file://")]
+        with gzip.open(self.installed("/usr/share/man/man8/batchai-agent.8.gz"), "rt") as f:
+            links += re.findall(r"/usr/share/doc/batchai-agent/[\w.-]+", f.read())
+        self.assertIn("/usr/share/doc/batchai-agent/README.md", links)
+        self.assertGreater(len(links), 2)
+        for path in links:
+            self.assertTrue(os.path.isfile(self.installed(path)), path + " is not installed")
+
+    def test_the_copyright_file_names_the_license(self):
+        with open(self.installed("/usr/share/doc/batchai-agent/copyright")) as f:
+            text = f.read()
+        self.assertIn("License: Apache-2.0", text)
+        self.assertNotIn("unchosen", text)
 
 
 class PackageLifeTest(unittest.TestCase):
