@@ -154,8 +154,8 @@ JobStartRequest start_request(const RunJobOptions& o, const ParsedJob& parsed, D
 }
 
 int refuse(const Diagnostics& d, const std::string& job_file) {
-  std::fputs(Diagnostics::render(d.errors()).c_str(), stderr);
-  say("InvalidJobSpec: " + std::to_string(d.errors().size()) + " problem(s) in " + job_file +
+  std::fputs(Diagnostics::render(d.errors(), d.error_count()).c_str(), stderr);
+  say("InvalidJobSpec: " + std::to_string(d.error_count()) + " problem(s) in " + job_file +
       "; nothing was run");
   return kExitInvalid;
 }

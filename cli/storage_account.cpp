@@ -1,11 +1,22 @@
 #include "cli/storage_account.hpp"
 
+#include <cctype>
 #include <cstdlib>
-#include <regex>
 
 namespace batchai::cli {
 
 namespace {
+
+// The account of https://<account>.file.core.windows.net/...: "" when the URL has none.
+std::string account_of_url(const std::string& url) {
+  std::size_t start = url.starts_with("https://") ? 8 : url.starts_with("http://") ? 7 : 0;
+  if (start == 0) return "";
+  std::size_t end = start;
+  while (end < url.size() &&
+         (std::isalnum(static_cast<unsigned char>(url[end])) || url[end] == '-'))
+    ++end;
+  return end > start && end < url.size() && url[end] == '.' ? url.substr(start, end - start) : "";
+}
 
 using nlohmann::json;
 
@@ -59,11 +70,8 @@ Status fill_storage_account(json& mount_volumes, const std::string& path,
           replace_all(url, kPlaceholder, *name);
           v["azureFileUrl"] = url;
         }
-        static const std::regex host_re(R"(^https?://([A-Za-z0-9-]+)\.)");
-        std::smatch m;
-        if ((!v.contains("accountName") || v["accountName"].is_null()) &&
-            std::regex_search(url, m, host_re)) {
-          v["accountName"] = m[1].str();
+        if (!v.contains("accountName") || v["accountName"].is_null()) {
+          if (auto account = account_of_url(url); !account.empty()) v["accountName"] = account;
         }
       }
       if (v.contains("accountName") && v["accountName"] == kPlaceholder) {

@@ -13,14 +13,26 @@
 
 namespace batchai {
 
+// The longest string a field may hold: names, paths, URLs, options. PATH_MAX is 4096.
+constexpr std::size_t kMaxFieldBytes = 4096;
+// The longest text: one argument or environment string as the kernel passes it (MAX_ARG_STRLEN,
+// 32 pages, with its NUL). Command lines, arguments, environment values, secrets.
+constexpr std::size_t kMaxTextBytes = 32 * 4096 - 1;
+
 class JsonReader {
  public:
   JsonReader(const nlohmann::json& object, std::string path, Diagnostics& diagnostics);
 
   // Each accessor marks the key as known. `required` reports a missing field as an error.
+  // A string: one line (no control characters) of at most kMaxFieldBytes.
   std::optional<std::string> string(const std::string& key, bool required = false);
   // A string that must not be empty (after trimming nothing: whitespace counts as content).
   std::optional<std::string> nonempty_string(const std::string& key, bool required = false);
+  // Text: lines (tabs, CR and LF allowed; no other control character) of at most max_bytes.
+  std::optional<std::string> text(const std::string& key, bool required = false,
+                                  std::size_t max_bytes = kMaxTextBytes);
+  std::optional<std::string> nonempty_text(const std::string& key, bool required = false,
+                                           std::size_t max_bytes = kMaxTextBytes);
   std::optional<std::int64_t> integer(const std::string& key, std::int64_t min, std::int64_t max,
                                       bool required = false);
   std::optional<bool> boolean(const std::string& key);
@@ -40,6 +52,8 @@ class JsonReader {
 
  private:
   const nlohmann::json* field(const std::string& key, bool required);
+  std::optional<std::string> checked_string(const std::string& key, bool required,
+                                            std::size_t max_bytes, bool multiline);
 
   const nlohmann::json& object_;
   std::string path_;

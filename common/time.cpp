@@ -4,7 +4,8 @@
 
 #include <cctype>
 #include <cstdio>
-#include <regex>
+
+#include "common/text_pattern.hpp"
 
 namespace batchai {
 
@@ -38,6 +39,8 @@ constexpr double kMaxMs = 1e12;
 
 Result<std::int64_t> checked(double ms, const std::string& text) {
   if (ms <= 0) return err("duration \"" + text + "\" must be longer than zero");
+  // The supervisor counts whole milliseconds: less would be a limit of zero.
+  if (ms < 1) return err("duration \"" + text + "\" is shorter than a millisecond");
   if (ms > kMaxMs) return err("duration \"" + text + "\" is too long");
   return static_cast<std::int64_t>(ms);
 }
@@ -45,29 +48,28 @@ Result<std::int64_t> checked(double ms, const std::string& text) {
 }  // namespace
 
 Result<std::int64_t> parse_duration_ms(const std::string& text) {
-  static const std::regex iso(
-      R"(^P(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$)");
-  static const std::regex span(R"(^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?$)");
-  static const std::regex words(R"(^(\d+) days?, (\d{1,2}):(\d{2}):(\d{2})$)");
-  std::smatch m;
+  static const TextPattern iso(
+      R"(P(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?)");
+  static const TextPattern span(R"((?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?)");
+  static const TextPattern words(R"((\d+) days?, (\d{1,2}):(\d{2}):(\d{2}))");
+  std::vector<std::string> m;
   if (text.size() > 64) return err("duration is longer than 64 characters");
-  if (std::regex_match(text, m, iso) && text != "P" && text.back() != 'T') {
+  if (iso.full_match(text, &m) && text != "P" && text.back() != 'T') {
     const double unit_ms[] = {7 * 86400e3, 86400e3, 3600e3, 60e3, 1e3};
     double ms = 0;
-    for (int i = 0; i < 5; ++i) {
-      if (m[i + 1].matched) ms += std::stod(m[i + 1].str()) * unit_ms[i];
+    for (std::size_t i = 0; i < 5; ++i) {
+      if (!m[i].empty()) ms += std::stod(m[i]) * unit_ms[i];
     }
     return checked(ms, text);
   }
-  if (std::regex_match(text, m, span) || std::regex_match(text, m, words)) {
-    double days = m[1].matched ? std::stod(m[1].str()) : 0;
-    int hours = std::stoi(m[2].str()), minutes = std::stoi(m[3].str()),
-        seconds = std::stoi(m[4].str());
+  if (span.full_match(text, &m) || words.full_match(text, &m)) {
+    double days = m[0].empty() ? 0 : std::stod(m[0]);
+    int hours = std::stoi(m[1]), minutes = std::stoi(m[2]), seconds = std::stoi(m[3]);
     if (hours > 23 || minutes > 59 || seconds > 59) {
       return err("duration \"" + text + "\" has hours, minutes or seconds out of range");
     }
     double ms = days * 86400e3 + hours * 3600e3 + minutes * 60e3 + seconds * 1e3;
-    if (m.size() > 5 && m[5].matched) ms += std::stod("0." + m[5].str()) * 1e3;
+    if (m.size() > 4 && !m[4].empty()) ms += std::stod("0." + m[4]) * 1e3;
     return checked(ms, text);
   }
   return err("\"" + text +

@@ -1,8 +1,7 @@
 #include "controlplane/volumes.hpp"
 
-#include <regex>
-
 #include "common/diagnostics.hpp"
+#include "common/text_pattern.hpp"
 #include "jobspec/volume_parser.hpp"
 
 namespace batchai::cp {
@@ -11,14 +10,15 @@ using nlohmann::json;
 
 bool parse_file_server(const std::string& text, std::string& name, FileServer& server,
                        std::string& why) {
-  static const std::regex re(R"(^([-\w]{1,64})=([A-Za-z0-9.:-]+):(/[A-Za-z0-9._/@+-]*)$)");
-  std::smatch m;
-  if (!std::regex_match(text, m, re)) {
+  static const TextPattern re(
+      R"(([-\w]{1,64})=([A-Za-z0-9.:-]{1,253}):(/[A-Za-z0-9._/@+-]{0,1000}))");
+  std::vector<std::string> m;
+  if (!re.full_match(text, &m)) {
     why = "\"" + text + "\" is not NAME=IP:/EXPORT (e.g. nfs1=10.0.0.4:/mnt/data)";
     return false;
   }
-  name = m[1];
-  server = {m[2], m[3]};
+  name = m[0];
+  server = {m[1], m[2]};
   return true;
 }
 

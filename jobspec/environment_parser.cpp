@@ -22,7 +22,7 @@ void read_name_values(JsonReader& parent, const std::string& key, bool secret,
     }
     JsonReader r((*list)[i], at, d);
     auto name = r.string("name", true);
-    std::optional<std::string> value = r.string("value", !secret);
+    std::optional<std::string> value = r.text("value", !secret);
     if (secret && r.has("valueSecretReference")) {
       r.accept("valueSecretReference");
       d.error(r.path_of("valueSecretReference"),

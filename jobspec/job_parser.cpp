@@ -2,9 +2,9 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <set>
 
+#include "common/text_pattern.hpp"
 #include "common/time.hpp"
 #include "jobspec/environment_parser.hpp"
 #include "jobspec/rules.hpp"
@@ -100,18 +100,17 @@ std::optional<ApiVersion> decide_version(const json& root, const json& props, co
       d.error("$schema", "must be a string, not " + json_type_name(*schema));
       return std::nullopt;
     }
-    static const std::regex date(R"((\d{4}-\d{2}-\d{2}(?:-preview)?))");
-    std::smatch m;
+    static const TextPattern date(R"((\d{4}-\d{2}-\d{2}(?:-preview)?))");
+    std::vector<std::string> m;
     const auto& text = schema->get_ref<const std::string&>();
-    if (!std::regex_search(text, m, date)) {
+    if (!date.partial_match(text, &m)) {
       d.error("$schema",
               "names no API version (expected .../2018-05-01/... or .../2018-03-01/...)");
       return std::nullopt;
     }
-    if (m[1] == "2018-05-01") return ApiVersion::k2018_05_01;
-    if (m[1] == "2018-03-01") return ApiVersion::k2018_03_01;
-    d.error("$schema",
-            "API version " + m[1].str() + " is not supported: use 2018-05-01 or 2018-03-01");
+    if (m[0] == "2018-05-01") return ApiVersion::k2018_05_01;
+    if (m[0] == "2018-03-01") return ApiVersion::k2018_03_01;
+    d.error("$schema", "API version " + m[0] + " is not supported: use 2018-05-01 or 2018-03-01");
     return std::nullopt;
   }
   std::string old_field, new_field;
@@ -159,14 +158,16 @@ void read_container(JsonReader& props, JobSpec& spec, Diagnostics& d) {
   ContainerSettings out;
   if (const json* reg = r.object("imageSourceRegistry", true)) {
     JsonReader rr(*reg, r.path_of("imageSourceRegistry"), d);
-    static const std::regex image_re(R"(^[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,511}$)");
     if (auto image = rr.nonempty_string("image", true)) {
-      if (!std::regex_match(*image, image_re)) {
-        d.error(rr.path_of("image"), quote_value(*image) + " is not a valid image reference");
-      }
+      if (auto why = check_image_reference(*image); !why.empty()) d.error(rr.path_of("image"), why);
       out.image = *image;
     }
     out.server_url = rr.nonempty_string("serverUrl");
+    if (out.server_url) {
+      if (auto why = check_registry_server(*out.server_url); !why.empty()) {
+        d.error(rr.path_of("serverUrl"), why);
+      }
+    }
     if (const json* cred = rr.object("credentials")) {
       JsonReader cr(*cred, rr.path_of("credentials"), d);
       out.username = cr.nonempty_string("username", true);
@@ -237,10 +238,9 @@ void read_directories(JsonReader& props, JobSpec& spec, Diagnostics& d) {
       }
       if (spec.api_version == ApiVersion::k2018_03_01) {
         if (auto type = r.string("type")) {
-          static const std::regex types(
-              R"(^\s*(model|logs|summary|custom)\s*(,\s*(model|logs|summary|custom)\s*)*$)",
-              std::regex::icase);
-          if (!std::regex_match(*type, types)) {
+          static const TextPattern types(
+              R"(\s*(model|logs|summary|custom)\s*(,\s*(model|logs|summary|custom)\s*)*)", true);
+          if (!types.full_match(*type)) {
             d.error(r.path_of("type"),
                     quote_value(*type) + " is not one of model, logs, summary, custom");
           }
@@ -378,10 +378,14 @@ void read_job_json(const json& root, ParsedJob& result) {
   }
   if (spec.api_version == ApiVersion::k2018_03_01) {
     props.integer("priority", -1000, 1000);
-    props.string("experimentName");
+    if (auto name = props.string("experimentName")) {
+      if (auto why = check_resource_name(*name); !why.empty()) {
+        d.error(props.path_of("experimentName"), why);
+      }
+    }
   } else if (auto prio = props.string("schedulingPriority")) {
-    static const std::regex prios("^(low|normal|high)$", std::regex::icase);
-    if (!std::regex_match(*prio, prios)) {
+    static const TextPattern prios("low|normal|high", true);
+    if (!prios.full_match(*prio)) {
       d.error(props.path_of("schedulingPriority"),
               quote_value(*prio) + " is not one of low, normal, high");
     }
@@ -415,7 +419,7 @@ void read_job_json(const json& root, ParsedJob& result) {
 
   if (const json* prep = props.object("jobPreparation")) {
     JsonReader r(*prep, props.path_of("jobPreparation"), d);
-    spec.job_preparation = r.nonempty_string("commandLine", true);
+    spec.job_preparation = r.nonempty_text("commandLine", true);
     r.warn_unknown();
   }
   read_environment(props, spec.environment_variables, spec.secrets, d);
@@ -440,17 +444,17 @@ void read_toolkit(JsonReader& props, Toolkit kind, JobSpec& spec, Diagnostics& d
   auto read_python = [&](bool required) {
     t.python_script = r.nonempty_string("pythonScriptFilePath", required);
     t.python_interpreter = r.nonempty_string("pythonInterpreterPath");
-    t.command_line_args = r.string("commandLineArgs").value_or("");
+    t.command_line_args = r.text("commandLineArgs").value_or("");
   };
   auto read_process_count = [&] {
     t.process_count = r.integer("processCount", 1, kMaxProcesses).value_or(spec.node_count);
   };
   switch (kind) {
     case Toolkit::kCustomToolkit:
-      t.command_line = r.nonempty_string("commandLine", true).value_or("");
+      t.command_line = r.nonempty_text("commandLine", true).value_or("");
       break;
     case Toolkit::kCustomMpi:
-      t.command_line = r.nonempty_string("commandLine", true).value_or("");
+      t.command_line = r.nonempty_text("commandLine", true).value_or("");
       read_process_count();
       break;
     case Toolkit::kPyTorch:
@@ -469,9 +473,9 @@ void read_toolkit(JsonReader& props, Toolkit kind, JobSpec& spec, Diagnostics& d
     case Toolkit::kTensorFlow:
       t.python_script = r.nonempty_string("pythonScriptFilePath", true);
       t.python_interpreter = r.nonempty_string("pythonInterpreterPath");
-      t.master_args = r.string("masterCommandLineArgs");
-      t.worker_args = r.string("workerCommandLineArgs").value_or("");
-      t.parameter_server_args = r.string("parameterServerCommandLineArgs").value_or("");
+      t.master_args = r.text("masterCommandLineArgs");
+      t.worker_args = r.text("workerCommandLineArgs").value_or("");
+      t.parameter_server_args = r.text("parameterServerCommandLineArgs").value_or("");
       t.worker_count = r.integer("workerCount", 1, kMaxProcesses).value_or(spec.node_count);
       t.parameter_server_count = r.integer("parameterServerCount", 0, kMaxProcesses).value_or(0);
       break;

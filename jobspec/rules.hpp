@@ -26,6 +26,22 @@ std::string check_relative_path(const std::string& path);
 // An absolute path after expansion: starts with '/', no ".." components.
 std::string check_absolute_path(const std::string& path);
 
+// Azure's naming rules (they are the storage service's, so a name that breaks them can only fail
+// later, at the mount):
+// storage account names: 3-24 lower-case letters and digits.
+std::string check_storage_account_name(const std::string& name);
+// file share names: 3-63 lower-case letters, digits and single hyphens, starting and ending with
+// a letter or digit.
+std::string check_share_name(const std::string& name);
+// account keys: base64, at most 1024 characters.
+std::string check_account_key(const std::string& key);
+
+// A container image as Docker names it: [registry[:port]/]path[:tag][@digest], lower-case path
+// components, at most 255 characters for the name.
+std::string check_image_reference(const std::string& image);
+// A registry's server: a host with an optional port, or an http(s) URL of one.
+std::string check_registry_server(const std::string& server);
+
 // Whether text is valid UTF-8 (job documents are; command-line values need checking).
 bool is_valid_utf8(const std::string& text);
 

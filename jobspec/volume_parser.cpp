@@ -1,9 +1,10 @@
 #include "jobspec/volume_parser.hpp"
 
 #include <map>
-#include <regex>
 
+#include "common/text_pattern.hpp"
 #include "jobspec/expand.hpp"
+#include "jobspec/mount_options.hpp"
 #include "jobspec/rules.hpp"
 
 namespace batchai {
@@ -12,11 +13,30 @@ using nlohmann::json;
 
 namespace {
 
+// Azure's rule for blob container names: 3-63 lower-case letters, digits and single hyphens,
+// starting and ending with a letter or digit; or "$root".
+bool valid_container_name(const std::string& name) {
+  if (name == "$root") return true;
+  if (name.size() < 3 || name.size() > 63 || name.front() == '-' || name.back() == '-')
+    return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+    if (!ok || (c == '-' && name[i + 1] == '-')) return false;
+  }
+  return true;
+}
+
 void read_credentials(JsonReader& r, MountVolume& v, Diagnostics& d) {
   const json* cred = r.object("credentials", true);
   if (cred == nullptr) return;
   JsonReader cr(*cred, r.path_of("credentials"), d);
   v.account_key = cr.nonempty_string("accountKey");
+  if (v.account_key) {
+    if (auto why = check_account_key(*v.account_key); !why.empty()) {
+      d.error(cr.path_of("accountKey"), why);  // never the key itself
+    }
+  }
   if (cr.has("accountKeySecretReference")) {
     cr.accept("accountKeySecretReference");
     d.error(cr.path_of("accountKeySecretReference"),
@@ -33,15 +53,15 @@ void read_mount_settings(JsonReader& fr, MountVolume& v, Diagnostics& d) {
   const json* ms = fr.object("mountSettings");
   if (ms == nullptr) return;
   JsonReader mr(*ms, fr.path_of("mountSettings"), d);
-  static const std::regex host_re(R"(^[A-Za-z0-9][A-Za-z0-9.:-]*$)");
-  static const std::regex export_re(R"(^/[A-Za-z0-9._/@+-]*$)");
+  static const TextPattern host_re(R"([A-Za-z0-9][A-Za-z0-9.:-]{0,252})");
+  static const TextPattern export_re(R"(/[A-Za-z0-9._/@+-]{0,1000})");
   v.file_server_ip = mr.nonempty_string("fileServerInternalIP", true).value_or("");
-  if (!v.file_server_ip.empty() && !std::regex_match(v.file_server_ip, host_re)) {
+  if (!v.file_server_ip.empty() && !host_re.full_match(v.file_server_ip)) {
     d.error(mr.path_of("fileServerInternalIP"),
             quote_value(v.file_server_ip) + " is not an IP address or host name");
   }
   v.file_server_export = mr.nonempty_string("mountPoint", true).value_or("");
-  if (!v.file_server_export.empty() && (!std::regex_match(v.file_server_export, export_re) ||
+  if (!v.file_server_export.empty() && (!export_re.full_match(v.file_server_export) ||
                                         v.file_server_export.find("/../") != std::string::npos ||
                                         v.file_server_export.ends_with("/.."))) {
     d.error(mr.path_of("mountPoint"),
@@ -53,22 +73,30 @@ void read_mount_settings(JsonReader& fr, MountVolume& v, Diagnostics& d) {
 
 void read_one(JsonReader& r, MountVolume& v, Diagnostics& d) {
   // read_mount_volumes reads relativeMountPath.
-  static const std::regex mode_re("^0?[0-7]{3}$");
+  static const TextPattern mode_re("0?[0-7]{3}");
   switch (v.kind) {
     case VolumeKind::kAzureFileShare: {
       v.account_name = r.nonempty_string("accountName", true).value_or("");
       v.azure_file_url = r.nonempty_string("azureFileUrl", true).value_or("");
-      static const std::regex url_re(R"(^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[^/\s]+/?$)");
-      if (!v.azure_file_url.empty() && !std::regex_match(v.azure_file_url, url_re)) {
+      static const TextPattern url_re(
+          R"(https?://[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?/[^/\s]{1,63}/?)");
+      if (!v.azure_file_url.empty() && !url_re.full_match(v.azure_file_url)) {
         d.error(r.path_of("azureFileUrl"), quote_value(v.azure_file_url) +
                                                " is not a file share URL like "
                                                "https://<account>.file.core.windows.net/<share>");
+      } else if (!v.azure_file_url.empty()) {
+        std::string share = v.azure_file_url;
+        while (share.ends_with("/")) share.pop_back();
+        share = share.substr(share.rfind('/') + 1);
+        if (auto why = check_share_name(share); !why.empty()) {
+          d.error(r.path_of("azureFileUrl"), why);
+        }
       }
       read_credentials(r, v, d);
       for (auto [key, target] :
            {std::pair{"fileMode", &v.file_mode}, std::pair{"directoryMode", &v.directory_mode}}) {
         if (auto mode = r.string(key)) {
-          if (!std::regex_match(*mode, mode_re)) {
+          if (!mode_re.full_match(*mode)) {
             d.error(r.path_of(key), quote_value(*mode) + " is not an octal mode like \"0777\"");
           } else {
             *target = *mode;
@@ -80,8 +108,7 @@ void read_one(JsonReader& r, MountVolume& v, Diagnostics& d) {
     case VolumeKind::kAzureBlob: {
       v.account_name = r.nonempty_string("accountName", true).value_or("");
       v.container_name = r.nonempty_string("containerName", true).value_or("");
-      static const std::regex container_re("^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$|^\\$root$");
-      if (!v.container_name.empty() && !std::regex_match(v.container_name, container_re)) {
+      if (!v.container_name.empty() && !valid_container_name(v.container_name)) {
         d.error(r.path_of("containerName"),
                 quote_value(v.container_name) +
                     " is not a valid container name: use 3-63 lower-case letters, digits and "
@@ -110,7 +137,7 @@ void read_one(JsonReader& r, MountVolume& v, Diagnostics& d) {
       break;
     }
     case VolumeKind::kUnmanaged: {
-      v.mount_command = r.nonempty_string("mountCommand", true).value_or("");
+      v.mount_command = r.nonempty_text("mountCommand", true).value_or("");
       if (!v.mount_command.empty()) {
         if (auto words = split_command_words(v.mount_command); !words) {
           d.error(r.path_of("mountCommand"), words.error().message);
@@ -119,8 +146,15 @@ void read_one(JsonReader& r, MountVolume& v, Diagnostics& d) {
       break;
     }
   }
-  if (v.mount_options && v.mount_options->find_first_of("\n\r") != std::string::npos) {
-    d.error(r.path_of("mountOptions"), "must be on one line");
+  if (!v.account_name.empty()) {
+    if (auto why = check_storage_account_name(v.account_name); !why.empty()) {
+      d.error(r.path_of("accountName"), why);
+    }
+  }
+  if (v.mount_options) {
+    auto checked = v.kind == VolumeKind::kAzureBlob ? blob_mount_options(*v.mount_options)
+                                                    : nfs_mount_options(*v.mount_options);
+    if (!checked) d.error(r.path_of("mountOptions"), checked.error().message);
   }
 }
 

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "common/time.hpp"
+#include "jobspec/mount_options.hpp"
 #include "mount/blob_sas.hpp"
 #include "mount/prepared_mount.hpp"
 #include "mount/rclone_config.hpp"
@@ -17,54 +18,6 @@ namespace {
 constexpr std::int64_t kSasLifetimeSeconds = 10LL * 365 * 24 * 3600;
 
 }  // namespace
-
-// blobfuse's options as rclone's: seconds gain their unit; options rclone has no counterpart
-// for (entry/negative timeouts are the kernel's, rclone sets them itself) are left out.
-Result<std::vector<std::string>> blob_mount_options(const std::string& mount_options) {
-  std::vector<std::string> out;
-  std::istringstream in(mount_options);
-  std::vector<std::string> words;
-  for (std::string w; in >> w;) words.push_back(w);
-  for (std::size_t i = 0; i < words.size(); ++i) {
-    std::string w = words[i];
-    if (w == "-o") {
-      if (i + 1 == words.size()) return err("mountOptions: -o without an option");
-      w = words[++i];
-    } else if (w.starts_with("-o")) {
-      w = w.substr(2);
-    } else if (w.starts_with("--")) {
-      w = w.substr(2);
-    }
-    std::istringstream parts(w);
-    for (std::string opt; std::getline(parts, opt, ',');) {
-      if (opt.empty()) continue;
-      std::string name = opt.substr(0, opt.find('='));
-      std::string value = opt.find('=') == std::string::npos ? "" : opt.substr(opt.find('=') + 1);
-      for (char& c : name) c = c == '-' ? '_' : c;
-      if (name == "attr_timeout" || name == "dir_cache_time") {
-        if (value.empty()) return err("mountOptions: " + name + " needs a value");
-        bool digits = value.find_first_not_of("0123456789") == std::string::npos;
-        out.push_back(name + "=" + value + (digits ? "s" : ""));
-      } else if (name == "entry_timeout" || name == "negative_timeout" || name == "tmp_path" ||
-                 name == "file_cache_timeout_in_seconds" || name == "config_file" ||
-                 name == "use_https" || name == "log_level") {
-        continue;  // blobfuse's own; rclone has no such option or the agent sets it
-      } else if (name == "ro" || name == "read_only") {
-        out.push_back("read_only");
-      } else if (name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") !=
-                     std::string::npos ||
-                 value.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                         "0123456789._:/+-") != std::string::npos) {
-        return err("mountOptions: " + opt + " is not an option");
-      } else if (name == "config" || name == "cache_dir" || name == "log_file") {
-        return err("mountOptions: " + name + " is set by the agent");
-      } else {
-        out.push_back(value.empty() ? name : name + "=" + value);
-      }
-    }
-  }
-  return out;
-}
 
 Result<PreparedMount> prepare_azure_blob(const MountVolume& v, const MountSite& site,
                                          const StorageSettings& settings) {

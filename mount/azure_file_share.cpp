@@ -2,9 +2,11 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include <regex>
+#include <string>
+#include <vector>
 
 #include "common/fs.hpp"
+#include "common/text_pattern.hpp"
 #include "mount/prepared_mount.hpp"
 #include "mount/rclone_config.hpp"
 
@@ -37,16 +39,16 @@ bool kernel_has_cifs() {
 
 Result<PreparedMount> prepare_azure_file_share(const MountVolume& v, const MountSite& site,
                                                const StorageSettings& settings) {
-  static const std::regex url_re(R"(^https?://([A-Za-z0-9.-]+)(:[0-9]{1,5})?/([^/\s]+)/?$)");
-  std::smatch m;
-  if (!std::regex_match(v.azure_file_url, m, url_re)) {
+  static const TextPattern url_re(R"(https?://([A-Za-z0-9.-]+)(:[0-9]{1,5})?/([^/\s]+)/?)");
+  std::vector<std::string> m;
+  if (!url_re.full_match(v.azure_file_url, &m)) {
     return err("azureFileUrl " + v.azure_file_url + " is not a file share URL");
   }
   if (!v.account_key) return err("no account key (credentials.accountKey) for " + v.azure_file_url);
   const std::string host = settings.azure_file_host.empty()
-                               ? m[1].str()
+                               ? m[0]
                                : with_account(settings.azure_file_host, v.account_name);
-  const std::string share = m[3].str();
+  const std::string share = m[2];
   const std::string port = std::to_string(settings.smb_port);
 
   bool use_cifs = settings.smb_driver == SmbDriver::kCifs;

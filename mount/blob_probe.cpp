@@ -3,7 +3,6 @@
 #include <curl/curl.h>
 
 #include <memory>
-#include <regex>
 
 namespace batchai {
 
@@ -21,10 +20,15 @@ std::size_t collect(char* data, std::size_t size, std::size_t n, void* out) {
   return size * n;
 }
 
+// The text of the first <tag>...</tag> in the storage service's error body.
 std::string xml_field(const std::string& body, const std::string& tag) {
-  std::smatch m;
-  if (std::regex_search(body, m, std::regex("<" + tag + ">([^<]*)</" + tag + ">"))) return m[1];
-  return "";
+  const std::string open = "<" + tag + ">";
+  const auto start = body.find(open);
+  if (start == std::string::npos) return "";
+  const auto end = body.find('<', start + open.size());
+  if (end == std::string::npos || body.compare(end, tag.size() + 3, "</" + tag + ">") != 0)
+    return "";
+  return body.substr(start + open.size(), end - start - open.size());
 }
 
 }  // namespace

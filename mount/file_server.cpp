@@ -1,4 +1,5 @@
 // fileServers (reference §6): kernel NFS to <ip>:<mountPoint>[/<sourceDirectory>].
+#include "jobspec/mount_options.hpp"
 #include "mount/prepared_mount.hpp"
 
 namespace batchai {
@@ -23,13 +24,13 @@ Result<PreparedMount> prepare_file_server(const MountVolume& v, const MountSite&
   const std::string host = v.file_server_ip.find(':') != std::string::npos
                                ? "[" + v.file_server_ip + "]"
                                : v.file_server_ip;
-  std::string options = v.mount_options.value_or("");
-  if (options.empty()) options = "rw";
-  if (options.find_first_not_of(
-          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_=.,:+-") !=
-      std::string::npos) {
-    return err("mountOptions " + options + " is not a comma-separated list of mount options");
-  }
+  // Checked again where they are used: the allow-list is the only way in (jobspec/mount_options).
+  auto checked = nfs_mount_options(v.mount_options.value_or(""));
+  if (!checked) return checked.error();
+  std::string options;
+  for (const auto& o : *checked) options += (options.empty() ? "" : ",") + o;
+  // A file server's setuid programs and device files are not the node's.
+  options += ",nosuid,nodev";
   p.request = {host + ":" + path, site.target, "nfs", options + ",_netdev", ""};
   p.description = host + ":" + path + " (nfs, " + options + ")";
   return p;

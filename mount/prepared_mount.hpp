@@ -38,11 +38,6 @@ Result<PreparedMount> prepare_azure_file_share(const MountVolume& v, const Mount
 Result<PreparedMount> prepare_azure_blob(const MountVolume& v, const MountSite& site,
                                          const StorageSettings& settings);
 
-// blobfuse-style mountOptions ("-o attr_timeout=240 -o ro") as rclone's mount options; options
-// rclone has no counterpart for are dropped, and ones the agent sets or that are malformed are
-// errors.
-Result<std::vector<std::string>> blob_mount_options(const std::string& mount_options);
-
 // fileServers: kernel NFS to the address and export the control plane resolved.
 Result<PreparedMount> prepare_file_server(const MountVolume& v, const MountSite& site);
 

@@ -1,8 +1,9 @@
 #include "mount/storage_config.hpp"
 
-#include <regex>
+#include <string>
 
 #include "common/fs.hpp"
+#include "common/text_pattern.hpp"
 #include "jobspec/rules.hpp"
 
 namespace batchai {
@@ -28,9 +29,9 @@ std::optional<Enum> read_choice(JsonReader& r, const std::string& key,
 
 StorageSettings read_storage_settings(JsonReader& r, Diagnostics& d) {
   StorageSettings s;
-  static const std::regex host_re(R"(^[A-Za-z0-9{}\[\]][A-Za-z0-9.:{}\[\]-]*$)");
+  static const TextPattern host_re(R"([A-Za-z0-9{}\[\]][A-Za-z0-9.:{}\[\]-]{0,252})");
   if (auto host = r.nonempty_string("azureFileHost")) {
-    if (!std::regex_match(*host, host_re)) {
+    if (!host_re.full_match(*host)) {
       d.error(r.path_of("azureFileHost"), quote_value(*host) + " is not a host name or address");
     } else {
       s.azure_file_host = *host;
@@ -43,9 +44,10 @@ StorageSettings read_storage_settings(JsonReader& r, Diagnostics& d) {
           {{"auto", SmbDriver::kAuto}, {"cifs", SmbDriver::kCifs}, {"rclone", SmbDriver::kRclone}},
           d)
           .value_or(s.smb_driver);
-  static const std::regex endpoint_re(R"(^https?://[A-Za-z0-9.:{}\[\]-]+(/[A-Za-z0-9._{}-]*)*$)");
+  static const TextPattern endpoint_re(
+      R"(https?://[A-Za-z0-9.:{}\[\]-]{1,253}(/[A-Za-z0-9._{}-]*){0,16})");
   if (auto endpoint = r.nonempty_string("azureBlobEndpoint")) {
-    if (!std::regex_match(*endpoint, endpoint_re)) {
+    if (!endpoint_re.full_match(*endpoint)) {
       d.error(r.path_of("azureBlobEndpoint"),
               quote_value(*endpoint) +
                   " is not an http(s) URL like https://{account}.blob.core.windows.net");

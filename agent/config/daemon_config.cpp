@@ -3,10 +3,12 @@
 #include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
-#include <regex>
+#include <string>
+#include <vector>
 
 #include "common/fs.hpp"
 #include "common/json_reader.hpp"
+#include "common/text_pattern.hpp"
 #include "jobspec/rules.hpp"
 #include "mount/storage_config.hpp"
 
@@ -71,12 +73,12 @@ void read_settings(JsonReader& r, DaemonConfig& c, Diagnostics& d) {
 
 // What the settings must be together, and the files they name.
 void check_settings(DaemonConfig& c, Diagnostics& d) {
-  static const std::regex url_re(R"(^(https?)://[A-Za-z0-9.\-\[\]:]+(/[^\s]*)?$)");
-  std::smatch m;
+  static const TextPattern url_re(R"((https?)://[A-Za-z0-9.\-\[\]:]{1,260}(/[^\s]*)?)");
+  std::vector<std::string> m;
   if (!c.control_plane_url.empty()) {
-    if (!std::regex_match(c.control_plane_url, m, url_re)) {
+    if (!url_re.full_match(c.control_plane_url, &m)) {
       d.error("controlPlaneUrl", quote_value(c.control_plane_url) + " is not an http(s) URL");
-    } else if (m[1] == "http" && !c.allow_insecure_http) {
+    } else if (m[0] == "http" && !c.allow_insecure_http) {
       d.error("controlPlaneUrl",
               "plain http is refused; use https, or set allowInsecureHttp for a test set-up");
     }

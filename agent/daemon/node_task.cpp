@@ -10,12 +10,12 @@
 #include <spdlog/spdlog.h>
 #include <exception>
 #include <memory>
-#include <regex>
 
 #include "agent/daemon/daemon_log.hpp"
 #include "agent/job/job_container.hpp"
 #include "agent/job/job_site.hpp"
 #include "common/fs.hpp"
+#include "common/text_pattern.hpp"
 #include "common/time.hpp"
 #include "common/unique_fd.hpp"
 #include "common/uuid.hpp"
@@ -30,9 +30,9 @@ namespace {
 
 // The job's uuid is the last part of its output path segment when that is a uuid.
 std::string job_uuid_of(const std::string& segment) {
-  static const std::regex uuid_re("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
+  static const TextPattern uuid_re("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
   std::string last = segment.substr(segment.rfind('/') + 1);
-  return std::regex_match(last, uuid_re) ? last : random_uuid();
+  return uuid_re.full_match(last) ? last : random_uuid();
 }
 
 }  // namespace

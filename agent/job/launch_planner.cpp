@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "common/fs.hpp"
@@ -54,6 +55,7 @@ class Planner {
   void plan_mounts();
   void plan_steps();
   void wrap_in_container();
+  void check_kernel_limits();
   void plan_toolkit(StepSpec& step);
   std::optional<std::vector<std::string>> toolkit_head(const std::string& field);
   void plan_pytorch(StepSpec& step, const std::vector<std::string>& head, const std::string& field);
@@ -98,6 +100,13 @@ std::optional<std::vector<std::string>> Planner::expand_words(const std::string&
 
 std::optional<std::string> Planner::program(const std::string& name, const std::string& path,
                                             bool on_host) {
+  // A relative path would be found from wherever the agent happens to run.
+  if (name.find('/') != std::string::npos && !name.starts_with("/")) {
+    d_.error(path, quote_value(name) +
+                       " is a relative path: give the program's absolute path, or a name the "
+                       "job's PATH finds");
+    return std::nullopt;
+  }
   // In a container the image's PATH finds programs, not the node's.
   if (spec_.container && !on_host) return name;
   std::string path_var;
@@ -378,6 +387,39 @@ void Planner::wrap_in_container() {
   }
 }
 
+// What execve takes: each argument and environment string at most MAX_ARG_STRLEN (32 pages)
+// with its NUL, and all of them with their pointers within ARG_MAX. A command line the kernel
+// would refuse is refused here, with its field, instead of failing as "exit code 127" later.
+void Planner::check_kernel_limits() {
+  constexpr std::size_t kMaxArgString = 32 * 4096;
+  const long arg_max_value = ::sysconf(_SC_ARG_MAX);
+  const std::size_t arg_max = arg_max_value > 0 ? static_cast<std::size_t>(arg_max_value) : 131072;
+  for (const auto& step : job_.plan.steps) {
+    const std::string field = step.name == "jobPreparation"
+                                  ? at("jobPreparation.commandLine")
+                                  : at(settings_field(spec_.toolkit.kind));
+    for (const auto& t : step.tasks) {
+      std::size_t total = 0;
+      std::size_t longest = 0;
+      for (const auto* list : {&t.argv, &t.env}) {
+        for (const auto& s : *list) {
+          total += s.size() + 1 + sizeof(char*);
+          longest = std::max(longest, s.size() + 1);
+        }
+      }
+      if (longest > kMaxArgString) {
+        d_.error(field, "task " + t.name + " has an argument or environment value of " +
+                            std::to_string(longest - 1) + " bytes once expanded, more than the " +
+                            std::to_string(kMaxArgString - 1) + " the kernel passes to a program");
+      } else if (total > arg_max) {
+        d_.error(field, "task " + t.name + "'s arguments and environment are " +
+                            std::to_string(total) + " bytes once expanded, more than the " +
+                            std::to_string(arg_max) + " the kernel passes to a program (ARG_MAX)");
+      }
+    }
+  }
+}
+
 // The supervisor's plan: job preparation, then the toolkit's processes.
 void Planner::plan_steps() {
   LaunchPlan& plan = job_.plan;
@@ -405,7 +447,7 @@ void Planner::plan_steps() {
 }
 
 std::optional<PlannedJob> Planner::run() {
-  const std::size_t errors_before = d_.errors().size();
+  const std::size_t errors_before = d_.error_count();
   if (spec_.node_count != 1) {
     d_.error(at("nodeCount"),
              std::to_string(spec_.node_count) +
@@ -419,7 +461,8 @@ std::optional<PlannedJob> Planner::run() {
   plan_directories();
   plan_mounts();
   plan_steps();
-  if (d_.errors().size() != errors_before) return std::nullopt;
+  check_kernel_limits();
+  if (d_.error_count() != errors_before) return std::nullopt;
   return std::move(job_);
 }
 

@@ -6,11 +6,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <regex>
 #include <sstream>
 #include <vector>
 
 #include "common/fs.hpp"
+#include "common/text_pattern.hpp"
 #include "common/unique_fd.hpp"
 
 namespace batchai {
@@ -103,9 +103,9 @@ Result<std::optional<AdminAccount>> admin_account_from(const json& node_setup) {
   const std::string at = "nodeSetup.userAccountSettings";
   if (!s.is_object()) return err(at + ": must be an object");
   AdminAccount a;
-  static const std::regex user_re("^[a-z_][a-z0-9_-]{0,31}$");
+  static const TextPattern user_re("[a-z_][a-z0-9_-]{0,31}");
   if (!s.contains("adminUserName") || !s["adminUserName"].is_string() ||
-      !std::regex_match(s["adminUserName"].get<std::string>(), user_re)) {
+      !user_re.full_match(s["adminUserName"].get<std::string>())) {
     return err(at +
                ".adminUserName: must be a user name like azureuser (lower-case letters, "
                "digits, '_' and '-', at most 32)");
@@ -113,10 +113,12 @@ Result<std::optional<AdminAccount>> admin_account_from(const json& node_setup) {
   a.user = s["adminUserName"];
   if (a.user == "root") return err(at + ".adminUserName: must not be root");
   if (s.contains("adminUserSshPublicKey") && !s["adminUserSshPublicKey"].is_null()) {
-    static const std::regex key_re(
-        R"(^(ssh-|ecdsa-|sk-)[A-Za-z0-9@.-]+ [A-Za-z0-9+/=]+( [^\r\n]*)?$)");
+    // One line, bounded: 16 KiB covers an RSA 16384 key and its comment.
+    static const TextPattern key_re(
+        R"((ssh-|ecdsa-|sk-)[A-Za-z0-9@.-]{1,64} [A-Za-z0-9+/=]+( [^\r\n\x00]*)?)");
     if (!s["adminUserSshPublicKey"].is_string() ||
-        !std::regex_match(s["adminUserSshPublicKey"].get<std::string>(), key_re)) {
+        s["adminUserSshPublicKey"].get_ref<const std::string&>().size() > 16384 ||
+        !key_re.full_match(s["adminUserSshPublicKey"].get<std::string>())) {
       return err(at + ".adminUserSshPublicKey: must be one OpenSSH public key line");
     }
     a.ssh_public_key = s["adminUserSshPublicKey"];

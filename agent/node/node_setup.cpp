@@ -36,7 +36,7 @@ void read_setup_task(const json& node_setup, ParsedNodeSetup& out) {
   }
   JsonReader r(task, "nodeSetup.setupTask", d);
   SetupTaskSpec spec;
-  spec.command_line = r.nonempty_string("commandLine", true).value_or("");
+  spec.command_line = r.nonempty_text("commandLine", true).value_or("");
   spec.std_out_err_path_prefix = r.nonempty_string("stdOutErrPathPrefix", true).value_or("");
   spec.std_out_err_path_suffix = r.string("stdOutErrPathSuffix").value_or("setup");
   read_environment(r, spec.environment_variables, spec.secrets, d);

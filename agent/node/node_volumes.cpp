@@ -54,6 +54,9 @@ Result<std::vector<std::string>> unmanaged_argv(const MountVolume& v, const JobE
   for (const auto& e : env.to_envp(false)) {
     if (e.starts_with("PATH=")) path_var = e.substr(5);
   }
+  if ((*words)[0].find('/') != std::string::npos && !(*words)[0].starts_with("/")) {
+    return err((*words)[0] + " is a relative path: give the program's absolute path");
+  }
   auto program = find_program((*words)[0], path_var);
   if (!program) return err((*words)[0] + " is not a program on PATH");
   (*words)[0] = *program;

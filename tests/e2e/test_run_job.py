@@ -415,6 +415,23 @@ class InvalidDocumentTest(RunJobTestCase):
         self.assertIn("InvalidJobSpec: 3 problem(s)", err)
         self.assert_no_run_job_state(self.root, self.state, self.logs)
 
+    def test_a_200_kb_field_is_refused_by_name_not_a_crash(self):
+        # std::regex recursed once per character: this field was a SIGSEGV.
+        huge = "a" * (200 * 1024)
+        job = self.write_job(dict(self.custom_job("echo never"), mountVolumes={
+            "azureFileShares": [{"accountName": "acct", "azureFileUrl": "https://" + huge,
+                                 "credentials": {"accountKey": "a2V5"},
+                                 "relativeMountPath": "logs"}],
+            "fileServers": [{"fileServer": {"id": "nfs1", "mountSettings": {
+                "fileServerInternalIP": huge, "mountPoint": "/x"}}, "relativeMountPath": "nfs"}]}))
+        code, err = self.run_agent(job)
+        self.assertEqual(code, 2, err[:2000])
+        self.assertIn("properties.mountVolumes.azureFileShares[0].azureFileUrl: ", err)
+        self.assertIn("properties.mountVolumes.fileServers[0].fileServer.mountSettings."
+                      "fileServerInternalIP: ", err)
+        self.assertLess(len(err), 8192, "messages show the start of a huge value, not all of it")
+        self.assert_no_run_job_state(self.root, self.state, self.logs)
+
     def test_bare_document_form_is_accepted(self):
         job = self.write_job(self.custom_job("echo bare"), wrapped=False)
         code, err = self.run_agent(job)

@@ -27,6 +27,8 @@ from tests.support.common import AGENT, SAFETY_TIMEOUT, free_port, mounts_below,
 
 ACCOUNT = "devstoreaccount1"
 KEY = Azurite.key
+# A key of the right form (base64) that is not the account's: refused by the server, not the parser.
+WRONG_KEY = "d3Jvbmcga2V5IGZvciB0aGUgdGVzdHMgb25seSwgbm90IGEgc2VjcmV0IGF0IGFsbA=="
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEEDS = os.path.join(os.path.dirname(os.path.dirname(HERE)), "..", "shared", "seeds")
 DIGITS = "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"
@@ -286,7 +288,7 @@ class AzureFilesTest(MountTestCase):
         self.check_mount_failure("azureFileShares", "AZFMountError", volume, storage, expect)
 
     def test_wrong_key_is_a_clear_error(self):
-        self.check_share_failure(self.share_volume("logs", "logs", key="not-the-key"))
+        self.check_share_failure(self.share_volume("logs", "logs", key=WRONG_KEY))
 
     def test_missing_share_is_a_clear_error(self):
         self.check_share_failure(self.share_volume("nosuchshare", "logs"))

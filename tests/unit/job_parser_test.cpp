@@ -662,8 +662,8 @@ TEST(JobParserVolumes, AllFourKinds) {
 }
 
 TEST(JobParserVolumes, AzureFileModesDefaultTo0777) {
-  JobSpec s = parse_clean(body(R"("mountVolumes": {"azureFileShares": [{"accountName": "a",
-      "azureFileUrl": "https://a.file.core.windows.net/s", "credentials": {"accountKey": "k"},
+  JobSpec s = parse_clean(body(R"("mountVolumes": {"azureFileShares": [{"accountName": "acct",
+      "azureFileUrl": "https://acct.file.core.windows.net/share", "credentials": {"accountKey": "a2V5"},
       "relativeMountPath": "afs"}]})"));
   ASSERT_EQ(s.mount_volumes.size(), 1u);
   EXPECT_EQ(s.mount_volumes[0].file_mode, "0777");

@@ -543,9 +543,9 @@ TEST(LaunchPlanner, UnmanagedMountCommandIsExpandedAndGetsTheMountPoint) {
                                  R"("mountVolumes": {"unmanagedFileSystems": [
                                   {"mountCommand": "mount --bind -o ro $DEMO_DIR/scripts",
                                    "relativeMountPath": "scripts"}],
-                                "azureFileShares": [{"accountName": "a",
-                                  "azureFileUrl": "https://a.file.core.windows.net/s",
-                                  "credentials": {"accountKey": "k"}, "relativeMountPath": "afs"}]})"));
+                                "azureFileShares": [{"accountName": "acct",
+                                  "azureFileUrl": "https://acct.file.core.windows.net/share",
+                                  "credentials": {"accountKey": "a2V5"}, "relativeMountPath": "afs"}]})"));
   Diagnostics d;
   std::optional<PlannedJob> planned = plan_job(spec, ctx, d);
   ASSERT_TRUE(planned.has_value()) << Diagnostics::render(d.errors());

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "jobspec/job_parser.hpp"
+#include "jobspec/mount_options.hpp"
 #include "mount/blob_sas.hpp"
 #include "mount/prepared_mount.hpp"
 #include "mount/rclone_config.hpp"
@@ -52,8 +53,34 @@ TEST(BlobMountOptions, BlobfuseOptionsBecomeRcloneOptions) {
       "-o attr_timeout=240 -o entry_timeout=240 -o negative_timeout=120 "
       "-o allow_other,ro --dir-cache-time=30s");
   ASSERT_TRUE(o) << o.error().message;
-  EXPECT_EQ(*o, (std::vector<std::string>{"attr_timeout=240s", "allow_other", "read_only",
-                                          "dir_cache_time=30s"}));
+  EXPECT_EQ(*o, (std::vector<std::string>{"attr_timeout=240s", "read_only", "dir_cache_time=30s"}));
+}
+
+TEST(BlobMountOptions, OnlyTheAllowListReachesRclone) {
+  // rclone's remote control server (as root, unauthenticated), its TLS switch, its config.
+  for (const char* bad : {"rc,rc_addr=0.0.0.0:5572,rc_no_auth", "-o no_check_certificate", "--rc",
+                          "-o rc_no_auth", "-o daemon", "-o allow_root"}) {
+    auto o = blob_mount_options(bad);
+    ASSERT_FALSE(o) << bad;
+    EXPECT_NE(o.error().message.find("is not an option a job may set"), std::string::npos)
+        << o.error().message;
+  }
+  auto ok = blob_mount_options("-o vfs_cache_max_age=1h,uid=1000 --gid=1000");
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(*ok, (std::vector<std::string>{"vfs_cache_max_age=1h", "uid=1000", "gid=1000"}));
+}
+
+TEST(NfsMountOptions, OnlyTheAllowListReachesMount) {
+  for (const char* bad :
+       {"rw,suid", "dev", "exec,rw", "uid=0", "vers=4,context=x", "rw,,=x", "sec=krb5;x"}) {
+    EXPECT_FALSE(nfs_mount_options(bad)) << bad;
+  }
+  auto ok = nfs_mount_options("rw,hard,vers=4.2,proto=tcp");
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->size(), 4u);
+  auto empty = nfs_mount_options("");
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(*empty, (std::vector<std::string>{"rw"}));
 }
 
 TEST(BlobMountOptions, OptionsTheAgentSetsOrMalformedOnesAreErrors) {

@@ -74,7 +74,7 @@ class KernelMountsTest(unittest.TestCase):
     def documents(self):
         props = seeds_job_properties()
         wrong = json.loads(json.dumps(props))
-        wrong["mountVolumes"]["azureFileShares"][1]["credentials"]["accountKey"] = "not-the-key"
+        wrong["mountVolumes"]["azureFileShares"][1]["credentials"]["accountKey"] = ("d3Jvbmcga2V5IGZvciB0aGUgdGVzdHMgb25seSwgbm90IGEgc2VjcmV0IGF0IGFsbA==")
         nfs = {"properties": {
             "nodeCount": 1,
             "customToolkitSettings": {"commandLine":
