@@ -1,5 +1,7 @@
 #include "cli/token_file.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 
 #include "common/fs.hpp"
@@ -16,6 +18,11 @@ bool is_space(char c) {
 }  // namespace
 
 Result<std::string> read_token_file(const std::string& path) {
+  // As the agent and the control plane require of theirs: a token others can read is no secret.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
+    return err("the token file " + path + " can be read by group or others: chmod 600 it");
+  }
   auto text = read_file(path, kMaxTokenBytes);
   if (!text) return err("token file: " + text.error().message);
   std::string token = std::move(*text);

@@ -36,7 +36,7 @@ void list_route(const ServerContext& ctx, const httplib::Request& req, httplib::
   }
   auto dir = job_directory(*job, req.get_param_value("directory"), ctx.node_root);
   if (auto* e = std::get_if<ApiError>(&dir)) return send_error(res, *e);
-  auto files = list_files(std::get<std::string>(dir));
+  auto files = list_files(std::get<JobDirectory>(dir));
   if (auto* e = std::get_if<ApiError>(&files)) return send_error(res, *e);
   res.set_header("X-Job-State", job->state);
   send_json(res, 200, std::get<json>(files));
@@ -56,7 +56,7 @@ void read_route(const ServerContext& ctx, const httplib::Request& req, httplib::
   }
   auto dir = job_directory(*job, req.matches[4], ctx.node_root);
   if (auto* e = std::get_if<ApiError>(&dir)) return send_error(res, *e);
-  auto chunk = read_file_chunk(std::get<std::string>(dir), name, *offset, kMaxChunkBytes);
+  auto chunk = read_file_chunk(std::get<JobDirectory>(dir), name, *offset, kMaxChunkBytes);
   if (auto* e = std::get_if<ApiError>(&chunk)) return send_error(res, *e);
   auto& c = std::get<FileChunk>(chunk);
   res.set_header("X-File-Size", std::to_string(c.file_size));

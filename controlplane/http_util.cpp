@@ -1,10 +1,7 @@
 #include "controlplane/http_util.hpp"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
-#include <array>
 #include <charconv>
 
 namespace batchai::cp {
@@ -26,34 +23,13 @@ void send_not_saved(httplib::Response& res) {
   send_error(res, {503, "StateNotSaved", "the control plane could not save its state; try again"});
 }
 
-namespace {
-
-// SHA-256 of text: tokens are compared as digests, so neither their content nor their length
-// shows in the time the comparison takes.
-std::array<unsigned char, 32> digest(const std::string& text) {
-  std::array<unsigned char, 32> out{};
-  unsigned int size = 0;
-  EVP_Digest(text.data(), text.size(), out.data(), &size, EVP_sha256(), nullptr);
-  return out;
-}
-
-}  // namespace
-
-bool authorized(const httplib::Request& req, const std::string& token) {
-  const std::string header = req.get_header_value("Authorization");
-  const std::string prefix = "Bearer ";
-  const std::string given = header.starts_with(prefix) ? header.substr(prefix.size()) : "";
-  const auto a = digest(given);
-  const auto b = digest(token);
-  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0 && header.starts_with(prefix);
-}
-
-httplib::Server::Handler route(const ServerContext& ctx, RouteFn fn) {
-  return [&ctx, fn = std::move(fn)](const httplib::Request& req, httplib::Response& res) {
-    if (ctx.token && !authorized(req, *ctx.token)) {
-      res.set_header("WWW-Authenticate", "Bearer");
-      send_error(res, {401, "Unauthorized", "a valid Authorization: Bearer token is required"});
-      spdlog::warn("{} {}: 401 Unauthorized from {}", req.method, req.path, req.remote_addr);
+httplib::Server::Handler route(const ServerContext& ctx, Caller caller, RouteFn fn) {
+  return [&ctx, caller, fn = std::move(fn)](const httplib::Request& req, httplib::Response& res) {
+    if (auto refused = authorize(ctx.credentials, caller, req)) {
+      if (refused->status == 401) res.set_header("WWW-Authenticate", "Bearer");
+      send_error(res, *refused);
+      spdlog::warn("{} {}: {} {} from {}", req.method, req.path, refused->status, refused->code,
+                   req.remote_addr);
       return;
     }
     if (!nesting_within(req.body, kMaxBodyNesting)) {

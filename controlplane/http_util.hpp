@@ -9,6 +9,7 @@
 #include <string>
 
 #include "controlplane/api_error.hpp"
+#include "controlplane/auth.hpp"
 #include "controlplane/store.hpp"
 #include "controlplane/volumes.hpp"
 #include "protocol/messages.hpp"
@@ -20,8 +21,8 @@ struct ServerContext {
   std::string default_cluster;
   std::optional<std::string> node_root;
   protocol::PollSettings poll;
-  std::optional<std::string> token;  // every request must carry it when set
-  FileServers file_servers;          // what fileServer.id may name (--file-server)
+  Credentials credentials;   // who may call what (controlplane/auth.hpp)
+  FileServers file_servers;  // what fileServer.id may name (--file-server)
 };
 
 void send_json(httplib::Response& res, int status, const nlohmann::json& body);
@@ -29,12 +30,13 @@ void send_error(httplib::Response& res, const ApiError& error);
 // 503 with Retry-After: the state could not be saved.
 void send_not_saved(httplib::Response& res);
 
-// "Authorization: Bearer <token>", compared in constant time.
-bool authorized(const httplib::Request& req, const std::string& token);
-
 using RouteFn = std::function<void(const httplib::Request&, httplib::Response&)>;
-// Wraps a route: authentication first, an exception is a 500, an error answer is logged.
-httplib::Server::Handler route(const ServerContext& ctx, RouteFn fn);
+// Wraps a route: authorization for its caller first (a user route unless said otherwise), an
+// exception is a 500, an error answer is logged.
+httplib::Server::Handler route(const ServerContext& ctx, Caller caller, RouteFn fn);
+inline httplib::Server::Handler route(const ServerContext& ctx, RouteFn fn) {
+  return route(ctx, Caller::kUser, std::move(fn));
+}
 
 // Whether text, read as JSON, nests arrays and objects at most max_depth deep. Checked before
 // any parser sees a body: code that walks a document recursively (the job parser, nlohmann's

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <memory>
 
+#include "common/beneath.hpp"
 #include "common/fs.hpp"
 #include "common/time.hpp"
 #include "common/unique_fd.hpp"
@@ -49,6 +50,36 @@ std::variant<std::string, ApiError> expand_here(const std::string& text, const s
   return *expanded;
 }
 
+// The directory path, which must lie below the mount root, relative to the node root.
+std::variant<JobDirectory, ApiError> below_mount_root(const std::string& dir,
+                                                      const std::string& field,
+                                                      const std::string& node_root) {
+  const std::string mount_root = join_path(node_root, "shared/LS_root/mounts");
+  if (!dir.starts_with(mount_root + "/") || dir.find("/../") != std::string::npos ||
+      dir.ends_with("/..")) {
+    return unreachable(field,
+                       "is outside $AZ_BATCHAI_MOUNT_ROOT, where the control plane "
+                       "serves nothing");
+  }
+  return JobDirectory{node_root, "shared/LS_root/mounts/" + dir.substr(mount_root.size() + 1)};
+}
+
+// The job's directory, opened beneath the node root: a symbolic link anywhere on the way (in a
+// share anyone may write) is refused, not followed. None when it does not exist (yet).
+std::variant<UniqueFd, ApiError> open_directory(const JobDirectory& dir) {
+  UniqueFd root(::open(dir.node_root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root.valid()) {
+    if (errno == ENOENT) return UniqueFd();
+    return ApiError{500, "InternalError", "the node root cannot be opened"};
+  }
+  auto fd = open_beneath(root.get(), dir.relative, O_RDONLY | O_DIRECTORY);
+  if (!fd) {
+    if (errno == ENOENT) return UniqueFd();
+    return not_found("DirectoryNotReadable", "cannot open the directory: " + fd.error().message);
+  }
+  return std::move(*fd);
+}
+
 std::string iso_of(const struct timespec& ts) {
   return iso8601_utc(static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000);
 }
@@ -60,9 +91,9 @@ bool is_safe_file_name(const std::string& name) {
          name.find('\0') == std::string::npos;
 }
 
-std::variant<std::string, ApiError> job_directory(const JobRecord& job,
-                                                  const std::string& directory,
-                                                  const std::optional<std::string>& node_root) {
+std::variant<JobDirectory, ApiError> job_directory(const JobRecord& job,
+                                                   const std::string& directory,
+                                                   const std::optional<std::string>& node_root) {
   if (!node_root) {
     return not_found("FilesNotReachable",
                      "the job's files are not reachable from the control plane: it was started "
@@ -74,7 +105,8 @@ std::variant<std::string, ApiError> job_directory(const JobRecord& job,
     auto prefix =
         expand_here(props.value("stdOutErrPathPrefix", ""), "stdOutErrPathPrefix", *node_root);
     if (auto* e = std::get_if<ApiError>(&prefix)) return *e;
-    return join_path(std::get<std::string>(prefix), segment + "/stdouterr");
+    return below_mount_root(join_path(std::get<std::string>(prefix), segment + "/stdouterr"),
+                            "stdOutErrPathPrefix", *node_root);
   }
   const json outputs = props.value("outputDirectories", json::array());
   for (std::size_t i = 0; i < outputs.size(); ++i) {
@@ -98,18 +130,17 @@ std::variant<std::string, ApiError> job_directory(const JobRecord& job,
       }
       dir = join_path(dir, *suffix);
     }
-    return dir;
+    return below_mount_root(dir, at + ".pathPrefix", *node_root);
   }
   return not_found("DirectoryNotFound", "the job has no output directory \"" + directory +
                                             "\" (and it is not \"stdouterr\")");
 }
 
-std::variant<json, ApiError> list_files(const std::string& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) {
-    if (errno == ENOENT) return json::array();
-    return not_found("DirectoryNotReadable", "cannot open the directory: " + errno_text(errno));
-  }
+std::variant<json, ApiError> list_files(const JobDirectory& dir) {
+  auto opened = open_directory(dir);
+  if (auto* e = std::get_if<ApiError>(&opened)) return *e;
+  UniqueFd fd = std::move(std::get<UniqueFd>(opened));
+  if (!fd.valid()) return json::array();
   int dup_fd = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0);
   if (dup_fd < 0) return ApiError{500, "InternalError", "cannot list the directory"};
   std::unique_ptr<DIR, int (*)(DIR*)> d(::fdopendir(dup_fd), ::closedir);
@@ -135,12 +166,14 @@ std::variant<json, ApiError> list_files(const std::string& dir) {
   return json(files);
 }
 
-std::variant<FileChunk, ApiError> read_file_chunk(const std::string& dir, const std::string& name,
+std::variant<FileChunk, ApiError> read_file_chunk(const JobDirectory& dir, const std::string& name,
                                                   std::int64_t offset, std::size_t max_bytes) {
   if (!is_safe_file_name(name)) {
     return bad_request("InvalidFileName", "the file name must be one path component");
   }
-  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  auto opened = open_directory(dir);
+  if (auto* e = std::get_if<ApiError>(&opened)) return *e;
+  UniqueFd dfd = std::move(std::get<UniqueFd>(opened));
   if (!dfd.valid()) return not_found("FileNotFound", "the file does not exist (yet)");
   UniqueFd fd(
       ::openat(dfd.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));

@@ -1,7 +1,9 @@
 // A job's files as the control plane sees them: with --node-root, the job's stdouterr/ and
 // output directories are found below <node root>/shared/LS_root/mounts, expanding only
 // $AZ_BATCHAI_MOUNT_ROOT (cluster volumes, which the control plane's host has mounted at the
-// same place). Anything else (job volumes, the node's local disk) is on the node only.
+// same place). Anything else (job volumes, the node's local disk) is on the node only. Nothing
+// outside the mount root is ever served: directories and files are opened beneath the node root
+// with no symbolic link followed (common/beneath.hpp), wherever the document points.
 #pragma once
 
 #include <cstdint>
@@ -15,14 +17,20 @@
 
 namespace batchai::cp {
 
-// The absolute path of the job's directory "stdouterr" or output directory <id>.
-std::variant<std::string, ApiError> job_directory(const JobRecord& job,
-                                                  const std::string& directory,
-                                                  const std::optional<std::string>& node_root);
+// A job's directory: `relative` below the node root, always below its mount root.
+struct JobDirectory {
+  std::string node_root;
+  std::string relative;
+};
+
+// The job's directory "stdouterr" or output directory <id>.
+std::variant<JobDirectory, ApiError> job_directory(const JobRecord& job,
+                                                   const std::string& directory,
+                                                   const std::optional<std::string>& node_root);
 
 // [{"name", "size", "lastModified"}] of the regular files in dir (sorted by name; symbolic
 // links and subdirectories are left out). A directory that does not exist yet is empty.
-std::variant<nlohmann::json, ApiError> list_files(const std::string& dir);
+std::variant<nlohmann::json, ApiError> list_files(const JobDirectory& dir);
 
 struct FileChunk {
   std::string bytes;
@@ -31,7 +39,7 @@ struct FileChunk {
 
 // At most max_bytes of dir/name from offset. name is one path component; the file is opened
 // without following a symbolic link and must be a regular file.
-std::variant<FileChunk, ApiError> read_file_chunk(const std::string& dir, const std::string& name,
+std::variant<FileChunk, ApiError> read_file_chunk(const JobDirectory& dir, const std::string& name,
                                                   std::int64_t offset, std::size_t max_bytes);
 
 // A single file name: not empty, not "." or "..", no '/' and no NUL.

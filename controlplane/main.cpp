@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <thread>
+#include <tuple>
 
 #include "controlplane/options.hpp"
 #include "controlplane/server.hpp"
@@ -20,14 +21,29 @@ int run(Options& o) {
     spdlog::error("{}", s.error().message);
     return 2;
   }
-  std::optional<std::string> token;
-  if (!o.token_file.empty()) {
-    auto t = load_token(o.token_file);
+  Credentials credentials;
+  credentials.mutual_tls = !o.client_ca.empty();
+  for (auto [option, file, token] :
+       {std::tuple{"--token-file", &o.token_file, &credentials.user_token},
+        std::tuple{"--node-token-file", &o.node_token_file, &credentials.node_token}}) {
+    if (file->empty()) continue;
+    auto t = load_token(*file);
     if (!t) {
-      spdlog::error("--token-file: {}", t.error().message);
+      spdlog::error("{}: {}", option, t.error().message);
       return 2;
     }
-    token = *t;
+    *token = *t;
+  }
+  if (credentials.user_token && credentials.user_token == credentials.node_token) {
+    spdlog::error(
+        "--token-file and --node-token-file hold the same token: a node could act as a "
+        "user");
+    return 2;
+  }
+  if (credentials.mutual_tls && !credentials.user_token) {
+    spdlog::warn(
+        "mutual TLS without --token-file: the user routes answer 403 (a node's "
+        "certificate is no user's credential)");
   }
   auto store = Store::open(o.state_dir, o.cluster);
   if (!store) {
@@ -42,8 +58,8 @@ int run(Options& o) {
   if (o.insecure_http) {
     spdlog::warn("plain http (--insecure-http): requests and job secrets travel unencrypted");
   }
-  ServerContext ctx{**store, o.cluster,     o.node_root, {o.poll_wait_seconds, 0},
-                    token,   o.file_servers};
+  ServerContext ctx{**store,     o.cluster,     o.node_root, {o.poll_wait_seconds, 0},
+                    credentials, o.file_servers};
   configure_server(**server, ctx);
 
   // Signals are taken by one thread; every other thread (httplib's workers) starts after this.

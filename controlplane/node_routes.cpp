@@ -112,13 +112,17 @@ void do_leave(const ServerContext& ctx, const httplib::Request& req, httplib::Re
 
 void add_node_routes(httplib::Server& server, const ServerContext& ctx) {
   const std::string node = kNode;
-  server.Post(node + "/register",
-              route(ctx, [&ctx](const auto& req, auto& res) { do_register(ctx, req, res); }));
-  server.Get(node + "/desired",
-             route(ctx, [&ctx](const auto& req, auto& res) { do_desired(ctx, req, res); }));
-  server.Put(node + "/state",
-             route(ctx, [&ctx](const auto& req, auto& res) { do_report(ctx, req, res); }));
-  server.Delete(node, route(ctx, [&ctx](const auto& req, auto& res) { do_leave(ctx, req, res); }));
+  server.Post(node + "/register", route(ctx, Caller::kNode, [&ctx](const auto& req, auto& res) {
+                do_register(ctx, req, res);
+              }));
+  server.Get(node + "/desired", route(ctx, Caller::kNode, [&ctx](const auto& req, auto& res) {
+               do_desired(ctx, req, res);
+             }));
+  server.Put(node + "/state", route(ctx, Caller::kNode, [&ctx](const auto& req, auto& res) {
+               do_report(ctx, req, res);
+             }));
+  server.Delete(node, route(ctx, Caller::kNode,
+                            [&ctx](const auto& req, auto& res) { do_leave(ctx, req, res); }));
 }
 
 }  // namespace batchai::cp

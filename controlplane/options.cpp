@@ -22,8 +22,11 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
   app.add_option("--tls-key", o.tls_key, "Server private key (PEM)");
   app.add_option("--client-ca", o.client_ca,
                  "CA bundle (PEM) that client certificates must chain to: mutual TLS");
-  app.add_option("--token-file", o.token_file,
-                 "File with the bearer token every request must carry (mode 0600 or stricter)");
+  app.add_option(
+      "--token-file", o.token_file,
+      "File with the users' bearer token: jobs, clusters, files (mode 0600 or stricter)");
+  app.add_option("--node-token-file", o.node_token_file,
+                 "File with the nodes' bearer token: the node routes (mode 0600 or stricter)");
   app.add_flag("--insecure-http", o.insecure_http, "Serve plain http (no TLS): for tests only");
   std::string node_root;
   app.add_option("--node-root", node_root,

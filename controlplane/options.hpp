@@ -18,7 +18,8 @@ struct Options {
   std::string tls_cert;
   std::string tls_key;
   std::string client_ca;
-  std::string token_file;
+  std::string token_file;       // the user token
+  std::string node_token_file;  // the node token
   bool insecure_http = false;
   std::optional<std::string> node_root;
   std::string cluster = "default";

@@ -98,15 +98,15 @@ void configure_server(httplib::Server& server, const ServerContext& ctx) {
         send_error(res, {500, "InternalError", "the control plane failed to answer"});
       });
   server.set_logger([](const httplib::Request& req, const httplib::Response&) { count(req); });
-  server.Get("/v1/stats", [](const httplib::Request&, httplib::Response& res) {
-    const auto& c = request_counts();
-    nlohmann::json j = {{"requests",
-                         {{"register", c.registers.load()},
-                          {"desired", c.polls.load()},
-                          {"state", c.reports.load()},
-                          {"other", c.other.load()}}}};
-    res.set_content(j.dump(), "application/json");
-  });
+  server.Get("/v1/stats", route(ctx, [](const httplib::Request&, httplib::Response& res) {
+               const auto& c = request_counts();
+               nlohmann::json j = {{"requests",
+                                    {{"register", c.registers.load()},
+                                     {"desired", c.polls.load()},
+                                     {"state", c.reports.load()},
+                                     {"other", c.other.load()}}}};
+               res.set_content(j.dump(), "application/json");
+             }));
   add_node_routes(server, ctx);
   add_user_routes(server, ctx);
   add_file_routes(server, ctx);

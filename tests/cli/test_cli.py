@@ -497,9 +497,17 @@ class CliTest(unittest.TestCase):
     def test_unreadable_or_empty_token_file_is_exit_2(self):
         r = self.run_cli("--token-file", os.path.join(self.tmp.name, "none"), "job", "list")
         self.assertEqual(r.returncode, 2)
-        r = self.run_cli("--token-file", self.write("empty", "\n"), "job", "list")
+        empty = self.write("empty", "\n")
+        os.chmod(empty, 0o600)
+        r = self.run_cli("--token-file", empty, "job", "list")
         self.assertEqual(r.returncode, 2)
         self.assertIn("empty", r.stderr)
+        readable = self.write("readable", "s3cr3t\n")
+        os.chmod(readable, 0o644)
+        r = self.run_cli("--token-file", readable, "job", "list")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("chmod 600", r.stderr)
+        self.assertNotIn("s3cr3t", r.stderr)
         self.assertEqual(self.fake.requests, [])
 
     def test_server_from_environment(self):

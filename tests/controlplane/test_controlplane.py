@@ -375,6 +375,20 @@ class JobTest(ControlPlaneTestCase):
         self.assertEqual(cp.create_job("job1", job_doc()).status, 201)
         self.assertEqual(cp.create_job("job1", job_doc()).status, 409)
 
+    def test_a_200_kb_field_is_a_400_and_the_control_plane_stays_up(self):
+        cp = self.start()
+        huge = "a" * (200 * 1024)
+        doc = job_doc()
+        doc["properties"]["mountVolumes"] = {"azureFileShares": [{
+            "accountName": "acct", "azureFileUrl": "https://" + huge,
+            "credentials": {"accountKey": "a2V5"}, "relativeMountPath": "logs"}]}
+        r = cp.create_job("huge", doc)
+        self.assertEqual(r.status, 400)
+        self.assertIn("properties.mountVolumes.azureFileShares[0].azureFileUrl: ",
+                      r.json()["error"]["message"])
+        self.assertIsNone(cp.proc.poll(), "the control plane died")
+        self.assertEqual(cp.create_job("fine", job_doc()).status, 201)
+
     def test_fifo_with_one_node(self):
         cp = self.start()
         version = self.idle_node(cp)
@@ -442,16 +456,17 @@ class JobTest(ControlPlaneTestCase):
                 "azureFileShares": [{
                     "accountName": "acct", "relativeMountPath": "logs",
                     "azureFileUrl": "https://acct.file.core.windows.net/logs",
-                    "credentials": {"accountKey": "secret-value-3"}}],
+                    "credentials": {"accountKey": "c2VjcmV0LXZhbHVlLTM="}}],
                 "azureBlobFileSystems": [{
                     "accountName": "acct", "containerName": "data", "relativeMountPath": "data",
-                    "credentials": {"accountKey": "secret-value-4"}}]})
+                    "credentials": {"accountKey": "c2VjcmV0LXZhbHVlLTQ="}}]})
         r = cp.create_job("job1", doc)
         self.assertEqual(r.status, 201, r.body)
         shown = cp.request("GET", "/v1/workspaces/ws/experiments/exp/jobs/job1")
         listed = cp.request("GET", "/v1/workspaces/ws/experiments/exp/jobs")
         for body in (r.body, shown.body, listed.body):
             self.assertNotIn(b"secret-value", body)
+            self.assertNotIn(b"c2VjcmV0LXZhbHVl", body)  # the keys, base64 as keys are
         job = shown.json()
         self.assertEqual(job["secrets"], [{"name": "API_KEY", "value": None}])
         self.assertEqual(job["environmentVariables"], [{"name": "PLAIN", "value": "visible"}])
@@ -722,6 +737,38 @@ class FilesTest(ControlPlaneTestCase):
         self.assertEqual(cp.request("GET", base + "?directory=NOPE").status, 404)
         self.assertEqual(cp.request("GET", base).status, 400)
 
+    def test_nothing_outside_the_mount_root_is_served(self):
+        node_root = os.path.join(self.tmp, "node")
+        mounts = os.path.join(node_root, "shared", "LS_root", "mounts")
+        os.makedirs(mounts)
+        cp = self.start("--node-root", node_root)
+        # 2018-03-01's createNew: false serves <pathPrefix> itself: /etc held /etc/shadow.
+        doc = {"$schema": SCHEMA.replace("2018-05-01", "2018-03-01"),
+               "properties": dict(job_doc()["properties"], outputDirectories=[
+                   {"id": "ETC", "pathPrefix": "/etc", "createNew": False},
+                   {"id": "UP", "pathPrefix": "$AZ_BATCHAI_MOUNT_ROOT", "pathSuffix": "x",
+                    "createNew": False},
+                   {"id": "LINKED", "pathPrefix": "$AZ_BATCHAI_MOUNT_ROOT/linked",
+                    "createNew": False}])}
+        r = cp.create_job("job1", doc)
+        self.assertEqual(r.status, 201, r.body)
+        base = "/v1/workspaces/ws/experiments/exp/jobs/job1/files"
+        r = cp.request("GET", base + "/ETC/shadow")
+        self.assertEqual(r.status, 404, r.body[:200])
+        self.assertEqual(r.json()["error"]["code"], "FilesNotReachable")
+        self.assertEqual(cp.request("GET", base + "?directory=ETC").status, 404)
+        # A link planted in a share (anyone who can write it) is never followed: not to the
+        # control plane's own state, not anywhere.
+        os.symlink(self.state_dir, os.path.join(mounts, "linked"))
+        os.makedirs(os.path.join(mounts, "x"))
+        os.symlink("/etc/passwd", os.path.join(mounts, "x", "passwd"))
+        for path in ("/LINKED/state.json", "/UP/passwd", "?directory=LINKED"):
+            with self.subTest(path=path):
+                r = cp.request("GET", base + path)
+                self.assertEqual(r.status, 404, r.body[:200])
+                self.assertNotIn(b"root:", r.body)
+                self.assertNotIn(b"jobs", r.body)
+
     def test_no_node_root(self):
         cp = self.start()
         self.assertEqual(cp.create_job("job1", job_doc()).status, 201)
@@ -742,19 +789,37 @@ class SecurityTest(ControlPlaneTestCase):
                               capture_output=True, timeout=SAFETY_TIMEOUT)
         self.assertEqual(proc.returncode, 2, proc.stderr)
         os.chmod(token_file, 0o600)
-        cp = self.start("--token-file", token_file)
+        node_token_file = os.path.join(self.tmp, "node-token")
+        with open(node_token_file, "w") as f:
+            f.write("the-nodes-token\n")
+        os.chmod(node_token_file, 0o600)
+        # One token for both roles is refused: a node could act as a user.
+        proc = subprocess.run([BINARY, "--listen", "127.0.0.1:0", "--state-dir", self.state_dir,
+                               "--insecure-http", "--token-file", token_file,
+                               "--node-token-file", token_file],
+                              capture_output=True, timeout=SAFETY_TIMEOUT)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        cp = self.start("--token-file", token_file, "--node-token-file", node_token_file)
         for token in (None, "wrong", "the-token-12", "the-token-1234"):
             with self.subTest(token=token):
                 cp.token = token
                 self.assertEqual(cp.request("GET", "/v1/clusters/default").status, 401)
                 self.assertEqual(cp.register("node-0").status, 401)
                 self.assertEqual(cp.create_job("j", job_doc()).status, 401)
+                self.assertEqual(cp.request("GET", "/v1/stats").status, 401)
         r = cp.request("GET", "/v1/clusters/default", headers={"Authorization": "Basic xyz"})
         self.assertEqual(r.status, 401)
+        # The user's token serves the user routes only, the node's the node routes only.
         cp.token = "the-token-123"
         self.assertEqual(cp.request("GET", "/v1/clusters/default").status, 200)
-        self.assertEqual(cp.register("node-0").status, 200)
+        self.assertEqual(cp.request("GET", "/v1/stats").status, 200)
+        self.assertEqual(cp.register("node-0").status, 403)
         self.assertEqual(cp.create_job("j", job_doc()).status, 201)
+        cp.token = "the-nodes-token"
+        self.assertEqual(cp.register("node-0").status, 200)
+        self.assertEqual(cp.request("GET", "/v1/clusters/default").status, 403)
+        self.assertEqual(cp.create_job("j2", job_doc()).status, 403)
+        self.assertEqual(cp.request("GET", "/v1/stats").status, 403)
 
     def test_needs_tls_or_insecure_http(self):
         proc = subprocess.run([BINARY, "--listen", "127.0.0.1:0", "--state-dir", self.state_dir],
@@ -811,10 +876,22 @@ class SecurityTest(ControlPlaneTestCase):
                         scheme="https", ssl_context=ssl.create_default_context(cafile=ca))
         with_cert = ssl.create_default_context(cafile=ca)
         with_cert.load_cert_chain(client_cert, client_key)
-        conn = cp.connection(context=with_cert)
-        conn.request("GET", "/v1/clusters/default")
-        self.assertEqual(conn.getresponse().status, 200)
-        conn.close()
+
+        def call(method, path, body=None):
+            conn = cp.connection(context=with_cert)
+            conn.request(method, path, body=json.dumps(body) if body is not None else None)
+            r = conn.getresponse()
+            r.read()
+            conn.close()
+            return r.status
+        # Node node-0's certificate: its own node routes, nobody else's, no user route.
+        self.assertEqual(call("POST", "/v1/nodes/node-0/register", facts()), 200)
+        self.assertEqual(call("POST", "/v1/nodes/node-1/register", facts()), 403)
+        self.assertEqual(call("GET", "/v1/nodes/node-1/desired?after=0&wait=0"), 403)
+        self.assertEqual(call("PUT", "/v1/nodes/node-1/state", {}), 403)
+        self.assertEqual(call("DELETE", "/v1/nodes/node-1"), 403)
+        self.assertEqual(call("GET", "/v1/clusters/default"), 403)
+        self.assertEqual(call("PUT", "/v1/workspaces/ws/experiments/exp/jobs/j", job_doc()), 403)
         conn = cp.connection(context=ssl.create_default_context(cafile=ca))
         with self.assertRaises((ssl.SSLError, ConnectionError, http.client.HTTPException)):
             conn.request("GET", "/v1/clusters/default")

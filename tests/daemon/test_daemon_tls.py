@@ -122,12 +122,22 @@ class TlsTest(unittest.TestCase):
         return path
 
     def test_mutual_tls_with_the_nodes_client_certificate(self):
-        self.make_cert("node", "ca", days="2", usage="clientAuth")
-        os.chmod(self.path("node.key"), 0o600)
+        self.make_cert("node-0", "ca", days="2", usage="clientAuth")
+        os.chmod(self.path("node-0.key"), 0o600)
         url = self.start_controlplane("server", "--client-ca", self.path("ca.pem"))
-        self.start_agent(url, "ca", clientCertificate=self.path("node.pem"),
-                         clientKey=self.path("node.key"))
+        self.start_agent(url, "ca", clientCertificate=self.path("node-0.pem"),
+                         clientKey=self.path("node-0.key"))
         wait_for(lambda: "registered with" in self.agent_log(), "registration with mutual TLS")
+
+    def test_mutual_tls_with_another_nodes_certificate_is_refused(self):
+        # Node B's certificate cannot act as node A (the agent is configured as node-0).
+        self.make_cert("node-1", "ca", days="2", usage="clientAuth")
+        os.chmod(self.path("node-1.key"), 0o600)
+        url = self.start_controlplane("server", "--client-ca", self.path("ca.pem"))
+        self.start_agent(url, "ca", clientCertificate=self.path("node-1.pem"),
+                         clientKey=self.path("node-1.key"))
+        wait_for(lambda: self.agent_log().count("answered 403") >= 2, "two refusals")
+        self.assertNotIn("registered with", self.agent_log())
 
     def test_mutual_tls_without_a_client_certificate_is_refused(self):
         url = self.start_controlplane("server", "--client-ca", self.path("ca.pem"))
@@ -136,7 +146,7 @@ class TlsTest(unittest.TestCase):
         self.assertNotIn("registered with", self.agent_log())
 
     def test_bearer_token(self):
-        url = self.start_controlplane("server", "--token-file",
+        url = self.start_controlplane("server", "--node-token-file",
                                       self.write_secret("cp-token", "t0ken-of-the-fleet\n"))
         self.start_agent(url, "ca", tokenFile=self.write_secret("wrong", "not-the-token\n"))
         wait_for(lambda: self.agent_log().count("answered 401") >= 2, "two refusals")

@@ -33,7 +33,8 @@ from tests.support.common import wait_for as support_wait_for
 CACHE_DIR = os.environ.get("BATCHAI_PACKAGE_CACHE") or "/var/cache/batchai-tests/package"
 PACKAGE_BUILD_DIR = os.path.join(REPO, "build-deb")
 SAFETY_TIMEOUT = 120.0  # a guard against hangs only; nothing waits on time
-TOKEN = "t0ken-0f-the-package-test"
+TOKEN = "t0ken-0f-the-package-test"  # the user's (the CLI)
+NODE_TOKEN = "n0de-t0ken-0f-the-package-test"  # the nodes' (the agent)
 NODE_ID = "nspawn-node-0"
 # The drop-in the test adds: a short watchdog (the agent's minimum for requestTimeoutSeconds 2
 # is 14 s), and no core file from the watchdog's SIGABRT.
@@ -276,12 +277,16 @@ class PackageLifeTest(unittest.TestCase):
         self.token_file = os.path.join(self.tmp, "token")
         with open(os.open(self.token_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
             f.write(TOKEN + "\n")
+        node_token_file = os.path.join(self.tmp, "node-token")
+        with open(os.open(node_token_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write(NODE_TOKEN + "\n")
         self.node_root = self.path_in_root("/mnt/batch/tasks")
         with open(os.path.join(self.tmp, "controlplane.log"), "ab") as log:
             self.cp = subprocess.Popen(
                 [CONTROLPLANE, "--listen", "127.0.0.1:%d" % self.port,
                  "--state-dir", os.path.join(self.tmp, "cp-state"), "--insecure-http",
-                 "--token-file", self.token_file, "--node-root", self.node_root,
+                 "--token-file", self.token_file, "--node-token-file", node_token_file,
+                 "--node-root", self.node_root,
                  "--poll-wait-seconds", "20"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         wait_for(lambda: self.cli("cluster", "show", "-n", "default", check=False).returncode
@@ -393,7 +398,7 @@ class PackageLifeTest(unittest.TestCase):
         # 2. Configure, start: ready once registered.
         token = self.path_in_root("/etc/batchai-agent/token")
         with open(os.open(token, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
-            f.write(TOKEN + "\n")
+            f.write(NODE_TOKEN + "\n")
         with open(self.path_in_root("/etc/batchai-agent/agent.json"), "w") as f:
             json.dump({"controlPlaneUrl": self.url, "allowInsecureHttp": True,
                        "tokenFile": "/etc/batchai-agent/token", "nodeId": NODE_ID,
@@ -483,9 +488,11 @@ class PackageLifeTest(unittest.TestCase):
         self.assertTrue(entry.get("TASK_ID"))
         everything = m.run("journalctl", "--no-pager", "-o", "export").stdout
         self.assertNotIn(TOKEN, everything)
+        self.assertNotIn(NODE_TOKEN, everything)
         argv = m.run("sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '", check=False).stdout
         self.assertIn("batchai-agent", argv)  # the agent runs, and its argv was read
         self.assertNotIn(TOKEN, argv)
+        self.assertNotIn(NODE_TOKEN, argv)
 
         # 9. Stop, purge: nothing of it is left.
         m.run("systemctl", "stop", "batchai-agent")
