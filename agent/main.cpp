@@ -75,6 +75,9 @@ CLI::App* add_run_job_command(CLI::App& app, batchai::RunJobOptions& run) {
   cmd->add_option("--docker-socket", run.docker_socket,
                   "The container engine's socket, for jobs with containerSettings")
       ->capture_default_str();
+  cmd->add_option("--container-input-root", run.container_input_roots,
+                  "A directory outside --root whose input directories container jobs may see "
+                  "(read-only; repeatable)");
   cmd->add_option("--storage-config", run.storage_config,
                   "Storage settings (JSON, docs/mounts.md): endpoints, ports, mount drivers");
   return cmd;

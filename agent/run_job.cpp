@@ -141,7 +141,10 @@ JobStartRequest start_request(const RunJobOptions& o, const ParsedJob& parsed, D
   if (auto why = check_canonical_path(o.state_dir); !why.empty()) d.error("--state-dir", why);
   if (o.grace_seconds < 0 || o.grace_seconds > 3600)
     d.error("--grace", "must be 0 to 3600 seconds");
-  r.site = {o.root, storage_settings(o, d), o.docker_socket};
+  r.site = {o.root, storage_settings(o, d), o.docker_socket, o.container_input_roots};
+  for (const auto& dir : o.container_input_roots) {
+    if (auto why = check_absolute_path(dir); !why.empty()) d.error("--container-input-root", why);
+  }
   r.base_env = base_environment(o, d);
   r.start_wall_ms = wall_ms();
   r.supervision.grace_ms = static_cast<std::int64_t>(o.grace_seconds) * 1000;
@@ -282,7 +285,7 @@ int run_job(const RunJobOptions& o) {
   const SupervisorFiles files =
       StateLayout::supervisor_files(StateLayout(o.state_dir).job_dir(names.job_uuid));
   const int code = finish(job, files, names.job, asked, summary);
-  ExecutionLog(job.plan.execution_log)
+  ExecutionLog(job.plan.execution_log, job.layout.root)
       .line("run-job finished: exit status " + std::to_string(code));
   for (const auto& w : take_down_started_job(job, site)) say("warning: " + w);
   if (!summary.empty()) std::fputs(("batchai-agent: " + summary).c_str(), stderr);

@@ -16,6 +16,7 @@ struct RunJobOptions {
   int grace_seconds = 10;              // SIGTERM -> SIGKILL when stopping the job
   std::string storage_config;          // the storage settings (docs/mounts.md); "" = defaults
   std::string docker_socket = "/var/run/docker.sock";  // the container engine
+  std::vector<std::string> container_input_roots;      // see agent.json's containerInputRoots
 };
 
 // Exit statuses of run-job, documented in docs/run-job.md.

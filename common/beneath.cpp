@@ -89,7 +89,15 @@ Result<UniqueFd> make_dirs_beneath(int dir_fd, const std::string& relative, mode
     // An existing name that is a link (or not a directory) is refused here: O_NOFOLLOW.
     UniqueFd next(
         ::openat(current.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!next.valid()) return err(what_failed(relative, errno));
+    if (!next.valid()) {
+      int e = errno;
+      struct stat st {};
+      if (::fstatat(current.get(), part.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+          S_ISLNK(st.st_mode)) {
+        e = ELOOP;  // O_DIRECTORY says ENOTDIR for a link: say what it is
+      }
+      return err(what_failed(relative, e));
+    }
     current = std::move(next);
   }
   if (parts->empty()) {
@@ -98,6 +106,35 @@ Result<UniqueFd> make_dirs_beneath(int dir_fd, const std::string& relative, mode
     return self;
   }
   return current;
+}
+
+Result<std::string> path_below(const std::string& root, const std::string& path) {
+  std::string r = root;
+  while (r.size() > 1 && r.back() == '/') r.pop_back();
+  if (path == r) return std::string();
+  const std::string prefix = r == "/" ? "/" : r + "/";
+  if (!path.starts_with(prefix)) return err(path + " is not below " + r);
+  return path.substr(prefix.size());
+}
+
+Status make_dirs_below(const std::string& root, const std::string& path, mode_t mode) {
+  auto relative = path_below(root, path);
+  if (!relative) return relative.error();
+  if (auto s = make_dirs(root, 0755); !s) return s;
+  auto root_fd = open_root(root);
+  if (!root_fd) return root_fd.error();
+  auto made = make_dirs_beneath(root_fd->get(), *relative, mode);
+  if (!made) return err("cannot create " + path + ": " + made.error().message);
+  return ok();
+}
+
+Result<UniqueFd> open_below(const std::string& root, const std::string& path, int flags,
+                            mode_t mode) {
+  auto relative = path_below(root, path);
+  if (!relative) return relative.error();
+  auto root_fd = open_root(root);
+  if (!root_fd) return root_fd.error();
+  return open_beneath(root_fd->get(), *relative, flags, mode);
 }
 
 Result<UniqueFd> open_root(const std::string& path) {

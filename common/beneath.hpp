@@ -23,6 +23,17 @@ Result<UniqueFd> open_beneath(int dir_fd, const std::string& relative, int flags
 // through a symbolic link; returns the last one, open (O_DIRECTORY).
 Result<UniqueFd> make_dirs_beneath(int dir_fd, const std::string& relative, mode_t mode);
 
+// The absolute `path`'s part below `root` ("" for root itself); an error when it is not below.
+Result<std::string> path_below(const std::string& root, const std::string& path);
+
+// mkdir -p of the absolute `path`, which must lie below `root`: root itself (given by the
+// administrator, it may go through links) as make_dirs does, the rest beneath it.
+Status make_dirs_below(const std::string& root, const std::string& path, mode_t mode);
+
+// Opens the absolute `path` below `root` beneath it (see open_beneath).
+Result<UniqueFd> open_below(const std::string& root, const std::string& path, int flags,
+                            mode_t mode = 0);
+
 // The directory `path` itself, opened to serve as dir_fd (O_PATH | O_DIRECTORY); the path of a
 // root the agent was given may go through links, what is below it may not.
 Result<UniqueFd> open_root(const std::string& path);

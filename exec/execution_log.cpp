@@ -6,15 +6,17 @@
 
 #include "common/time.hpp"
 #include "common/unique_fd.hpp"
+#include "exec/output_file.hpp"
 
 namespace batchai {
 
 void ExecutionLog::line(const std::string& text) const {
   if (path_.empty()) return;
-  UniqueFd fd(::open(path_.c_str(),
-                     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644));
+  auto opened = open_for_append(path_, root_);
+  if (!opened) return;
+  UniqueFd fd = std::move(*opened);
   struct stat st {};
-  if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return;
   std::string out = iso8601_utc(wall_ms()) + " " + text;
   for (auto& c : out) {
     if (c == '\n') c = ' ';

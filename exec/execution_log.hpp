@@ -14,11 +14,14 @@ class ExecutionLog {
   ExecutionLog() = default;
   // Lines go to path (created with mode 0644). A log that cannot be written drops lines
   // silently, because the job must not fail for its diary. No path: lines are dropped.
-  explicit ExecutionLog(std::string path) : path_(std::move(path)) {}
+  // Below `root` (when given) the file is opened beneath it (exec/output_file.hpp).
+  explicit ExecutionLog(std::string path, std::string root = "")
+      : path_(std::move(path)), root_(std::move(root)) {}
   void line(const std::string& text) const;
 
  private:
   std::string path_;
+  std::string root_;
 };
 
 }  // namespace batchai

@@ -31,6 +31,7 @@ std::string plan_to_json(const LaunchPlan& plan) {
             {"unkillableAfterMs", plan.unkillable_after_ms},
             {"endWithParent", plan.end_with_parent},
             {"cgroupParent", plan.cgroup_parent},
+            {"filesRoot", plan.files_root},
             {"steps", steps}};
   // Invalid UTF-8 is replaced rather than thrown about: callers validate what users give.
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -50,6 +51,7 @@ Result<LaunchPlan> plan_from_json(const std::string& text) {
     plan.unkillable_after_ms = j.value("unkillableAfterMs", plan.unkillable_after_ms);
     plan.end_with_parent = j.at("endWithParent").get<bool>();
     plan.cgroup_parent = j.at("cgroupParent").get<std::string>();
+    plan.files_root = j.value("filesRoot", "");
     for (const auto& s : j.at("steps")) {
       StepSpec step;
       step.name = s.at("name").get<std::string>();

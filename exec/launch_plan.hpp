@@ -1,6 +1,6 @@
 // What a job supervisor runs: steps of tasks, each task a ready argv, environment and output
-// files. The agent builds it (agent/job/launch_planner.hpp) and hands it to the supervisor through a
-// pipe, so the secrets in its environment never sit in a file.
+// files. The agent builds it (agent/job/launch_planner.hpp) and hands it to the supervisor through
+// a pipe, so the secrets in its environment never sit in a file.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +39,9 @@ struct LaunchPlan {
   std::int64_t unkillable_after_ms = 60000;
   bool end_with_parent = false;  // run-job: the job ends if run-job dies
   std::string cgroup_parent;     // cgroup v2 directory to create the job's cgroup in; "" none
+  // The node root: the supervisor opens the output files and execution.log below it beneath
+  // it, with no symbolic link followed on the way (common/beneath.hpp). "": plain opens.
+  std::string files_root;
   std::vector<StepSpec> steps;
 };
 

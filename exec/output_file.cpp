@@ -6,15 +6,28 @@
 
 #include <cerrno>
 
+#include "common/beneath.hpp"
 #include "common/fs.hpp"
 
 namespace batchai {
 
-Result<OutputFile> OutputFile::open(const std::string& path) {
+Result<UniqueFd> open_for_append(const std::string& path, const std::string& root) {
   // O_NONBLOCK: a FIFO planted in place of the file fails instead of blocking the supervisor.
-  UniqueFd fd(::open(path.c_str(),
-                     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644));
+  constexpr int kFlags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+  if (!root.empty() && path_below(root, path)) {
+    auto fd = open_below(root, path, kFlags, 0644);
+    if (!fd) return err("cannot open " + path + ": " + fd.error().message);
+    return fd;
+  }
+  UniqueFd fd(::open(path.c_str(), kFlags, 0644));
   if (!fd.valid()) return err("cannot open " + path + ": " + errno_text(errno));
+  return fd;
+}
+
+Result<OutputFile> OutputFile::open(const std::string& path, const std::string& root) {
+  auto opened = open_for_append(path, root);
+  if (!opened) return opened.error();
+  UniqueFd fd = std::move(*opened);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     return err("cannot use " + path + ": not a regular file");

@@ -10,9 +10,14 @@
 
 namespace batchai {
 
+// What a job's supervisor and the agent append to (output files, execution.log).
+Result<UniqueFd> open_for_append(const std::string& path, const std::string& root);
+
 class OutputFile {
  public:
-  static Result<OutputFile> open(const std::string& path);
+  // Opens path for appending (created 0644), never through a symbolic link; below `root`
+  // (when given) beneath it, so that no directory on the way may be a link either.
+  static Result<OutputFile> open(const std::string& path, const std::string& root = "");
 
   // Writes all of data, blocking as long as the disk needs: a chatty task is slowed, not cut.
   Status append(const char* data, std::size_t size);

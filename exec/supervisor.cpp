@@ -53,7 +53,9 @@ int exit_code_of(int wait_status) {
 class Supervisor {
  public:
   Supervisor(const LaunchPlan& plan, std::string status_path)
-      : plan_(plan), status_path_(std::move(status_path)), log_(plan.execution_log) {}
+      : plan_(plan),
+        status_path_(std::move(status_path)),
+        log_(plan.execution_log, plan.files_root) {}
 
   int run(pid_t parent_pid);
 
@@ -197,8 +199,8 @@ bool Supervisor::start_tasks(const StepSpec& step) {
   for (const auto& spec : step.tasks) {
     Task& t = tasks_.emplace_back();
     t.spec = &spec;
-    auto out = OutputFile::open(spec.stdout_path);
-    auto errf = OutputFile::open(spec.stderr_path);
+    auto out = OutputFile::open(spec.stdout_path, plan_.files_root);
+    auto errf = OutputFile::open(spec.stderr_path, plan_.files_root);
     std::string problem = !out ? out.error().message : !errf ? errf.error().message : "";
     if (problem.empty()) {
       t.out.file = std::move(*out);

@@ -55,6 +55,19 @@ void read_settings(JsonReader& r, DaemonConfig& c, Diagnostics& d) {
       r.integer("requestTimeoutSeconds", 1, 600).value_or(c.request_timeout_seconds));
   read_environment(r, c, d);
   c.docker_socket = r.nonempty_string("dockerSocket").value_or(c.docker_socket);
+  if (const auto* roots = r.array("containerInputRoots")) {
+    for (std::size_t i = 0; i < roots->size(); ++i) {
+      const std::string at = "containerInputRoots[" + std::to_string(i) + "]";
+      const auto& v = (*roots)[i];
+      std::string why =
+          v.is_string() ? check_absolute_path(v.get<std::string>()) : "must be a string";
+      if (!why.empty()) {
+        d.error(at, why);
+      } else {
+        c.container_input_roots.push_back(v.get<std::string>());
+      }
+    }
+  }
   c.account_root = r.nonempty_string("accountRoot").value_or(c.account_root);
   c.unkillable_seconds =
       static_cast<int>(r.integer("unkillableSeconds", 1, 3600).value_or(c.unkillable_seconds));

@@ -33,6 +33,8 @@ struct DaemonConfig {
   std::vector<std::pair<std::string, std::string>> environment;
   StorageSettings storage;  // "storage": endpoints, ports, drivers (docs/mounts.md)
   std::string docker_socket = "/var/run/docker.sock";  // the container engine
+  // Directories outside the root whose input directories a container job may see (read-only).
+  std::vector<std::string> container_input_roots;
 };
 
 // Reads and validates the file; errors in d name the setting ("controlPlaneUrl: ...").

@@ -215,8 +215,9 @@ bool Daemon::start() {
   if (tasks_.empty()) {
     // No job of this node runs: job-level mounts and credentials files below the roots are
     // leftovers of an agent that died, and go now rather than before the next job.
-    for (const auto& w : clean_leftovers(make_job_layout(cfg_.root, JobNames{}),
-                                         {cfg_.root, cfg_.storage, cfg_.docker_socket})) {
+    for (const auto& w : clean_leftovers(
+             make_job_layout(cfg_.root, JobNames{}),
+             {cfg_.root, cfg_.storage, cfg_.docker_socket, cfg_.container_input_roots})) {
       spdlog::warn("leftovers: {}", w);
     }
   }

@@ -264,7 +264,8 @@ void NodeTask::take_down(SerialWorker& worker, const std::atomic<bool>& agent_st
   work_ = work;
   // The name is the uuid's: a container job's container is removed even if the agent died
   // between creating and recording it; for a bare job the engine has none of that name.
-  const SiteSettings site{config_.root, config_.storage, config_.docker_socket};
+  const SiteSettings site{config_.root, config_.storage, config_.docker_socket,
+                          config_.container_input_roots};
   const std::string container =
       ::access(config_.docker_socket.c_str(), F_OK) == 0 ? job_container_name(names_.job_uuid) : "";
   worker.post(

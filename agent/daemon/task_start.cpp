@@ -30,7 +30,7 @@ TaskStartResult start_assigned_task(const protocol::TaskAssignment& a, const Dae
   request.supervision.unkillable_after_ms =
       static_cast<std::int64_t>(config.unkillable_seconds) * 1000;
   request.supervision.end_with_parent = false;  // the job outlives the agent
-  request.site = {config.root, config.storage, config.docker_socket};
+  request.site = {config.root, config.storage, config.docker_socket, config.container_input_roots};
   request.state_dir = config.state_dir;
   request.intro = "job " + a.job_name + " (" + names.job_uuid + ") task " +
                   std::to_string(a.task_index) + " accepted by the agent";

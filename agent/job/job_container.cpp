@@ -60,16 +60,14 @@ std::string job_container_name(const std::string& job_uuid) {
 
 json job_container_body(const PlannedJob& job, const std::string& root, const std::string& image,
                         const std::string& pause_path) {
-  // The node's root (mount roots, job directories, job-level mounts below them) and every path
-  // of the job outside it, each at the same path inside.
+  // The node's root (mount roots, job directories, job-level mounts below them, where the job
+  // writes) and, read-only, its input directories outside it (the planner allowed them), each
+  // at the same path inside.
   json binds = json::array({root + ":" + root});
-  std::vector<std::string> extra = {job.stdouterr_dir};
-  for (const auto& o : job.outputs) extra.push_back(o.path);
-  for (const auto& p : job.input_paths) extra.push_back(p);
-  for (const auto& p : extra) {
+  for (const auto& p : job.input_paths) {
     struct stat st {};
     if (under(p, root) || ::stat(p.c_str(), &st) != 0) continue;
-    binds.push_back(p + ":" + p);
+    binds.push_back(p + ":" + p + ":ro");
   }
   binds.push_back(pause_path + ":" + kPauseInContainer + ":ro");
   json host = {{"NetworkMode", "host"}, {"Binds", binds}};

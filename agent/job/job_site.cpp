@@ -1,6 +1,7 @@
 #include "agent/job/job_site.hpp"
 
 #include "agent/job/job_container.hpp"
+#include "common/beneath.hpp"
 #include "common/fs.hpp"
 #include "mount/unmanaged_mount.hpp"
 #include "mount/unmount.hpp"
@@ -49,9 +50,14 @@ std::optional<JobError> set_up_job(const PlannedJob& job, const std::string& int
     take_down_job(job.layout, site, job.container ? job.container_name : "");
     return std::optional<JobError>(std::move(e));
   };
+  // Every directory below the node root is created beneath it: a symbolic link planted on the
+  // way (in a share anyone may write) is refused, never followed by root.
+  auto make_dir = [&](const std::string& dir) {
+    return make_dirs_below(job.layout.root, dir, 0755);
+  };
   for (const auto& dir : {job.layout.mount_root, job.layout.job_mount_root, job.layout.job_temp,
                           job.layout.shared_job_temp}) {
-    if (auto s = make_dirs(dir, 0755); !s) return fail({"JobSetupFailed", s.error().message, {}});
+    if (auto s = make_dir(dir); !s) return fail({"JobSetupFailed", s.error().message, {}});
   }
   // Volumes first: stdouterr/ and the outputs usually live on one.
   std::vector<std::string> mount_lines;
@@ -64,7 +70,7 @@ std::optional<JobError> set_up_job(const PlannedJob& job, const std::string& int
   for (const auto& m : job.mounts) {
     // The mount helper is not the job: it gets the job's variables but not its secrets.
     VolumeMountRequest request{m.volume, m.mount_point, m.command, job.env.to_envp(false)};
-    Status s = make_dirs(m.mount_point, 0755);
+    Status s = make_dir(m.mount_point);
     Result<std::string> mounted =
         s ? mount_volume(request, context) : Result<std::string>(s.error());
     if (stopped_by == 0 && interrupted) stopped_by = interrupted();
@@ -86,9 +92,9 @@ std::optional<JobError> set_up_job(const PlannedJob& job, const std::string& int
   std::vector<std::string> dirs = {job.stdouterr_dir};
   for (const auto& out : job.outputs) dirs.push_back(out.path);
   for (const auto& dir : dirs) {
-    if (auto s = make_dirs(dir, 0755); !s) return fail({"JobSetupFailed", s.error().message, {}});
+    if (auto s = make_dir(dir); !s) return fail({"JobSetupFailed", s.error().message, {}});
   }
-  ExecutionLog log(job.plan.execution_log);
+  ExecutionLog log(job.plan.execution_log, job.layout.root);
   log.line(intro);
   std::string env_names;
   for (const auto& n : job.env.names()) env_names += (env_names.empty() ? "" : " ") + n;

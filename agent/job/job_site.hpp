@@ -21,6 +21,8 @@ struct SiteSettings {
   std::string root;           // the node's root (run-job --root, the daemon's "root")
   StorageSettings storage;    // docs/mounts.md
   std::string docker_socket;  // the container engine (docs/containers.md)
+  // Outside the root, where a container job's input directories may be (docs/containers.md).
+  std::vector<std::string> container_input_roots;
 };
 
 // Before a job on a node root no other job uses: job-level mounts left by an agent that died

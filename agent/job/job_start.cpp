@@ -36,6 +36,7 @@ PlanContext plan_context(const JobStartRequest& r) {
   ctx.start_wall_ms = r.start_wall_ms;
   ctx.container_socket = r.site.docker_socket;
   ctx.container_name = job_container_name(r.names.job_uuid);
+  ctx.container_input_roots = r.site.container_input_roots;
   ctx.supervision = r.supervision;
   if (auto cg = own_cgroup_dir()) ctx.supervision.cgroup_parent = *cg;
   return ctx;
@@ -82,7 +83,7 @@ void set_up_and_launch(const JobStartRequest& request, JobStartResult& result) {
       result.supervisor = *pid;
       return;
     }
-    ExecutionLog(job.plan.execution_log)
+    ExecutionLog(job.plan.execution_log, job.layout.root)
         .line("cannot start the supervisor: " + pid.error().message);
     result.error = {"JobSetupFailed", "cannot start the supervisor: " + pid.error().message, {}};
   }

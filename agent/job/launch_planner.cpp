@@ -56,6 +56,8 @@ class Planner {
   void plan_steps();
   void wrap_in_container();
   void check_kernel_limits();
+  bool below_root(const std::string& path, const std::string& text, const std::string& field);
+  void check_container_input(const std::string& path, const std::string& field);
   void plan_toolkit(StepSpec& step);
   std::optional<std::vector<std::string>> toolkit_head(const std::string& field);
   void plan_pytorch(StepSpec& step, const std::vector<std::string>& head, const std::string& field);
@@ -310,6 +312,48 @@ void Planner::plan_environment() {
   }
 }
 
+// Where a job's files go must lie below the node root, as Batch AI's jobs wrote: on the
+// cluster's or the job's volumes, or in the job's temp directory. Root writes nowhere else
+// (/etc, /run, the agent's own state).
+bool Planner::below_root(const std::string& path, const std::string& text,
+                         const std::string& field) {
+  const std::string& root = ctx_.layout.root;
+  if (root.empty() || path.starts_with(root + "/")) return true;
+  d_.error(field, quote_value(path) +
+                      (text != path ? " (expanded from " + quote_value(text) + ")" : "") +
+                      " is outside the node's root " + root +
+                      ": a job writes below $AZ_BATCHAI_MOUNT_ROOT, $AZ_BATCHAI_JOB_MOUNT_ROOT "
+                      "or $AZ_BATCHAI_JOB_TEMP");
+  return false;
+}
+
+// A container is a boundary: what the node binds into it is the node root and, read-only, input
+// directories below the roots the agent allows (containerInputRoots), never the engine's socket
+// or the node's own system directories, whatever the roots say.
+void Planner::check_container_input(const std::string& path, const std::string& field) {
+  auto at_or_below = [&](const std::string& dir) {
+    return path == dir || path.starts_with(dir == "/" ? dir : dir + "/");
+  };
+  for (const std::string& forbidden :
+       {ctx_.container_socket, std::string("/etc"), std::string("/root"), std::string("/proc"),
+        std::string("/sys"), std::string("/dev"), std::string("/boot"), std::string("/run")}) {
+    if (at_or_below(forbidden) || path == "/") {
+      d_.error(field, quote_value(path) + " cannot be bound into the job's container: the node's " +
+                          (path == ctx_.container_socket ? std::string("container engine")
+                           : path == "/"                 ? "whole file system"
+                                                         : forbidden) +
+                          " is never given to a job");
+      return;
+    }
+  }
+  if (at_or_below(ctx_.layout.root)) return;
+  for (const auto& allowed : ctx_.container_input_roots) {
+    if (at_or_below(allowed)) return;
+  }
+  d_.error(field, quote_value(path) + " is outside the node's root " + ctx_.layout.root +
+                      " and the agent's containerInputRoots: a container job sees only those");
+}
+
 // Input directories, stdouterr/ and the output directories, with their variables.
 void Planner::plan_directories() {
   for (std::size_t i = 0; i < spec_.input_directories.size(); ++i) {
@@ -318,9 +362,13 @@ void Planner::plan_directories() {
             expand_path(in.path, at("inputDirectories[" + std::to_string(i) + "].path"), true)) {
       job_.env.set("AZ_BATCHAI_INPUT_" + in.id, *p);
       job_.input_paths.push_back(*p);
+      if (spec_.container) {
+        check_container_input(*p, at("inputDirectories[" + std::to_string(i) + "].path"));
+      }
     }
   }
-  if (auto p = expand_path(spec_.std_out_err_path_prefix, at("stdOutErrPathPrefix"), true)) {
+  if (auto p = expand_path(spec_.std_out_err_path_prefix, at("stdOutErrPathPrefix"), true);
+      p && below_root(*p, spec_.std_out_err_path_prefix, at("stdOutErrPathPrefix"))) {
     job_.stdouterr_dir = join_path(join_path(*p, ctx_.layout.segment), "stdouterr");
     job_.env.set("AZ_BATCHAI_STDOUTERR_DIR", job_.stdouterr_dir);
   }
@@ -328,7 +376,7 @@ void Planner::plan_directories() {
     const auto& out = spec_.output_directories[i];
     const std::string base = at("outputDirectories[" + std::to_string(i) + "]");
     auto prefix = expand_path(out.path_prefix, base + ".pathPrefix", true);
-    if (!prefix) continue;
+    if (!prefix || !below_root(*prefix, out.path_prefix, base + ".pathPrefix")) continue;
     std::string path =
         out.create_new ? join_path(join_path(*prefix, ctx_.layout.segment), "outputs") : *prefix;
     if (out.path_suffix && !out.path_suffix->empty()) {
@@ -429,6 +477,7 @@ void Planner::plan_steps() {
   plan.deadline_wall_ms = ctx_.start_wall_ms + spec_.max_wall_clock_ms;
   plan.max_wall_clock_ms = spec_.max_wall_clock_ms;
   apply_supervision(ctx_.supervision, plan);
+  plan.files_root = ctx_.layout.root;
   StepSpec main_step{"job", "JobFailed", {}};
   plan_toolkit(main_step);
   // What is left is the job-wide environment (toolkit variables such as the host lists
@@ -481,6 +530,7 @@ LaunchPlan plan_shell_command(const ShellCommandPlan& r) {
   plan.job_id = r.id;
   plan.job_name = r.name;
   plan.execution_log = r.execution_log;
+  plan.files_root = r.files_root;
   apply_supervision(r.supervision, plan);
   TaskSpec t;
   t.name = r.task;

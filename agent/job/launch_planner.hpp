@@ -64,6 +64,8 @@ struct PlanContext {
   // Container jobs (containerSettings): the engine's socket and the job's container's name.
   std::string container_socket = "/var/run/docker.sock";
   std::string container_name;
+  // Besides the root, where a container job's input directories may be (bound read-only).
+  std::vector<std::string> container_input_roots;
   SupervisionSettings supervision;
 };
 
@@ -83,6 +85,7 @@ struct ShellCommandPlan {
   std::string stdout_path;
   std::string stderr_path;
   std::string execution_log;
+  std::string files_root;  // the output files are opened beneath it (exec/launch_plan.hpp)
   SupervisionSettings supervision;
 };
 LaunchPlan plan_shell_command(const ShellCommandPlan& request);

@@ -14,6 +14,7 @@ std::string cluster_mount_root(const std::string& root) {
 
 JobLayout make_job_layout(const std::string& root, const JobNames& n) {
   JobLayout l;
+  l.root = root;
   l.mount_root = cluster_mount_root(root);
   l.jobs_root = join_path(mounts_and_jobs_root(root), "jobs");
   l.job_dir = join_path(l.jobs_root, n.workspace + "/" + n.experiment + "/" + n.job);

@@ -46,6 +46,7 @@ struct JobNames {
 };
 
 struct JobLayout {
+  std::string root;  // the node root: everything the agent writes for a job is below it
   std::string mount_root;
   std::string jobs_root;  // <root>/shared/LS_root/jobs
   std::string job_dir;

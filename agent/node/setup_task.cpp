@@ -11,10 +11,12 @@
 #include "agent/job/job_environment.hpp"
 #include "agent/job/launch_planner.hpp"
 #include "agent/job/layout.hpp"
+#include "common/beneath.hpp"
 #include "common/fs.hpp"
 #include "exec/job_status.hpp"
 #include "exec/supervisor_process.hpp"
 #include "jobspec/expand.hpp"
+#include "jobspec/rules.hpp"
 
 namespace batchai {
 
@@ -41,6 +43,23 @@ bool succeeded_already(const std::string& record, const std::string& boot_id,
   } catch (const json::exception&) {
     return false;
   }
+}
+
+// <stdOutErrPathPrefix>/<stdOutErrPathSuffix>, expanded: it must lie below the node root.
+Result<std::string> output_dir(const SetupTaskSpec& task, const JobEnvironment& env,
+                               const std::string& root) {
+  auto dir = expand_vars(task.std_out_err_path_prefix, env.lookup(false));
+  if (!dir) return dir.error();
+  if (auto why = check_absolute_path(*dir); !why.empty()) return err(why);
+  if (auto why = check_relative_path(task.std_out_err_path_suffix); !why.empty()) {
+    return err("stdOutErrPathSuffix " + why);
+  }
+  const std::string out_dir = join_path(*dir, task.std_out_err_path_suffix);
+  if (!path_below(root, out_dir)) {
+    return err(quote_value(out_dir) + " is outside the node's root " + root +
+               ": the setup task writes below $AZ_BATCHAI_MOUNT_ROOT");
+  }
+  return out_dir;
 }
 
 // Waits for the supervisor to end; false when the agent's stop ended it first (the agent stops:
@@ -77,19 +96,18 @@ SetupTaskResult run_setup_task(const SetupTaskSpec& task, const DaemonConfig& co
     result.log.push_back("the setup task already succeeded in this boot; not run again");
     return result;
   }
-  auto dir = expand_vars(task.std_out_err_path_prefix, env.lookup(false));
-  if (!dir || !dir->starts_with("/")) {
+  auto out_dir = output_dir(task, env, config.root);
+  if (!out_dir) {
     JobError e{"InvalidNodeSetup", "the cluster's nodeSetup.setupTask is not valid", {}};
-    e.details.push_back({"nodeSetup.setupTask.stdOutErrPathPrefix",
-                         dir ? "must expand to an absolute path" : dir.error().message});
+    e.details.push_back({"nodeSetup.setupTask.stdOutErrPathPrefix", out_dir.error().message});
     result.errors.push_back(std::move(e));
     return result;
   }
-  const std::string out_dir = join_path(*dir, task.std_out_err_path_suffix);
   const std::string node = config.node_id;
   const std::string job_state = state.setup_dir(task.config_id);
-  for (const auto& path : {out_dir, job_state}) {
-    if (auto s = make_dirs(path, path == job_state ? 0700 : 0755); !s) {
+  for (const auto& path : {*out_dir, job_state}) {
+    Status s = path == job_state ? make_dirs(path, 0700) : make_dirs_below(config.root, path, 0755);
+    if (!s) {
       result.errors.push_back({"SetupTaskFailed", s.error().message, {}});
       return result;
     }
@@ -102,14 +120,15 @@ SetupTaskResult run_setup_task(const SetupTaskSpec& task, const DaemonConfig& co
   request.task = "setup";
   request.command_line = task.command_line;
   request.env = std::move(env);
-  request.cwd = out_dir;
-  request.stdout_path = join_path(out_dir, "stdout-" + node + ".txt");
-  request.stderr_path = join_path(out_dir, "stderr-" + node + ".txt");
-  request.execution_log = join_path(out_dir, "execution-" + node + ".log");
+  request.cwd = *out_dir;
+  request.stdout_path = join_path(*out_dir, "stdout-" + node + ".txt");
+  request.stderr_path = join_path(*out_dir, "stderr-" + node + ".txt");
+  request.execution_log = join_path(*out_dir, "execution-" + node + ".log");
+  request.files_root = config.root;
   request.supervision.grace_ms = static_cast<std::int64_t>(config.kill_grace_seconds) * 1000;
   request.supervision.end_with_parent = true;  // a setup task outliving its agent would run twice
   const LaunchPlan plan = plan_shell_command(request);
-  result.log.push_back("setup task: running, output in " + out_dir);
+  result.log.push_back("setup task: running, output in " + *out_dir);
   const SupervisorFiles files = StateLayout::supervisor_files(job_state);
   auto pid = start_supervisor(files, plan);
   if (!pid) {

@@ -35,7 +35,8 @@ class ContainerDaemonTest(Cluster):
         shutil.rmtree(cls.server_dir, ignore_errors=True)
 
     def start_agent(self):
-        Cluster.start_agent(self, dockerSocket=self.dockerd.socket)
+        Cluster.start_agent(self, dockerSocket=self.dockerd.socket,
+                            containerInputRoots=[self.marks])
 
     def start_agent_again(self):
         with open(os.path.join(self.tmp, "agent.log"), "ab") as log:

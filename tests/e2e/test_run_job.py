@@ -75,7 +75,8 @@ class RunJobTestCase(unittest.TestCase):
         self.tmp = os.path.realpath(tempfile.mkdtemp(prefix="batchai-e2e-"))
         self.root = os.path.join(self.tmp, "root")
         self.state = os.path.join(self.tmp, "state")
-        self.logs = os.path.join(self.tmp, "logs")  # stdOutErrPathPrefix of custom jobs
+        # stdOutErrPathPrefix of custom jobs: below the node root, where a job may write
+        self.logs = os.path.join(self.root, "logs")
         self.marks = os.path.join(self.tmp, "marks")  # the job's markers and pid files ($D)
         os.makedirs(self.marks)
         self.procs = []
@@ -431,6 +432,19 @@ class InvalidDocumentTest(RunJobTestCase):
                       "fileServerInternalIP: ", err)
         self.assertLess(len(err), 8192, "messages show the start of a huge value, not all of it")
         self.assert_no_run_job_state(self.root, self.state, self.logs)
+
+    def test_a_link_planted_in_the_logs_share_is_never_followed(self):
+        # Anyone who can write a logs share can plant a link where the job's directories go:
+        # root must not create stdouterr/ (or write stdout.txt) through it.
+        elsewhere = os.path.join(self.tmp, "elsewhere")
+        os.makedirs(elsewhere)
+        os.makedirs(self.logs)
+        os.symlink(elsewhere, os.path.join(self.logs, "local"))
+        code, err = self.run_agent(self.write_job(self.custom_job("echo must not run")))
+        self.assertEqual(code, 125, err)
+        self.assertIn("JobSetupFailed", err)
+        self.assertIn("symbolic link", err)
+        self.assertEqual(os.listdir(elsewhere), [], "root wrote through the link")
 
     def test_bare_document_form_is_accepted(self):
         job = self.write_job(self.custom_job("echo bare"), wrapped=False)

@@ -153,7 +153,7 @@ class MountTestCase(unittest.TestCase):
         rc, out = self.run_job({
             "nodeCount": 1,
             "customToolkitSettings": {"commandLine": "echo must not run"},
-            "stdOutErrPathPrefix": os.path.join(self.tmp, "logs"),
+            "stdOutErrPathPrefix": os.path.join(self.root, "logs"),
             "mountVolumes": {kind: [volume]},
         }, storage=storage)
         self.assertEqual(rc, 125, out)
@@ -162,7 +162,7 @@ class MountTestCase(unittest.TestCase):
         for text in expect:
             self.assertIn(text, out)
         self.assertNotIn(KEY, out)
-        self.assertFalse(glob.glob(os.path.join(self.tmp, "logs", "**", "stdout.txt"),
+        self.assertFalse(glob.glob(os.path.join(self.root, "logs", "**", "stdout.txt"),
                                    recursive=True), "the job ran")
         self.assert_no_credentials_left()
 
@@ -192,11 +192,11 @@ class BlobTest(MountTestCase):
                 "echo written by the job > $AZ_BATCHAI_JOB_MOUNT_ROOT/data/output/result.txt && "
                 "stat -c '%a %U' " + self.runtime + "/mounts/*/rclone.conf && "
                 "ps -eo args"},
-            "stdOutErrPathPrefix": os.path.join(self.tmp, "logs"),
+            "stdOutErrPathPrefix": os.path.join(self.root, "logs"),
             "mountVolumes": {"azureBlobFileSystems": [self.blob_volume("rwdata", "data")]},
         })
         self.assertEqual(code, 0, out)
-        stdout = read_text(glob.glob(os.path.join(self.tmp, "logs", "**", "stdout.txt"),
+        stdout = read_text(glob.glob(os.path.join(self.root, "logs", "**", "stdout.txt"),
                                      recursive=True)[0])
         self.assertIn("hello from the container", stdout)
         self.assertIn("600 root", stdout)  # the config holding the key: root's only
@@ -205,7 +205,7 @@ class BlobTest(MountTestCase):
         self.assertNotIn(KEY, stdout)
         self.assertNotIn("sig=", stdout)
         self.assertEqual(self.blob.get_blob("rwdata", "output/result.txt"), b"written by the job\n")
-        log = read_text(glob.glob(os.path.join(self.tmp, "logs", "**", "execution.log"),
+        log = read_text(glob.glob(os.path.join(self.root, "logs", "**", "execution.log"),
                                   recursive=True)[0])
         self.assertIn("rclone azureblob", log)
         self.assertNotIn(KEY, log)
@@ -223,12 +223,12 @@ class BlobTest(MountTestCase):
             "customToolkitSettings": {"commandLine":
                 "cat $AZ_BATCHAI_JOB_MOUNT_ROOT/data/a.txt; "
                 "if echo x > $AZ_BATCHAI_JOB_MOUNT_ROOT/data/b.txt; then echo WROTE; fi"},
-            "stdOutErrPathPrefix": os.path.join(self.tmp, "logs"),
+            "stdOutErrPathPrefix": os.path.join(self.root, "logs"),
             "mountVolumes": {"azureBlobFileSystems": [
                 self.blob_volume("readonly", "data", options="-o ro -o attr_timeout=240")]},
         })
         self.assertEqual(code, 0, out)
-        stdout = read_text(glob.glob(os.path.join(self.tmp, "logs", "**", "stdout.txt"),
+        stdout = read_text(glob.glob(os.path.join(self.root, "logs", "**", "stdout.txt"),
                                      recursive=True)[0])
         self.assertIn("a", stdout)
         self.assertNotIn("WROTE", stdout)
@@ -303,7 +303,7 @@ class AzureFilesTest(MountTestCase):
         code, out = self.run_job({
             "nodeCount": 1,
             "customToolkitSettings": {"commandLine": "echo must not run"},
-            "stdOutErrPathPrefix": os.path.join(self.tmp, "logs"),
+            "stdOutErrPathPrefix": os.path.join(self.root, "logs"),
             "mountVolumes": {"azureFileShares": [self.share_volume("logs", "logs")]},
         }, storage=self.storage(smbDriver="cifs"))
         self.assertEqual(code, 125, out)
@@ -318,7 +318,7 @@ class VolumeRulesTest(MountTestCase):
             code, out = self.run_job({
                 "nodeCount": 1,
                 "customToolkitSettings": {"commandLine": "echo must not run"},
-                "stdOutErrPathPrefix": os.path.join(self.tmp, "logs"),
+                "stdOutErrPathPrefix": os.path.join(self.root, "logs"),
                 "mountVolumes": {"azureFileShares": [self.share_volume("logs", path)]},
             })
             self.assertEqual(code, 2, out)
@@ -329,7 +329,7 @@ class VolumeRulesTest(MountTestCase):
         code, out = self.run_job({
             "nodeCount": 1,
             "customToolkitSettings": {"commandLine": "echo must not run"},
-            "stdOutErrPathPrefix": os.path.join(self.tmp, "logs"),
+            "stdOutErrPathPrefix": os.path.join(self.root, "logs"),
             "mountVolumes": {
                 "azureFileShares": [self.share_volume("logs", "logs")],
                 "azureBlobFileSystems": [self.blob_volume("nosuchcontainer", "data")],
@@ -345,12 +345,12 @@ class VolumeRulesTest(MountTestCase):
             "nodeCount": 1,
             "customToolkitSettings": {"commandLine":
                 "stat -f -c %T $AZ_BATCHAI_JOB_MOUNT_ROOT/scratch"},
-            "stdOutErrPathPrefix": os.path.join(self.tmp, "logs"),
+            "stdOutErrPathPrefix": os.path.join(self.root, "logs"),
             "mountVolumes": {"unmanagedFileSystems": [
                 {"mountCommand": "mount -t tmpfs -o size=1m tmpfs", "relativeMountPath": "scratch"}]},
         })
         self.assertEqual(code, 0, out)
-        stdout = read_text(glob.glob(os.path.join(self.tmp, "logs", "**", "stdout.txt"),
+        stdout = read_text(glob.glob(os.path.join(self.root, "logs", "**", "stdout.txt"),
                                      recursive=True)[0])
         self.assertEqual(stdout.strip(), "tmpfs")
 

@@ -42,5 +42,13 @@ TEST(JobContainer, SamePathsHostNetworkShmAndLabels) {
   EXPECT_FALSE(body.contains("Env"));  // secrets go to each command's exec, never here
 }
 
+TEST(JobContainer, InputsOutsideTheRootAreBoundReadOnly) {
+  PlannedJob job = container_job(0);
+  job.input_paths = {"/tmp", "/mnt/batch/tasks/shared/LS_root/mounts/data"};
+  auto binds = job_container_body(job, "/mnt/batch/tasks", "img", "/p")["HostConfig"]["Binds"];
+  EXPECT_EQ(binds, nlohmann::json::parse(R"(["/mnt/batch/tasks:/mnt/batch/tasks",
+                                             "/tmp:/tmp:ro", "/p:/.batchai/pause:ro"])"));
+}
+
 }  // namespace
 }  // namespace batchai

@@ -119,13 +119,13 @@ TEST(LaunchPlanner, Section3Environment) {
       "inputDirectories": [{"id": "DATA", "path": "$AZ_BATCHAI_JOB_MOUNT_ROOT/data"}],
       "outputDirectories": [{"id": "MODEL", "pathPrefix": "$AZ_BATCHAI_MOUNT_ROOT/out",
                              "pathSuffix": "models/$RUN"},
-                            {"id": "LOGS", "pathPrefix": "/logs/"}],
+                            {"id": "LOGS", "pathPrefix": "$AZ_BATCHAI_JOB_TEMP/logs/"}],
       "environmentVariables": [{"name": "RUN", "value": "r-$AZ_BATCHAI_NUM_GPUS"}],
       "constraints": {"maxWallClockTime": "PT1H"})");
   PlannedJob j = plan_ok(text);
   const std::string stdouterr = kJobMountRoot + "/logs/" + kSegment + "/stdouterr";
   const std::string model = kMountRoot + "/out/" + kSegment + "/outputs/models/r-2";
-  const std::string logs = "/logs/" + kSegment + "/outputs";
+  const std::string logs = kJobTemp + "/logs/" + kSegment + "/outputs";
   EXPECT_EQ(j.stdouterr_dir, stdouterr);
   ASSERT_EQ(j.outputs.size(), 2u);
   EXPECT_EQ(j.outputs[0].id, "MODEL");
@@ -189,12 +189,12 @@ TEST(LaunchPlanner, GpuCountComesFromTheContext) {
 TEST(LaunchPlanner, OutputWithoutCreateNewIsThePrefixAsGiven) {
   const std::string text =
       R"({"$schema": "https://raw.githubusercontent.com/Azure/BatchAI/master/schemas/2018-03-01/job.json",
-          "properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/logs",
+          "properties": {"nodeCount": 1, "stdOutErrPathPrefix": "$AZ_BATCHAI_MOUNT_ROOT/logs",
           "customToolkitSettings": {"commandLine": "true"},
-          "outputDirectories": [{"id": "M", "pathPrefix": "/models", "pathSuffix": "v1", "createNew": false}]}})";
+          "outputDirectories": [{"id": "M", "pathPrefix": "$AZ_BATCHAI_MOUNT_ROOT/models", "pathSuffix": "v1", "createNew": false}]}})";
   PlannedJob j = plan_ok(text);
   ASSERT_EQ(j.outputs.size(), 1u);
-  EXPECT_EQ(j.outputs[0].path, "/models/v1");
+  EXPECT_EQ(j.outputs[0].path, kMountRoot + "/models/v1");
 }
 
 TEST(LaunchPlanner, CustomToolkitRunsBashWithTheCommandLineUnexpanded) {
@@ -203,7 +203,7 @@ TEST(LaunchPlanner, CustomToolkitRunsBashWithTheCommandLineUnexpanded) {
       "tee x";
   PlannedJob j = plan_ok(
       doc(R"("customToolkitSettings": {"commandLine": )" + nlohmann::json(command).dump() + "}",
-          R"("outputDirectories": [{"id": "M", "pathPrefix": "/o"}])"));
+          R"("outputDirectories": [{"id": "M", "pathPrefix": "$AZ_BATCHAI_MOUNT_ROOT/o"}])"));
   const auto& step = job_step(j);
   ASSERT_EQ(step.tasks.size(), 1u);
   EXPECT_EQ(step.tasks[0].name, "main");
@@ -261,12 +261,13 @@ nlohmann::json tf_config_of(const TaskSpec& t) {
 }
 
 TEST(LaunchPlanner, TensorFlowWorkersAndParameterServers) {
-  PlannedJob j = plan_ok(doc(R"("tensorFlowSettings": {"pythonScriptFilePath": "/s/tf.py",
+  PlannedJob j = plan_ok(
+      doc(R"("tensorFlowSettings": {"pythonScriptFilePath": "/s/tf.py",
       "masterCommandLineArgs": "--role master --out $AZ_BATCHAI_OUTPUT_M",
       "workerCommandLineArgs": "--role worker", "parameterServerCommandLineArgs": "--role ps",
       "workerCount": 2, "parameterServerCount": 1, )" +
-                                 kSh + "}",
-                             R"("outputDirectories": [{"id": "M", "pathPrefix": "/o"}])"));
+              kSh + "}",
+          R"("outputDirectories": [{"id": "M", "pathPrefix": "$AZ_BATCHAI_MOUNT_ROOT/o"}])"));
   const auto& tasks = job_step(j).tasks;
   ASSERT_EQ(tasks.size(), 3u);
   const std::string stdouterr = kJobMountRoot + "/logs/" + kSegment + "/stdouterr";
@@ -287,7 +288,7 @@ TEST(LaunchPlanner, TensorFlowWorkersAndParameterServers) {
   };
   const Expect expected[] = {
       {"wk-0", "wk-0", "worker", 0, true,
-       argv({"--role", "master", "--out", "/o/" + kSegment + "/outputs"})},
+       argv({"--role", "master", "--out", kMountRoot + "/o/" + kSegment + "/outputs"})},
       {"wk-1", "wk-1", "worker", 1, true, argv({"--role", "worker"})},
       {"ps-0", "ps-0", "ps", 0, false, argv({"--role", "ps"})},
   };
@@ -366,9 +367,9 @@ TEST(LaunchPlanner, CommandLineArgsBecomeArgvEntries) {
   PlannedJob j = plan_ok(doc(
       R"("pyTorchSettings": {"pythonScriptFilePath": "/s/t.py", )" + kSh +
           R"(, "commandLineArgs": "--out \"$AZ_BATCHAI_OUTPUT_MODEL\" --tag 'two words' --raw $AZ_BATCHAI_OUTPUT_MODEL --lit '$AZ_BATCHAI_OUTPUT_MODEL' --n=${N}"})",
-      R"("outputDirectories": [{"id": "MODEL", "pathPrefix": "/mnt/my data"}],
+      R"("outputDirectories": [{"id": "MODEL", "pathPrefix": "$AZ_BATCHAI_MOUNT_ROOT/my data"}],
              "environmentVariables": [{"name": "N", "value": "3"}])"));
-  const std::string model = "/mnt/my data/" + kSegment + "/outputs";
+  const std::string model = kMountRoot + "/my data/" + kSegment + "/outputs";
   const auto& tasks = job_step(j).tasks;
   ASSERT_EQ(tasks.size(), 1u);
   EXPECT_EQ(tasks[0].argv, (std::vector<std::string>{"/bin/sh", "/s/t.py", "--out", model, "--tag",
@@ -426,7 +427,7 @@ TEST(LaunchPlanner, SecretInPathsIsAnError) {
   expect_plan_errors(doc(R"("customToolkitSettings": {"commandLine": "true"})",
                          secret + R"(, "inputDirectories": [{"id": "D", "path": "/data/$K"}],
                             "outputDirectories": [{"id": "O", "pathPrefix": "/o/${K}"},
-                                                  {"id": "P", "pathPrefix": "/o", "pathSuffix": "$K"}])",
+                                                  {"id": "P", "pathPrefix": "$AZ_BATCHAI_JOB_TEMP/o", "pathSuffix": "$K"}])",
                          "/logs/$K"),
                      "properties.inputDirectories[0].path" + msg +
                          "properties.stdOutErrPathPrefix" + msg +
@@ -453,6 +454,52 @@ TEST(LaunchPlanner, RelativePathAfterExpansionIsAnError) {
                          R"("outputDirectories": [{"id": "O", "pathPrefix": "/o/../etc"}])"),
                      "properties.outputDirectories[0].pathPrefix: \"/o/../etc\" must not contain "
                      "\"..\" components\n");
+}
+
+TEST(LaunchPlanner, WhereAJobWritesMustLieBelowTheNodeRoot) {
+  const std::string outside =
+      " is outside the node's root /tmp/x: a job writes below $AZ_BATCHAI_MOUNT_ROOT, "
+      "$AZ_BATCHAI_JOB_MOUNT_ROOT or $AZ_BATCHAI_JOB_TEMP\n";
+  expect_plan_errors(doc(R"("customToolkitSettings": {"commandLine": "true"})",
+                         R"("outputDirectories": [{"id": "O", "pathPrefix": "/run"}])", "/etc"),
+                     "properties.stdOutErrPathPrefix: \"/etc\"" + outside +
+                         "properties.outputDirectories[0].pathPrefix: \"/run\"" + outside);
+  // Also once expanded: a variable may not lead out of the root either.
+  expect_plan_errors(
+      doc(R"("customToolkitSettings": {"commandLine": "true"})",
+          R"("environmentVariables": [{"name": "P", "value": "/tmp/xy"}])", "$P"),
+      "properties.stdOutErrPathPrefix: \"/tmp/xy\" (expanded from \"$P\")" + outside);
+}
+
+TEST(LaunchPlanner, AContainerSeesInputsBelowTheRootOrAnAllowedRootNeverTheNodesOwn) {
+  const std::string container =
+      R"("containerSettings": {"imageSourceRegistry": {"image": "ubuntu"}}, )";
+  auto inputs = [&](const std::string& path) -> std::string {
+    return doc(R"("customToolkitSettings": {"commandLine": "true"})",
+               container + R"("inputDirectories": [{"id": "IN", "path": ")" + path + "\"}]");
+};
+PlanContext ctx = make_context();
+ctx.container_socket = "/var/run/docker.sock";
+ctx.container_input_roots = {"/data", "/"};
+for (const char* path : {"/var/run/docker.sock", "/etc", "/etc/ssl", "/root/.ssh", "/proc/1",
+                         "/sys", "/dev/sda", "/"}) {
+  Planned p = plan(inputs(path), ctx);
+  EXPECT_FALSE(p.job.has_value()) << path;
+  EXPECT_NE(p.errors().find("properties.inputDirectories[0].path: "), std::string::npos)
+      << p.errors();
+  EXPECT_NE(p.errors().find("never given to a job"), std::string::npos) << p.errors();
+}
+ctx.container_input_roots = {"/data"};
+EXPECT_TRUE(plan(inputs("/data/mnist"), ctx).job.has_value());
+EXPECT_TRUE(plan(inputs(kMountRoot + "/data"), ctx).job.has_value());
+Planned p = plan(inputs("/srv/data"), ctx);
+EXPECT_FALSE(p.job.has_value());
+EXPECT_NE(p.errors().find("containerInputRoots"), std::string::npos) << p.errors();
+// A job without a container runs on the node, and reads what the node has.
+EXPECT_TRUE(plan(doc(R"("customToolkitSettings": {"commandLine": "true"})",
+                     R"("inputDirectories": [{"id": "IN", "path": "/srv/data"}])"),
+                 ctx)
+                .job.has_value());
 }
 
 TEST(LaunchPlanner, UndefinedVariableInUserEnvironmentIsAnError) {
@@ -492,7 +539,7 @@ TEST(LaunchPlanner, BadTensorFlowArgumentsAreReportedOnce) {
 }
 
 TEST(LaunchPlanner, MoreThanOneNodeIsAnError) {
-  expect_plan_errors(R"({"nodeCount": 2, "stdOutErrPathPrefix": "/logs",
+  expect_plan_errors(R"({"nodeCount": 2, "stdOutErrPathPrefix": "$AZ_BATCHAI_MOUNT_ROOT/logs",
                          "customToolkitSettings": {"commandLine": "true"}})",
                      "properties.nodeCount: 2 nodes: run-job runs a job on this one node; "
                      "nodeCount must be 1\n");
