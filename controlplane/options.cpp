@@ -75,6 +75,13 @@ Status check_options(Options& o) {
     return err("give --tls-cert and --tls-key, or --insecure-http for plain http");
   }
   if (!o.client_ca.empty() && !tls) return err("--client-ca needs --tls-cert and --tls-key");
+  if (!o.tls_key.empty()) {
+    // The server's private key, like the tokens: readable by its owner only.
+    struct stat st {};
+    if (::stat(o.tls_key.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+      return err("--tls-key: " + o.tls_key + " can be read by group or others: chmod 600 it");
+    }
+  }
   if (!is_valid_name(o.cluster)) return err("--cluster: \"" + o.cluster + "\" is not a valid name");
   if (o.poll_wait_seconds < 1 || o.poll_wait_seconds > 3600) {
     return err("--poll-wait-seconds: must be 1 to 3600");

@@ -168,20 +168,41 @@ Status DockerEngine::pull(const std::string& image, const std::optional<Registry
                    nullptr, 30 * 60);
   if (!r) return r.error();
   if (r->status != 200) return err(engine_message(*r));
+  if (auto e = pull_error(r->body)) return err(*e);
+  return ok();
+}
+
+std::optional<std::string> pull_error(const std::string& body) {
   std::size_t at = 0;
-  while (at < r->body.size()) {
-    std::size_t end = r->body.find('\n', at);
-    if (end == std::string::npos) end = r->body.size();
+  while (at < body.size()) {
+    std::size_t end = body.find('\n', at);
+    if (end == std::string::npos) end = body.size();
     try {
-      auto j = json::parse(r->body.substr(at, end - at));
+      auto j = json::parse(body.substr(at, end - at));
       if (j.is_object() && j.contains("error") && j["error"].is_string()) {
-        return err(j["error"].get<std::string>());
+        return j["error"].get<std::string>();
       }
     } catch (const json::exception&) {
     }
     at = end + 1;
   }
-  return ok();
+  return std::nullopt;
+}
+
+Result<std::vector<std::string>> container_names(const std::string& body) {
+  std::vector<std::string> names;
+  try {
+    for (const auto& c : json::parse(body)) {
+      if (c.is_object() && c.contains("Names") && c["Names"].is_array() && !c["Names"].empty() &&
+          c["Names"][0].is_string()) {
+        std::string n = c["Names"][0];
+        names.push_back(n.starts_with("/") ? n.substr(1) : n);
+      }
+    }
+  } catch (const json::exception&) {
+    return err("list: the engine's answer is not a container list");
+  }
+  return names;
 }
 
 Result<std::string> DockerEngine::create(const std::string& name, const json& body) {
@@ -216,18 +237,7 @@ Result<std::vector<std::string>> DockerEngine::list(const std::string& label) {
   auto r = request("GET", "/containers/json?all=1&filters=" + url_escape(filters.dump()));
   if (!r) return r.error();
   if (r->status != 200) return err("list: " + engine_message(*r));
-  std::vector<std::string> names;
-  try {
-    for (const auto& c : json::parse(r->body)) {
-      if (c.contains("Names") && !c["Names"].empty()) {
-        std::string n = c["Names"][0];
-        names.push_back(n.starts_with("/") ? n.substr(1) : n);
-      }
-    }
-  } catch (const json::exception&) {
-    return err("list: the engine's answer is not a container list");
-  }
-  return names;
+  return container_names(r->body);
 }
 
 Result<int> DockerEngine::exec(const std::string& id, const std::vector<std::string>& argv,

@@ -85,6 +85,13 @@ class StreamDemuxer {
 // The engine's message in an error reply ({"message": ...}), or the status.
 std::string engine_message(const EngineReply& reply);
 
+// The error a pull's progress lines (JSON, one a line) end with, if any: a pull may fail
+// after its 200.
+std::optional<std::string> pull_error(const std::string& body);
+
+// The names of GET /containers/json's answer, without their leading '/'.
+Result<std::vector<std::string>> container_names(const std::string& body);
+
 // X-Registry-Auth: base64url of {"username", "password", "serveraddress"}.
 std::string registry_auth_header(const RegistryAuth& auth);
 

@@ -1,7 +1,7 @@
 // azureBlobFileSystems (reference §6): a blob container through rclone's azureblob backend, a
 // FUSE driver like blobfuse, with its config (the key) in a root-only file and a cache of its
 // own. blobfuse's default options are applied where rclone has them; mountOptions are honoured.
-#include <sstream>
+#include <algorithm>
 
 #include "common/time.hpp"
 #include "jobspec/mount_options.hpp"
@@ -13,9 +13,10 @@ namespace batchai {
 
 namespace {
 
-// The token outlives any mount: a cluster's volumes stay mounted while the node lives, and every
-// mount signs a new one. Rotating the account key revokes it, as it would the key.
-constexpr std::int64_t kSasLifetimeSeconds = 10LL * 365 * 24 * 3600;
+// A cluster volume's token lives as long as the node is likely to (a year), a job volume's as
+// long as its job may (MountSite.credential_lifetime_s); every mount signs a new one, for its
+// container only, with the permissions the mount needs. Rotating the account key revokes it.
+constexpr std::int64_t kClusterCredentialSeconds = 365LL * 24 * 3600;
 
 }  // namespace
 
@@ -30,9 +31,13 @@ Result<PreparedMount> prepare_azure_blob(const MountVolume& v, const MountSite& 
   auto extra = blob_mount_options(v.mount_options.value_or(""));
   if (!extra) return extra.error();
   const std::string endpoint = with_account(settings.azure_blob_endpoint, v.account_name);
-  // A token for this container only: the file on the node cannot reach the rest of the account.
+  // A token for this container only: the file on the node cannot reach the rest of the account;
+  // a read-only mount cannot write with it either.
+  const bool read_only = std::find(extra->begin(), extra->end(), "read_only") != extra->end();
+  const std::int64_t lifetime =
+      site.credential_lifetime_s > 0 ? site.credential_lifetime_s : kClusterCredentialSeconds;
   auto sas = container_sas_url(endpoint, v.account_name, *v.account_key, v.container_name,
-                               wall_ms() / 1000 + kSasLifetimeSeconds);
+                               wall_ms() / 1000 + lifetime, read_only ? "rl" : "racwdl");
   if (!sas) return sas.error();
   auto config = rclone_config({{"type", "azureblob"}, {"sas_url", *sas}});
   if (!config) return config.error();

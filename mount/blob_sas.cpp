@@ -55,10 +55,9 @@ std::string utc_seconds(std::int64_t unix_s) {
 
 Result<std::string> container_sas_url(const std::string& endpoint, const std::string& account,
                                       const std::string& account_key, const std::string& container,
-                                      std::int64_t expiry_unix_s) {
+                                      std::int64_t expiry_unix_s, const std::string& permissions) {
   auto key = base64_decode(account_key);
   if (!key) return key.error();
-  const std::string permissions = "racwdl";
   const std::string expiry = utc_seconds(expiry_unix_s);
   // sp, st, se, resource, si, sip, spr, sv, sr, snapshot, rscc, rscd, rsce, rscl, rsct
   const std::string to_sign = permissions + "\n\n" + expiry + "\n/blob/" + account + "/" +

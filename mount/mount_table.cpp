@@ -3,6 +3,7 @@
 #include <libmount/libmount.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <memory>
 
 namespace batchai {
@@ -16,15 +17,11 @@ struct IterFree {
   void operator()(libmnt_iter* i) const { mnt_free_iter(i); }
 };
 
-}  // namespace
-
-Result<std::vector<std::string>> mounts_at_or_below(const std::string& path) {
-  std::unique_ptr<libmnt_table, TableFree> table(mnt_new_table_from_file("/proc/self/mountinfo"));
-  if (!table) return err("cannot read /proc/self/mountinfo");
+Result<std::vector<std::string>> mounts_in(libmnt_table* table, const std::string& path) {
   std::unique_ptr<libmnt_iter, IterFree> iter(mnt_new_iter(MNT_ITER_FORWARD));
   std::vector<std::string> out;
   libmnt_fs* fs = nullptr;
-  while (mnt_table_next_fs(table.get(), iter.get(), &fs) == 0) {
+  while (mnt_table_next_fs(table, iter.get(), &fs) == 0) {
     const char* target = mnt_fs_get_target(fs);
     if (target == nullptr) continue;
     std::string t = target;
@@ -34,6 +31,26 @@ Result<std::vector<std::string>> mounts_at_or_below(const std::string& path) {
   std::stable_sort(out.begin(), out.end(),
                    [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> mounts_at_or_below(const std::string& path) {
+  std::unique_ptr<libmnt_table, TableFree> table(mnt_new_table_from_file("/proc/self/mountinfo"));
+  if (!table) return err("cannot read /proc/self/mountinfo");
+  return mounts_in(table.get(), path);
+}
+
+Result<std::vector<std::string>> mounts_at_or_below_in(const std::string& mountinfo,
+                                                       const std::string& path) {
+  std::unique_ptr<libmnt_table, TableFree> table(mnt_new_table());
+  std::unique_ptr<FILE, int (*)(FILE*)> in(
+      ::fmemopen(const_cast<char*>(mountinfo.data()), mountinfo.size(), "r"), ::fclose);
+  if (!table || !in || mountinfo.empty()) return err("no mount table");
+  if (mnt_table_parse_stream(table.get(), in.get(), "mountinfo") != 0) {
+    return err("the mount table cannot be read");
+  }
+  return mounts_in(table.get(), path);
 }
 
 std::string mount_fstype(const std::string& target) {

@@ -19,6 +19,9 @@ struct MountSite {
   std::string target;     // the mount point
   std::string files_dir;  // root-only (0700): credentials, driver config and log
   std::string cache_dir;  // a FUSE driver's cache
+  // How long a credential made for the mount (a blob SAS) may live; 0: a cluster volume's, which
+  // lives as long as the node (kClusterCredentialSeconds).
+  std::int64_t credential_lifetime_s = 0;
 };
 
 struct PreparedMount {

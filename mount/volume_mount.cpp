@@ -101,7 +101,8 @@ Result<std::string> mount_volume(const VolumeMountRequest& r, const VolumeMountC
     return "the mount command " + cmd;
   }
   const std::string id = fnv1a_hex(r.mount_point);
-  MountSite site{r.mount_point, join_path(files_root(s), id), join_path(cache_root(s), id)};
+  MountSite site{r.mount_point, join_path(files_root(s), id), join_path(cache_root(s), id),
+                 r.credential_lifetime_s};
   auto prepared = prepare(r, site, s);
   if (!prepared) return prepared.error();
   if (prepared->request.fstype == "rclone") {

@@ -18,6 +18,7 @@ struct VolumeMountRequest {
   std::string mount_point;                  // exists
   std::vector<std::string> unmanaged_argv;  // unmanagedFileSystems: the command, mount point last
   std::vector<std::string> unmanaged_env;   // and its environment (never a secret)
+  std::int64_t credential_lifetime_s = 0;   // see MountSite (mount/prepared_mount.hpp)
 };
 
 struct VolumeMountContext {

@@ -16,6 +16,8 @@ packages=(
   libcli11-dev libcpp-httplib-dev libcrypt-dev libre2-dev googletest libgtest-dev libgmock-dev
   # the demo job and the end-to-end tests
   python3 python3-numpy python3-sklearn util-linux procps
+  # the fuzz targets (scripts/fuzz.sh): clang with its libFuzzer and sanitizer runtimes
+  clang libclang-rt-14-dev
 )
 for arg in "$@"; do
   case "$arg" in

@@ -126,15 +126,19 @@ void check_settings(DaemonConfig& c, Diagnostics& d) {
 }  // namespace
 
 DaemonConfig load_daemon_config(const std::string& path, Diagnostics& d) {
-  DaemonConfig c;
   auto text = read_file(path, 1 << 20);
   if (!text) {
     d.error("", "cannot read the configuration: " + text.error().message);
-    return c;
+    return DaemonConfig{};
   }
+  return parse_daemon_config(*text, path, d);
+}
+
+DaemonConfig parse_daemon_config(const std::string& text, const std::string& path, Diagnostics& d) {
+  DaemonConfig c;
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(*text);
+    j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception&) {
     d.error("", path + " is not valid JSON");
     return c;

@@ -39,6 +39,8 @@ struct DaemonConfig {
 
 // Reads and validates the file; errors in d name the setting ("controlPlaneUrl: ...").
 DaemonConfig load_daemon_config(const std::string& path, Diagnostics& d);
+// The same for the file's text (path is for messages).
+DaemonConfig parse_daemon_config(const std::string& text, const std::string& path, Diagnostics& d);
 
 // Whether the file is a JSON object with a controlPlaneUrl: false for the package's default
 // file, which the administrator has yet to point at a control plane.

@@ -69,7 +69,9 @@ std::optional<JobError> set_up_job(const PlannedJob& job, const std::string& int
   };
   for (const auto& m : job.mounts) {
     // The mount helper is not the job: it gets the job's variables but not its secrets.
-    VolumeMountRequest request{m.volume, m.mount_point, m.command, job.env.to_envp(false)};
+    // A job volume's credentials need not outlive the job: its wall clock, and a day to spare.
+    VolumeMountRequest request{m.volume, m.mount_point, m.command, job.env.to_envp(false),
+                               job.plan.max_wall_clock_ms / 1000 + 24 * 3600};
     Status s = make_dir(m.mount_point);
     Result<std::string> mounted =
         s ? mount_volume(request, context) : Result<std::string>(s.error());

@@ -88,7 +88,8 @@ NodeVolumesResult mount_node_volumes(const std::vector<MountVolume>& volumes,
       result.mounted.push_back(v.relative_mount_path + " at " + target + ": mounted already, kept");
       continue;
     }
-    VolumeMountRequest request{&v, target, {}, env.to_envp(false)};
+    VolumeMountRequest request{
+        &v, target, {}, env.to_envp(false), 0};  // the node's own: long-lived
     if (v.kind == VolumeKind::kUnmanaged) {
       auto argv = unmanaged_argv(v, env, target);
       if (!argv) {

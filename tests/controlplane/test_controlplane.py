@@ -846,6 +846,7 @@ class SecurityTest(ControlPlaneTestCase):
         self.openssl("x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem",
                      "-CAkey", ca + ".key", "-CAcreateserial", "-days", "2",
                      "-out", name + ".pem", "-extfile", name + ".ext")
+        os.chmod(os.path.join(self.tmp, name + ".key"), 0o600)  # a readable key is refused
         return os.path.join(self.tmp, name + ".pem"), os.path.join(self.tmp, name + ".key")
 
     def test_tls(self):
@@ -854,6 +855,15 @@ class SecurityTest(ControlPlaneTestCase):
         cert, key = self.make_cert("server", "ca", "subjectAltName=IP:127.0.0.1\n"
                                    "extendedKeyUsage=serverAuth\n")
         trusting = ssl.create_default_context(cafile=ca)
+        # A server key others can read is refused, as tokens are.
+        readable = os.path.join(self.tmp, "readable.key")
+        shutil.copy(key, readable)
+        os.chmod(readable, 0o644)
+        proc = subprocess.run([BINARY, "--listen", "127.0.0.1:0", "--state-dir", self.state_dir,
+                               "--tls-cert", cert, "--tls-key", readable],
+                              capture_output=True, timeout=SAFETY_TIMEOUT)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn(b"chmod 600", proc.stderr)
         cp = self.start("--tls-cert", cert, "--tls-key", key, insecure=False, scheme="https",
                         ssl_context=trusting)
         r = cp.request("GET", "/v1/clusters/default")

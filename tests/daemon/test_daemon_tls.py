@@ -56,6 +56,7 @@ class TlsTest(unittest.TestCase):
         self.openssl("x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey",
                      ca + ".key", "-CAcreateserial", "-days", days, "-out", name + ".pem",
                      "-extfile", name + ".ext")
+        os.chmod(self.path(name + ".key"), 0o600)  # the control plane refuses a readable key
 
     def path(self, name):
         return os.path.join(self.tmp, name)

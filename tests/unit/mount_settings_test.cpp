@@ -90,6 +90,13 @@ TEST(BlobMountOptions, OptionsTheAgentSetsOrMalformedOnesAreErrors) {
   }
 }
 
+TEST(ContainerSas, AReadOnlyMountsTokenCanOnlyReadAndList) {
+  auto url = container_sas_url("http://127.0.0.1:10000/acct", "acct", "c2VjcmV0a2V5", "data",
+                               2000000000, "rl");
+  ASSERT_TRUE(url) << url.error().message;
+  EXPECT_NE(url->find("&sp=rl&"), std::string::npos) << *url;
+}
+
 TEST(ContainerSas, GrantsTheContainerOnlyAndNeedsABase64Key) {
   auto url =
       container_sas_url("http://127.0.0.1:10000/acct", "acct", "c2VjcmV0a2V5", "data", 2000000000);

@@ -39,13 +39,16 @@ PACKAGES=(
   systemd-sysv udev kmod linux-image-amd64 iproute2 util-linux procps
   cifs-utils nfs-common nfs-kernel-server
   rclone fuse3 python3 python3-numpy
-  libcurl4 libmount1 libsystemd0 libssl3 libspdlog1.10 libfmt9
+  libcurl4 libmount1 libsystemd0 libssl3 libspdlog1.10 libfmt9 libre2-9
 )
 # shellcheck disable=SC2206  # word splitting of the list is the point
 PACKAGES+=(${BATCHAI_VM_EXTRA_PACKAGES:-})
 
+# The agent's shared libraries count too: a new one means a guest that must have it (checked
+# below, at the build).
+sonames() { [[ -x $AGENT_BIN ]] && ldd "$AGENT_BIN" | awk '{print $1}' | sort; true; }
 STAMP=$(cat "$HERE/build-image.sh" "$HERE"/guest/* <(echo "${BATCHAI_VM_EXTRA_PACKAGES:-}") \
-        | sha256sum | cut -d' ' -f1)
+        <(sonames) | sha256sum | cut -d' ' -f1)
 
 mkdir -p "$OUTDIR"
 OUTDIR=$(cd "$OUTDIR" && pwd)

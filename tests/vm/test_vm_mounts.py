@@ -81,7 +81,7 @@ class KernelMountsTest(unittest.TestCase):
                 "mkdir -p $AZ_BATCHAI_JOB_MOUNT_ROOT/nfs/exports && "
                 "echo written over nfs > $AZ_BATCHAI_JOB_MOUNT_ROOT/nfs/exports/from-job.txt && "
                 "stat -f -c %T $AZ_BATCHAI_JOB_MOUNT_ROOT/nfs"},
-            "stdOutErrPathPrefix": "/logs",
+            "stdOutErrPathPrefix": "/node/logs",  # below the root, where a job may write
             "mountVolumes": {"fileServers": [{
                 "fileServer": {"id": "/subscriptions/x/resourceGroups/y/providers/"
                                      "Microsoft.BatchAI/fileServers/nfs1",
@@ -117,6 +117,10 @@ class KernelMountsTest(unittest.TestCase):
         # stderr.txt on the share grows while the job runs: the first epoch arrives through the
         # guest's kernel cifs while the job waits for the go file this test then creates.
         def first_epoch():
+            if not runner.is_alive():  # the guest ended without it: say why, now
+                r = result.get("r")
+                raise AssertionError("the VM ended before the first epoch:\n"
+                                     + (r.console[-6000:] if r else "(no result)"))
             found = glob.glob(os.path.join(self.shares["logs"], "**", "cntk_python_1", "*",
                                            "stdouterr", "stderr.txt"), recursive=True)
             return found and "Finished Epoch[1 of 5]" in read_text(found[0]) and found[0]
