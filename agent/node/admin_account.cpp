@@ -9,6 +9,7 @@
 #include <sstream>
 #include <vector>
 
+#include "common/beneath.hpp"
 #include "common/fs.hpp"
 #include "common/text_pattern.hpp"
 #include "common/unique_fd.hpp"
@@ -94,6 +95,47 @@ Result<std::string> hash_password(const std::string& password) {
 
 }  // namespace
 
+namespace {
+
+// ~/.ssh/authorized_keys with the key, the directory and the file the user's. The home is the
+// user's to write: a link planted there (~/.ssh -> /etc) must not make root create or chown
+// anything elsewhere, so the directory is opened beneath the root with no link followed, and the
+// file is written, chowned and renamed through that descriptor.
+Status install_ssh_key(const std::string& root, const PasswdEntry& entry, const std::string& user,
+                       const std::string& key) {
+  const std::string ssh_dir = join_path(join_path(root, entry.home), ".ssh");
+  if (auto s = make_dirs_below(root, ssh_dir, 0700); !s) return s;
+  auto dir = open_below(root, ssh_dir, O_RDONLY | O_DIRECTORY);
+  if (!dir) return err("cannot open " + ssh_dir + ": " + dir.error().message);
+  std::string text;
+  if (auto existing = open_beneath(dir->get(), "authorized_keys", O_RDONLY)) {
+    char buf[65536];
+    for (ssize_t n; (n = ::read(existing->get(), buf, sizeof buf)) > 0 && text.size() < (1 << 20);)
+      text.append(buf, static_cast<std::size_t>(n));
+  }
+  if (text.find(key) == std::string::npos) {
+    if (!text.empty() && text.back() != '\n') text += "\n";
+    text += key + "\n";
+  }
+  const std::string tmp = ".authorized_keys.batchai";
+  ::unlinkat(dir->get(), tmp.c_str(), 0);
+  UniqueFd out(::openat(dir->get(), tmp.c_str(),
+                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!out.valid()) return err("cannot write in " + ssh_dir + ": " + errno_text(errno));
+  const bool written =
+      ::write(out.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  if (!written || ::fchown(out.get(), entry.uid, entry.gid) != 0 || ::fsync(out.get()) != 0 ||
+      ::renameat(dir->get(), tmp.c_str(), dir->get(), "authorized_keys") != 0 ||
+      ::fchown(dir->get(), entry.uid, entry.gid) != 0 || ::fchmod(dir->get(), 0700) != 0) {
+    const int e = errno;
+    ::unlinkat(dir->get(), tmp.c_str(), 0);
+    return err("cannot give " + ssh_dir + " to " + user + ": " + errno_text(e));
+  }
+  return ok();
+}
+
+}  // namespace
+
 Result<std::optional<AdminAccount>> admin_account_from(const json& node_setup) {
   if (!node_setup.is_object() || !node_setup.contains("userAccountSettings") ||
       node_setup["userAccountSettings"].is_null()) {
@@ -165,20 +207,7 @@ Result<std::string> ensure_admin_account(const AdminAccount& a, const std::strin
     return s.error();
   }
   if (a.ssh_public_key) {
-    const std::string ssh_dir = join_path(join_path(root, entry->home), ".ssh");
-    const std::string keys = join_path(ssh_dir, "authorized_keys");
-    if (auto s = make_dirs(ssh_dir, 0700); !s) return s.error();
-    auto existing = read_file(keys, 1 << 20);
-    std::string text = existing ? *existing : "";
-    if (text.find(*a.ssh_public_key) == std::string::npos) {
-      if (!text.empty() && text.back() != '\n') text += "\n";
-      text += *a.ssh_public_key + "\n";
-    }
-    if (auto s = write_file_atomic(keys, text, 0600); !s) return s.error();
-    if (::chown(ssh_dir.c_str(), entry->uid, entry->gid) != 0 ||
-        ::chown(keys.c_str(), entry->uid, entry->gid) != 0 || ::chmod(ssh_dir.c_str(), 0700) != 0) {
-      return err("cannot give " + ssh_dir + " to " + a.user + ": " + errno_text(errno));
-    }
+    if (auto s = install_ssh_key(root, *entry, a.user, *a.ssh_public_key); !s) return s.error();
     done += ", SSH key installed";
   }
   if (a.password) {

@@ -69,6 +69,28 @@ class AdminAccountTest(Cluster):
         self.assertNotIn(PASSWORD, self.agent_log())
         self.assertEqual(read_text("/etc/passwd"), self.host_passwd, "the host's users changed")
 
+    def test_a_link_in_the_admins_home_is_never_followed(self):
+        # The account exists (an earlier agent made it); its user planted ~/.ssh -> a directory
+        # of root's. The next agent must not create authorized_keys there, nor chown it.
+        self.create_cluster({"adminUserName": "batchadmin", "adminUserPassword": PASSWORD})
+        Cluster.start_agent(self, accountRoot=self.account_root)
+        self.agent.terminate()
+        self.agent.wait(timeout=30)
+        home = os.path.join(self.account_root, "home", "batchadmin")
+        target = os.path.join(self.tmp, "roots-dir")
+        os.makedirs(target)
+        shutil.rmtree(os.path.join(home, ".ssh"), ignore_errors=True)
+        os.symlink(target, os.path.join(home, ".ssh"))
+        self.create_cluster({"adminUserName": "batchadmin", "adminUserSshPublicKey": KEY})
+        Cluster.start_agent(self, wait_idle=False, accountRoot=self.account_root)
+        wait_for(lambda: json.loads(self.cli("cluster", "show", "-n", "default").stdout)
+                 ["nodeStateCounts"]["unusableNodeCount"] == 1, "the node to be unusable")
+        error = json.loads(self.cli("cluster", "show", "-n", "default").stdout)["errors"][0]
+        self.assertEqual(error["code"], "AdminAccountFailed")
+        self.assertIn("symbolic link", error["message"])
+        self.assertEqual(os.listdir(target), [])
+        self.assertEqual(os.stat(target).st_uid, 0)
+
     def test_a_system_user_name_makes_the_node_unusable_and_says_why(self):
         self.create_cluster({"adminUserName": "daemon", "adminUserSshPublicKey": KEY})
         Cluster.start_agent(self, wait_idle=False, accountRoot=self.account_root)
