@@ -3,7 +3,11 @@
 #include <set>
 #include <vector>
 
+#include "common/diagnostics.hpp"
+#include "common/json_reader.hpp"
 #include "controlplane/nodes.hpp"
+#include "jobspec/environment_parser.hpp"
+#include "jobspec/rules.hpp"
 #include "protocol/messages.hpp"
 
 namespace batchai::cp {
@@ -78,15 +82,20 @@ void check_node_setup(const json& setup, Problems& p) {
   if (setup.contains("setupTask") && !setup["setupTask"].is_null()) {
     const json& t = setup["setupTask"];
     if (!t.is_object()) return p.push_back("nodeSetup.setupTask: must be an object");
-    if (!t.contains("commandLine") || !t["commandLine"].is_string() ||
-        t["commandLine"].get<std::string>().empty()) {
-      p.push_back("nodeSetup.setupTask.commandLine: must be a non-empty string");
-    }
-    for (const char* k : {"environmentVariables", "secrets"}) {
-      if (t.contains(k) && !t[k].is_null() && !t[k].is_array()) {
-        p.push_back(std::string("nodeSetup.setupTask.") + k + ": must be an array");
+    // The node's own rules (agent/node/node_setup.cpp), so a bad task is a 400 here, not an
+    // unusable node later.
+    Diagnostics d;
+    JsonReader r(t, "nodeSetup.setupTask", d);
+    r.nonempty_text("commandLine", true);
+    r.nonempty_string("stdOutErrPathPrefix", true);
+    if (auto suffix = r.string("stdOutErrPathSuffix"); suffix && !suffix->empty()) {
+      if (auto why = check_relative_path(*suffix); !why.empty()) {
+        d.error(r.path_of("stdOutErrPathSuffix"), why);
       }
     }
+    std::vector<NameValue> variables, secrets;
+    read_environment(r, variables, secrets, d);
+    for (const auto& e : d.errors()) p.push_back(e.path + ": " + e.message);
   }
 }
 

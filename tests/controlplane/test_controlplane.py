@@ -603,6 +603,21 @@ class ClusterTest(ControlPlaneTestCase):
                     "provisioningState", "scaleSettings", "userAccountSettings", "vmSize"):
             self.assertIn(key, c)
 
+    def test_a_bad_setup_task_is_a_400_with_the_nodes_rules(self):
+        cp = self.start()
+        r = cp.request("PUT", "/v1/clusters/nc6", {"nodeSetup": {"setupTask": {
+            "commandLine": "echo setup", "stdOutErrPathPrefix": "$AZ_BATCHAI_MOUNT_ROOT/logs",
+            "stdOutErrPathSuffix": "../../etc",
+            "environmentVariables": [{"name": "AZ_BATCHAI_MOUNT_ROOT", "value": "/etc"}],
+            "secrets": [{"name": "S", "value": "x\u0001"}]}}})
+        self.assertEqual(r.status, 400)
+        message = r.json()["error"]["message"]
+        for field in ("nodeSetup.setupTask.stdOutErrPathSuffix",
+                      "nodeSetup.setupTask.environmentVariables[0].name",
+                      "nodeSetup.setupTask.secrets[0].value"):
+            self.assertIn(field + ": ", message)
+        self.assertNotIn("x\u0001", message)
+
     def test_put_cluster(self):
         cp = self.start()
         settings = {
