@@ -34,7 +34,7 @@ Result<std::vector<std::string>> components(const std::string& relative) {
 int openat2_beneath(int dir_fd, const std::string& relative, int flags, mode_t mode) {
   open_how how{};
   how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC);
-  how.mode = (flags & (O_CREAT | O_TMPFILE)) != 0 ? mode : 0;
+  how.mode = (flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE ? mode : 0;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
   return static_cast<int>(
       ::syscall(SYS_openat2, dir_fd, relative.empty() ? "." : relative.c_str(), &how, sizeof how));
@@ -67,7 +67,9 @@ Result<UniqueFd> open_beneath(int dir_fd, const std::string& relative, int flags
   auto parts = components(relative);
   if (!parts) return parts.error();
   int fd = openat2_beneath(dir_fd, relative, flags, mode);
-  if (fd < 0 && errno == ENOSYS) fd = walk_beneath(dir_fd, *parts, flags, mode);
+  // No openat2 (ENOSYS), or a seccomp profile that refuses it (EPERM, older container
+  // engines): the walk, which refuses links as well.
+  if (fd < 0 && (errno == ENOSYS || errno == EPERM)) fd = walk_beneath(dir_fd, *parts, flags, mode);
   if (fd < 0) {
     const int e = errno;
     Result<UniqueFd> failed = err(what_failed(relative, e));

@@ -86,11 +86,15 @@ std::vector<std::string> client_certificate_names(const httplib::Request& req) {
   if (req.ssl == nullptr) return names;
   std::unique_ptr<X509, void (*)(X509*)> cert(SSL_get1_peer_certificate(req.ssl), X509_free);
   if (!cert) return names;
-  char cn[256] = {};
-  int n =
-      X509_NAME_get_text_by_NID(X509_get_subject_name(cert.get()), NID_commonName, cn, sizeof cn);
-  if (n > 0 && static_cast<std::size_t>(n) < sizeof cn)
-    names.emplace_back(cn, static_cast<std::size_t>(n));
+  // The common name whole (X509_NAME_get_text_by_NID would cut it short), and only when the
+  // subject has exactly one: a name cut or chosen among several could match another node.
+  const X509_NAME* subject = X509_get_subject_name(cert.get());
+  const int first = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+  if (first >= 0 && X509_NAME_get_index_by_NID(subject, NID_commonName, first) < 0) {
+    const ASN1_STRING* cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, first));
+    names.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(cn)),
+                       static_cast<std::size_t>(ASN1_STRING_length(cn)));
+  }
   auto* sans = static_cast<GENERAL_NAMES*>(
       X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr));
   if (sans != nullptr) {

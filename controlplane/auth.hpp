@@ -1,7 +1,8 @@
 // Who may call what (docs/protocol.md, "Credentials and roles"). Two roles:
-// - a node calls the node routes (/v1/nodes/{nodeId}/...) for itself only: under mutual TLS its
-//   client certificate's common name or a DNS subject alternative name must be {nodeId}, and
-//   with --node-token-file it carries the node token;
+// - a node calls the node routes (/v1/nodes/{nodeId}/...): under mutual TLS for itself only (its
+//   client certificate's common name or a DNS subject alternative name must be {nodeId}); with
+//   --node-token-file it carries the node token, which is one for the whole fleet, so with
+//   tokens alone a node can still act as another node (never as a user);
 // - a user calls everything else (jobs, clusters, files, /v1/stats) with the user token
 //   (--token-file). A node's credential never passes as a user's: under mutual TLS the user
 //   routes need the user token as well.

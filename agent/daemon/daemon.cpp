@@ -52,6 +52,10 @@ class Daemon {
             cfg_, [this] { return facts(); }, mono_ms),
         tasks_(cfg_, stop_.flag()),
         gpus_(cfg_.gpu_check_seconds) {}
+  // An exception out of run() must not leave the poller's thread waiting for a stop forever.
+  ~Daemon() { stop_.request(); }
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
   int run();
 
  private:

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <filesystem>
 
 #include "common/fs.hpp"
 #include "exec/docker_engine.hpp"
@@ -94,6 +95,17 @@ std::optional<JobError> start_job_container(const PlannedJob& job, const std::st
                  "cannot start the job's container from " + image + ": " + why,
                  {{"imageName", image}}});
   };
+  // The engine resolves links when it binds: an input that is (or passes through) one could
+  // bind anything of the host. Only the path the planner allowed is bound.
+  for (const auto& p : job.input_paths) {
+    if (under(p, root)) continue;  // inside the root's own bind: nothing of its own is bound
+    std::error_code ec;
+    const auto real = std::filesystem::canonical(p, ec);
+    if (!ec && real.string() != p) {
+      return fail("the input directory " + p + " resolves to " + real.string() +
+                  " (a symbolic link): only the path itself may be bound");
+    }
+  }
   DockerEngine engine(socket);
   if (auto s = engine.ping(); !s) return fail(s.error().message);
   auto present = engine.has_image(image);

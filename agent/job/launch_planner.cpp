@@ -331,13 +331,17 @@ bool Planner::below_root(const std::string& path, const std::string& text,
 // directories below the roots the agent allows (containerInputRoots), never the engine's socket
 // or the node's own system directories, whatever the roots say.
 void Planner::check_container_input(const std::string& path, const std::string& field) {
-  auto at_or_below = [&](const std::string& dir) {
+  auto at_or_below = [&](std::string dir) {
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
     return path == dir || path.starts_with(dir == "/" ? dir : dir + "/");
   };
+  // Neither one of these nor a directory holding one (/var holds the engine's socket).
+  auto holds = [&](const std::string& inner) { return inner.starts_with(path + "/"); };
   for (const std::string& forbidden :
        {ctx_.container_socket, std::string("/etc"), std::string("/root"), std::string("/proc"),
-        std::string("/sys"), std::string("/dev"), std::string("/boot"), std::string("/run")}) {
-    if (at_or_below(forbidden) || path == "/") {
+        std::string("/sys"), std::string("/dev"), std::string("/boot"), std::string("/run"),
+        std::string("/var/run"), std::string("/var/lib/docker")}) {
+    if ((!forbidden.empty() && (at_or_below(forbidden) || holds(forbidden))) || path == "/") {
       d_.error(field, quote_value(path) + " cannot be bound into the job's container: the node's " +
                           (path == ctx_.container_socket ? std::string("container engine")
                            : path == "/"                 ? "whole file system"

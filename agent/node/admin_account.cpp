@@ -108,12 +108,15 @@ Status install_ssh_key(const std::string& root, const PasswdEntry& entry, const 
   auto dir = open_below(root, ssh_dir, O_RDONLY | O_DIRECTORY);
   if (!dir) return err("cannot open " + ssh_dir + ": " + dir.error().message);
   std::string text;
-  if (auto existing = open_beneath(dir->get(), "authorized_keys", O_RDONLY)) {
+  struct stat st {};
+  if (auto existing = open_beneath(dir->get(), "authorized_keys", O_RDONLY | O_NONBLOCK);
+      existing && ::fstat(existing->get(), &st) == 0 && S_ISREG(st.st_mode)) {
     char buf[65536];
     for (ssize_t n; (n = ::read(existing->get(), buf, sizeof buf)) > 0 && text.size() < (1 << 20);)
       text.append(buf, static_cast<std::size_t>(n));
   }
-  if (text.find(key) == std::string::npos) {
+  // The key as a line of its own (a comment that quotes it does not count).
+  if (("\n" + text + "\n").find("\n" + key + "\n") == std::string::npos) {
     if (!text.empty() && text.back() != '\n') text += "\n";
     text += key + "\n";
   }

@@ -1,6 +1,8 @@
 #include "agent/node/setup_task.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,10 +26,18 @@ namespace {
 
 using nlohmann::json;
 
-std::string tail_of(const std::string& path, std::size_t size) {
-  auto text = read_file(path, 1 << 20);
-  if (!text) return "";
-  std::string t = text->size() > size ? "..." + text->substr(text->size() - size) : *text;
+// The end of the task's stderr, for the node's error. The file is in a share anyone may write:
+// it is opened beneath the root, never through a link, never a FIFO (it would block the agent).
+std::string tail_of(const std::string& root, const std::string& path, std::size_t size) {
+  auto fd = open_below(root, path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
+  struct stat st {};
+  if (!fd || ::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode)) return "";
+  const off_t from =
+      st.st_size > static_cast<off_t>(size) ? st.st_size - static_cast<off_t>(size) : 0;
+  std::string t(static_cast<std::size_t>(st.st_size - from), '\0');
+  const ssize_t n = ::pread(fd->get(), t.data(), t.size(), from);
+  t.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  if (from > 0) t = "..." + t;
   while (!t.empty() && t.back() == '\n') t.pop_back();
   return t;
 }
@@ -120,7 +130,7 @@ SetupTaskResult run_setup_task(const SetupTaskSpec& task, const DaemonConfig& co
   request.task = "setup";
   request.command_line = task.command_line;
   request.env = std::move(env);
-  request.cwd = *out_dir;
+  request.cwd = job_state;  // local and root-only: a share is no place to start root in
   request.stdout_path = join_path(*out_dir, "stdout-" + node + ".txt");
   request.stderr_path = join_path(*out_dir, "stderr-" + node + ".txt");
   request.execution_log = join_path(*out_dir, "execution-" + node + ".log");
@@ -151,13 +161,13 @@ SetupTaskResult run_setup_task(const SetupTaskSpec& task, const DaemonConfig& co
   }
   std::string why = status ? (status->errors.empty() ? "failed" : status->errors[0].message)
                            : "its supervisor left no status: " + status.error().message;
-  result.errors.push_back({"SetupTaskFailed",
-                           "the setup task " +
-                               (code >= 0 ? "exited with code " + std::to_string(code) : why) +
-                               "; its stderr ends with: " + tail_of(request.stderr_path, 1000),
-                           {{"stdout", request.stdout_path},
-                            {"stderr", request.stderr_path},
-                            {"executionLog", request.execution_log}}});
+  result.errors.push_back(
+      {"SetupTaskFailed",
+       "the setup task " + (code >= 0 ? "exited with code " + std::to_string(code) : why) +
+           "; its stderr ends with: " + tail_of(config.root, request.stderr_path, 1000),
+       {{"stdout", request.stdout_path},
+        {"stderr", request.stderr_path},
+        {"executionLog", request.execution_log}}});
   return result;
 }
 

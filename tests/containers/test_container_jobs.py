@@ -154,6 +154,31 @@ class ContainerJobTest(ContainerJobTestCase):
         self.assertIn("pull", out)
         self.assertIsNone(self.output("stdout.txt"))
 
+    def test_inputs_outside_the_root_need_an_allowed_root_and_are_never_links(self):
+        allowed = os.path.join(self.tmp, "datasets")
+        os.makedirs(os.path.join(allowed, "mnist"))
+        with open(os.path.join(allowed, "mnist", "rows.txt"), "w") as f:
+            f.write("1,2,3\n")
+        os.symlink("/etc", os.path.join(allowed, "etc-link"))
+        read = "cat $AZ_BATCHAI_INPUT_DATA/rows.txt; touch $AZ_BATCHAI_INPUT_DATA/w 2>/dev/null " \
+               "&& echo writable || echo read-only"
+        props = self.props(read, inputDirectories=[
+            {"id": "DATA", "path": os.path.join(allowed, "mnist")}])
+        # Not allowed: refused at validation.
+        code, out = self.run_job(props)
+        self.assertEqual(code, 2, out)
+        self.assertIn("containerInputRoots", out)
+        # Allowed: bound, read-only.
+        code, out = self.run_job(props, extra_args=["--container-input-root", allowed])
+        self.assertEqual(code, 0, out)
+        self.assertEqual(self.output("stdout.txt"), "1,2,3\nread-only\n")
+        # A link below the allowed root would bind what it points to: never.
+        props["inputDirectories"][0]["path"] = os.path.join(allowed, "etc-link")
+        code, out = self.run_job(props, name="linked",
+                                 extra_args=["--container-input-root", allowed])
+        self.assertEqual(code, 125, out)
+        self.assertIn("symbolic link", out)
+
     def test_a_bad_image_name_is_refused_before_anything_runs(self):
         # Docker's reference grammar, checked at validation: the engine never sees it.
         code, out = self.run_job(self.props("echo must not run", image="UPPER/Case:bad"))

@@ -88,5 +88,25 @@ class SetupTaskTest(Cluster):
         self.assertIn("nodeId", names)
 
 
+    def test_a_link_planted_for_its_stderr_leaks_nothing(self):
+        # The setup task's output is in a share anyone may write: a link planted where its
+        # stderr goes must not bring a root-only file into the node's error.
+        secret = os.path.join(self.tmp, "root-only")
+        with open(secret, "w") as f:
+            f.write("s3cret-of-root\n")
+        out = os.path.join(self.root, "shared", "LS_root", "mounts", "setup", "planted")
+        os.makedirs(out)
+        os.symlink(secret, os.path.join(out, "stderr-node-0.txt"))
+        self.create_cluster({"commandLine": "echo hi", "stdOutErrPathSuffix": "planted",
+                             "stdOutErrPathPrefix": "$AZ_BATCHAI_MOUNT_ROOT/setup"})
+        Cluster.start_agent(self, wait_idle=False)
+        wait_for(lambda: self.cluster()["nodeStateCounts"]["unusableNodeCount"] == 1,
+                 "the node to be unusable")
+        error = self.cluster()["errors"][0]
+        self.assertEqual(error["code"], "SetupTaskFailed")
+        self.assertNotIn("s3cret-of-root", json.dumps(self.cluster()))
+        self.assertNotIn("s3cret-of-root", self.agent_log())
+
+
 if __name__ == "__main__":
     unittest.main()

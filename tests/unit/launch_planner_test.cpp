@@ -477,29 +477,30 @@ TEST(LaunchPlanner, AContainerSeesInputsBelowTheRootOrAnAllowedRootNeverTheNodes
   auto inputs = [&](const std::string& path) -> std::string {
     return doc(R"("customToolkitSettings": {"commandLine": "true"})",
                container + R"("inputDirectories": [{"id": "IN", "path": ")" + path + "\"}]");
-};
-PlanContext ctx = make_context();
-ctx.container_socket = "/var/run/docker.sock";
-ctx.container_input_roots = {"/data", "/"};
-for (const char* path : {"/var/run/docker.sock", "/etc", "/etc/ssl", "/root/.ssh", "/proc/1",
-                         "/sys", "/dev/sda", "/"}) {
-  Planned p = plan(inputs(path), ctx);
-  EXPECT_FALSE(p.job.has_value()) << path;
-  EXPECT_NE(p.errors().find("properties.inputDirectories[0].path: "), std::string::npos)
-      << p.errors();
-  EXPECT_NE(p.errors().find("never given to a job"), std::string::npos) << p.errors();
-}
-ctx.container_input_roots = {"/data"};
-EXPECT_TRUE(plan(inputs("/data/mnist"), ctx).job.has_value());
-EXPECT_TRUE(plan(inputs(kMountRoot + "/data"), ctx).job.has_value());
-Planned p = plan(inputs("/srv/data"), ctx);
-EXPECT_FALSE(p.job.has_value());
-EXPECT_NE(p.errors().find("containerInputRoots"), std::string::npos) << p.errors();
-// A job without a container runs on the node, and reads what the node has.
-EXPECT_TRUE(plan(doc(R"("customToolkitSettings": {"commandLine": "true"})",
-                     R"("inputDirectories": [{"id": "IN", "path": "/srv/data"}])"),
-                 ctx)
-                .job.has_value());
+  };
+  PlanContext ctx = make_context();
+  ctx.container_socket = "/var/run/docker.sock";
+  ctx.container_input_roots = {"/data", "/"};
+  // Nor a directory that holds one: /var holds the engine's socket.
+  for (const char* path : {"/var/run/docker.sock", "/etc", "/etc/ssl", "/root/.ssh", "/proc/1",
+                           "/sys", "/dev/sda", "/", "/var", "/var/run", "/var/lib/docker/x"}) {
+    Planned p = plan(inputs(path), ctx);
+    EXPECT_FALSE(p.job.has_value()) << path;
+    EXPECT_NE(p.errors().find("properties.inputDirectories[0].path: "), std::string::npos)
+        << p.errors();
+    EXPECT_NE(p.errors().find("never given to a job"), std::string::npos) << p.errors();
+  }
+  ctx.container_input_roots = {"/data"};
+  EXPECT_TRUE(plan(inputs("/data/mnist"), ctx).job.has_value());
+  EXPECT_TRUE(plan(inputs(kMountRoot + "/data"), ctx).job.has_value());
+  Planned p = plan(inputs("/srv/data"), ctx);
+  EXPECT_FALSE(p.job.has_value());
+  EXPECT_NE(p.errors().find("containerInputRoots"), std::string::npos) << p.errors();
+  // A job without a container runs on the node, and reads what the node has.
+  EXPECT_TRUE(plan(doc(R"("customToolkitSettings": {"commandLine": "true"})",
+                       R"("inputDirectories": [{"id": "IN", "path": "/srv/data"}])"),
+                   ctx)
+                  .job.has_value());
 }
 
 TEST(LaunchPlanner, UndefinedVariableInUserEnvironmentIsAnError) {
