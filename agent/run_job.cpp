@@ -272,6 +272,7 @@ int run_job(const RunJobOptions& o) {
   for (const auto& w : started.warnings) say("warning: " + w);
   if (started.error) return start_failed(started, o, d);
   const PlannedJob& job = *started.job;
+  for (const auto& w : job.warnings) say("warning: " + w);
   const std::string err_file =
       job.plan.steps.back().tasks.empty() ? "" : job.plan.steps.back().tasks.front().stderr_path;
   say("job " + names.job + " running; follow it with: tail -f " + err_file);

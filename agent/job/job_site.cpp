@@ -102,6 +102,7 @@ std::optional<JobError> set_up_job(const PlannedJob& job, const std::string& int
   for (const auto& n : job.env.names()) env_names += (env_names.empty() ? "" : " ") + n;
   log.line("environment: " + env_names);
   for (const auto& line : mount_lines) log.line(line);
+  for (const auto& w : job.warnings) log.line("warning: " + w);
   for (const auto& out : job.outputs) log.line("output " + out.id + ": " + out.path);
   if (auto s = write_file_atomic(job.hostfile, job.hostfile_content, 0644); !s) {
     return fail({"JobSetupFailed", s.error().message, {}});

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common/fs.hpp"
 #include "heartbeat/gpu_inventory.hpp"
@@ -68,10 +69,13 @@ class Planner {
   TaskSpec task(const std::string& name, std::vector<std::string> argv,
                 const std::string& out_suffix) const;
 
+  VarLookup argument_lookup(const std::string& field);
+
   const JobSpec& spec_;
   const PlanContext& ctx_;
   Diagnostics& d_;
   PlannedJob job_;
+  std::set<std::string> reported_;  // "field: message" once, however many tasks expand it
 };
 
 std::optional<std::string> Planner::expand_path(const std::string& text, const std::string& path,
@@ -186,24 +190,43 @@ std::optional<std::vector<std::string>> Planner::toolkit_head(const std::string&
   return std::vector<std::string>{*caffe, "train", "--solver=" + *config};
 }
 
+// Arguments are expanded as the shell Batch AI handed them to would: an undefined variable is
+// nothing (with a warning in execution.log: the TensorFlow-Distributed recipe names an input it
+// no longer declares); a secret stays an error. Paths stay strict (expand_path).
+VarLookup Planner::argument_lookup(const std::string& field) {
+  return [this, field](const std::string& name) -> Result<std::string> {
+    if (job_.env.has(name)) return job_.env.lookup(false)(name);
+    const std::string warning = field + ": $" + name + " is not defined; it expands to nothing";
+    if (reported_.insert(warning).second) job_.warnings.push_back(warning);
+    return std::string();
+  };
+}
+
+// Expanded with the environment as it is now: each task's own (its index, TF_CONFIG, ...).
 std::vector<std::string> Planner::with_args(const std::vector<std::string>& head,
                                             const std::string& args, const std::string& field) {
-  auto words = expand_words(args, field);
+  auto words = expand_command_words(args, argument_lookup(field));
   std::vector<std::string> argv = head;
-  if (words) argv.insert(argv.end(), words->begin(), words->end());
+  if (words) {
+    argv.insert(argv.end(), words->begin(), words->end());
+  } else if (reported_.insert(field + ": " + words.error().message).second) {
+    d_.error(field, words.error().message);
+  }
   return argv;
 }
 
 void Planner::plan_pytorch(StepSpec& step, const std::vector<std::string>& head,
                            const std::string& field) {
   const ToolkitSettings& t = spec_.toolkit;
-  auto argv = with_args(head, t.command_line_args, field + ".commandLineArgs");
+  // The toolkit's variables first: the recipes name them in their arguments.
   job_.env.set("AZ_BATCHAI_PYTORCH_INIT_METHOD",
                "file://" + join_path(ctx_.layout.shared_job_temp, "pytorch_init"));
   if (t.communication_backend) job_.env.set("AZ_BATCHAI_PYTORCH_BACKEND", *t.communication_backend);
   for (std::int64_t i = 0; i < t.process_count; ++i) {
     job_.env.set("AZ_BATCHAI_TASK_INDEX", std::to_string(i));
-    step.tasks.push_back(task(std::to_string(i), argv, "-" + std::to_string(i)));
+    step.tasks.push_back(task(std::to_string(i),
+                              with_args(head, t.command_line_args, field + ".commandLineArgs"),
+                              "-" + std::to_string(i)));
   }
 }
 
@@ -232,25 +255,22 @@ void Planner::plan_tensorflow(StepSpec& step, const std::vector<std::string>& he
                         {"environment", "cloud"}};
     return c.dump();
   };
-  // Each argument string is expanded once, so a mistake in it is reported once.
-  const auto worker_argv = with_args(head, t.worker_args, field + ".workerCommandLineArgs");
-  const auto master_argv = t.master_args
-                               ? with_args(head, *t.master_args, field + ".masterCommandLineArgs")
-                               : worker_argv;
-  const auto ps_argv =
-      t.parameter_server_count > 0
-          ? with_args(head, t.parameter_server_args, field + ".parameterServerCommandLineArgs")
-          : std::vector<std::string>();
+  // Each task's arguments with its own index and TF_CONFIG; a mistake is reported once.
   for (std::int64_t i = 0; i < t.worker_count; ++i) {
     job_.env.set("AZ_BATCHAI_TASK_INDEX", std::to_string(i));
     job_.env.set("TF_CONFIG", tf_config("worker", i));
-    step.tasks.push_back(task("wk-" + std::to_string(i), i == 0 ? master_argv : worker_argv,
-                              "-wk-" + std::to_string(i)));
+    const auto argv = i == 0 && t.master_args
+                          ? with_args(head, *t.master_args, field + ".masterCommandLineArgs")
+                          : with_args(head, t.worker_args, field + ".workerCommandLineArgs");
+    step.tasks.push_back(task("wk-" + std::to_string(i), argv, "-wk-" + std::to_string(i)));
   }
   for (std::int64_t i = 0; i < t.parameter_server_count; ++i) {
     job_.env.set("AZ_BATCHAI_TASK_INDEX", std::to_string(i));
     job_.env.set("TF_CONFIG", tf_config("ps", i));
-    TaskSpec ps_task = task("ps-" + std::to_string(i), ps_argv, "-ps-" + std::to_string(i));
+    TaskSpec ps_task =
+        task("ps-" + std::to_string(i),
+             with_args(head, t.parameter_server_args, field + ".parameterServerCommandLineArgs"),
+             "-ps-" + std::to_string(i));
     ps_task.primary = false;  // parameter servers never exit by themselves
     step.tasks.push_back(std::move(ps_task));
   }

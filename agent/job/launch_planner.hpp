@@ -44,6 +44,9 @@ struct PlannedJob {
   std::string container_name;
   int gpu_count = 0;
   std::vector<std::string> input_paths;
+  // For execution.log: what the planner let through with a warning (an undefined variable in
+  // arguments expands to nothing, as in the shell Batch AI handed them to).
+  std::vector<std::string> warnings;
 };
 
 // How the supervisor treats a job's processes: the node's settings, not the document's.

@@ -526,6 +526,37 @@ class EnvironmentTest(RunJobTestCase):
                              "task %d\n" % i)
 
 
+    def test_each_task_expands_its_own_rank_and_an_undefined_input_with_a_warning(self):
+        # The PyTorch-Gloo recipe's arguments name each process's rank and the init method;
+        # the TensorFlow-Distributed recipe names an input it no longer declares.
+        script = os.path.join(self.tmp, "train.py")
+        with open(script, "w") as f:
+            f.write("import json, sys\nprint(json.dumps(sys.argv[1:]))\n")
+        job = self.write_job({
+            "nodeCount": 1,
+            "stdOutErrPathPrefix": self.logs,
+            "pyTorchSettings": {
+                "pythonScriptFilePath": script, "processCount": 2, "communicationBackend": "gloo",
+                "commandLineArgs": "--dist-backend $AZ_BATCHAI_PYTORCH_BACKEND "
+                                   "--dist-url $AZ_BATCHAI_PYTORCH_INIT_METHOD "
+                                   "--rank $AZ_BATCHAI_TASK_INDEX --world-size 2 "
+                                   "--data_dir=$AZ_BATCHAI_INPUT_DATASET",
+            },
+        })
+        code, err = self.run_agent(job, name="gloo")
+        self.assertEqual(code, 0, err)
+        self.assertIn("$AZ_BATCHAI_INPUT_DATASET is not defined; it expands to nothing", err)
+        out_dir = self.stdouterr_dir(name="gloo")
+        for i in range(2):
+            argv = json.loads(read_text(os.path.join(out_dir, "stdout-%d.txt" % i)))
+            self.assertEqual(argv[:2], ["--dist-backend", "gloo"])
+            self.assertTrue(argv[3].startswith("file://") and argv[3].endswith("/pytorch_init"),
+                            argv)
+            self.assertEqual(argv[4:], ["--rank", str(i), "--world-size", "2", "--data_dir="])
+        self.assertIn("warning: properties.pyTorchSettings.commandLineArgs: "
+                      "$AZ_BATCHAI_INPUT_DATASET is not defined",
+                      read_text(os.path.join(out_dir, "execution.log")))
+
 class SecretTest(RunJobTestCase):
 
     def test_secret_value_is_never_written_or_shown(self):

@@ -531,12 +531,70 @@ TEST(LaunchPlanner, InterpreterPathIsExpanded) {
   EXPECT_EQ(job_step(j).tasks[0].argv[0], "/bin/sh");
 }
 
+// "/bin/sh /s/t.py" and the arguments: what the tests below run.
+std::vector<std::string> script_argv(std::vector<std::string> args) {
+  std::vector<std::string> v = {"/bin/sh", "/s/t.py"};
+  v.insert(v.end(), args.begin(), args.end());
+  return v;
+}
+
 TEST(LaunchPlanner, BadTensorFlowArgumentsAreReportedOnce) {
+  // A secret in an argument is an error however many tasks expand the string.
   expect_plan_errors(
       doc(R"("tensorFlowSettings": {"pythonScriptFilePath": "/s/t.py", "workerCount": 3,
-                                    "parameterServerCount": 2, "workerCommandLineArgs": "$NOPE",
-                                    "pythonInterpreterPath": "/bin/sh"})"),
-      "properties.tensorFlowSettings.workerCommandLineArgs: $NOPE is not defined\n");
+                                    "parameterServerCount": 2, "workerCommandLineArgs": "$K",
+                                    "pythonInterpreterPath": "/bin/sh"})",
+          R"("secrets": [{"name": "K", "value": "v"}])"),
+      "properties.tensorFlowSettings.workerCommandLineArgs: $K is a secret: secrets reach the "
+      "job only as environment variables, never in arguments or paths\n");
+}
+
+TEST(LaunchPlanner, AnUndefinedVariableInArgumentsIsNothingWithOneWarning) {
+  // As in the shell Batch AI handed the arguments to; a path stays strict.
+  PlannedJob j =
+      plan_ok(doc(R"("tensorFlowSettings": {"pythonScriptFilePath": "/s/t.py", "workerCount": 3,
+                                    "workerCommandLineArgs": "--data_dir=$AZ_BATCHAI_INPUT_DATASET --x",
+                                    "pythonInterpreterPath": "/bin/sh"})"));
+  ASSERT_EQ(job_step(j).tasks.size(), 3u);
+  EXPECT_EQ(job_step(j).tasks[2].argv, script_argv({"--data_dir=", "--x"}));
+  EXPECT_EQ(j.warnings,
+            (std::vector<std::string>{"properties.tensorFlowSettings.workerCommandLineArgs: "
+                                      "$AZ_BATCHAI_INPUT_DATASET is not defined; it expands to "
+                                      "nothing"}));
+}
+
+TEST(LaunchPlanner, EachTasksArgumentsAreExpandedWithItsOwnVariables) {
+  // The PyTorch-Gloo recipe's arguments: its rank and init method are each process's own.
+  PlannedJob torch = plan_ok(doc(
+      R"("pyTorchSettings": {"pythonScriptFilePath": "/s/t.py", "processCount": 2,
+          "pythonInterpreterPath": "/bin/sh", "communicationBackend": "gloo",
+          "commandLineArgs": "--dist-backend $AZ_BATCHAI_PYTORCH_BACKEND --dist-url $AZ_BATCHAI_PYTORCH_INIT_METHOD --rank $AZ_BATCHAI_TASK_INDEX --world-size 2"})"));
+  ASSERT_EQ(job_step(torch).tasks.size(), 2u);
+  const std::string init = "file://" + kSharedJobTemp + "/pytorch_init";
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(job_step(torch).tasks[i].argv,
+              script_argv({"--dist-backend", "gloo", "--dist-url", init, "--rank",
+                           std::to_string(i), "--world-size", "2"}))
+        << i;
+  }
+  EXPECT_TRUE(torch.warnings.empty());
+  // The TensorFlow-Distributed recipe's: each worker and parameter server its own index.
+  PlannedJob tf = plan_ok(doc(
+      R"("tensorFlowSettings": {"pythonScriptFilePath": "/s/t.py", "workerCount": 2,
+          "parameterServerCount": 1, "pythonInterpreterPath": "/bin/sh",
+          "workerCommandLineArgs": "--ps_hosts=$AZ_BATCHAI_PS_HOSTS --worker_hosts=$AZ_BATCHAI_WORKER_HOSTS --job_name=worker --task_index=$AZ_BATCHAI_TASK_INDEX",
+          "parameterServerCommandLineArgs": "--ps_hosts=$AZ_BATCHAI_PS_HOSTS --worker_hosts=$AZ_BATCHAI_WORKER_HOSTS --job_name=ps --task_index=$AZ_BATCHAI_TASK_INDEX"})"));
+  const auto& tasks = job_step(tf).tasks;
+  ASSERT_EQ(tasks.size(), 3u);
+  const std::string hosts = "--ps_hosts=10.0.0.4:2224 --worker_hosts=10.0.0.4:2222,10.0.0.4:2223";
+  auto words = [](const TaskSpec& t) {
+    std::string s;
+    for (std::size_t k = 2; k < t.argv.size(); ++k) s += (s.empty() ? "" : " ") + t.argv[k];
+    return s;
+  };
+  EXPECT_EQ(words(tasks[0]), hosts + " --job_name=worker --task_index=0");
+  EXPECT_EQ(words(tasks[1]), hosts + " --job_name=worker --task_index=1");
+  EXPECT_EQ(words(tasks[2]), hosts + " --job_name=ps --task_index=0");
 }
 
 TEST(LaunchPlanner, MoreThanOneNodeIsAnError) {
