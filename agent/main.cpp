@@ -4,6 +4,7 @@
 //   check-config       validate /etc/batchai-agent/agent.json
 //   status             the node's state, from the running daemon
 //   supervise          internal: the per-job supervisor, started by the agent itself
+//   job-shell, wait-for-peers  internal: a multi-node job's sshd sessions, its launcher
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -17,6 +18,8 @@
 #include "agent/run_job.hpp"
 #include "common/fs.hpp"
 #include "exec/container_task.hpp"
+#include "exec/job_shell.hpp"
+#include "exec/peer_wait.hpp"
 #include "exec/supervisor_process.hpp"
 #include "mount/helper_mount.hpp"
 
@@ -93,6 +96,13 @@ struct InternalCommands {
   CLI::App* container = nullptr;
   std::string container_socket, container_name, container_workdir;
   std::vector<std::string> container_argv;
+  CLI::App* job_shell = nullptr;
+  std::string job_shell_environment;
+  CLI::App* peers = nullptr;
+  std::string peer_host_list;
+  std::vector<std::string> peer_command;
+  int peer_port = 0;
+  std::int64_t peer_timeout_s = 600;
 };
 
 void add_internal_commands(CLI::App& app, InternalCommands& c) {
@@ -117,6 +127,19 @@ void add_internal_commands(CLI::App& app, InternalCommands& c) {
   c.container->add_option("--container", c.container_name)->required();
   c.container->add_option("--workdir", c.container_workdir);
   c.container->add_option("command", c.container_argv)->required();
+
+  c.job_shell = app.add_subcommand("job-shell", "Internal: a session of a job's sshd");
+  c.job_shell->group("");
+  c.job_shell->add_option("environment", c.job_shell_environment)->required();
+
+  c.peers = app.add_subcommand("wait-for-peers",
+                               "Internal: a multi-node job's launcher, once its nodes answer");
+  c.peers->group("");
+  // One word, so that nothing of the command after "--" is taken for a host.
+  c.peers->add_option("--hosts", c.peer_host_list, "ip,ip,...");
+  c.peers->add_option("--port", c.peer_port)->required()->check(CLI::Range(1, 65535));
+  c.peers->add_option("--timeout", c.peer_timeout_s)->check(CLI::Range(1, 86400));
+  c.peers->add_option("command", c.peer_command)->required();
 }
 
 // Runs the internal command that was asked for; -1 when none was.
@@ -129,6 +152,17 @@ int run_internal_command(const InternalCommands& c) {
     name_this_process("batchai-exec");
     return batchai::run_container_task(c.container_socket, c.container_name, c.container_workdir,
                                        c.container_argv);
+  }
+  if (*c.job_shell) return batchai::run_job_shell(c.job_shell_environment);
+  if (*c.peers) {
+    std::vector<std::string> hosts;
+    for (std::size_t start = 0; start < c.peer_host_list.size();) {
+      std::size_t end = c.peer_host_list.find(',', start);
+      if (end == std::string::npos) end = c.peer_host_list.size();
+      if (end > start) hosts.push_back(c.peer_host_list.substr(start, end - start));
+      start = end + 1;
+    }
+    return batchai::wait_for_peers_then_exec(hosts, c.peer_port, c.peer_timeout_s, c.peer_command);
   }
   if (*c.mount) {
     name_this_process("batchai-mount");

@@ -13,11 +13,17 @@ bool final_state(const std::string& s) {
   return protocol::is_final_task_state(s);
 }
 
+// A task that failed while the job was still its own to fail: one that ended after the master
+// ended the job (released) does not count.
+bool failed(const TaskRecord& t) {
+  return t.state == "failed" && !t.released;
+}
+
 std::string aggregate_state(const JobRecord& job) {
   bool all_final = true, any_failed = false, any_started = false;
   for (const auto& t : job.tasks) {
     all_final = all_final && final_state(t.state);
-    any_failed = any_failed || t.state == "failed";
+    any_failed = any_failed || failed(t);
     any_started = any_started || t.state != "queued";
   }
   if (all_final) return any_failed ? "failed" : "succeeded";
@@ -40,11 +46,31 @@ protocol::ExecutionInfo aggregate_info(const JobRecord& job) {
     if (t.info.end_time && (!info.end_time || *t.info.end_time > *info.end_time)) {
       info.end_time = t.info.end_time;
     }
-    info.errors.insert(info.errors.end(), t.info.errors.begin(), t.info.errors.end());
+    if (t.released) continue;  // its end is the master's, no error of the job's
+    for (const auto& e : t.info.errors) {
+      // A node stopped because another failed says so: that is the other's failure, told once.
+      const bool consequence = e.code == "JobTerminate" && t.terminate && !job.terminate;
+      const bool told = std::any_of(info.errors.begin(), info.errors.end(), [&](const auto& o) {
+        return o.code == e.code && o.message == e.message;
+      });
+      if (!consequence && !told) info.errors.push_back(e);
+    }
   }
   if (!all_final) info.end_time.reset();
   if (all_final && !job.tasks.empty()) info.exit_code = job.tasks[0].info.exit_code;
   return info;
+}
+
+// The master's end is the job's end: the other nodes end their parts, which is no failure.
+void release_gang(State& s, JobRecord& job, bool any_failed, Events& events) {
+  if (job.tasks.size() < 2 || any_failed || !final_state(job.tasks[0].state)) return;
+  for (auto& t : job.tasks) {
+    if (t.index == 0 || final_state(t.state) || t.released) continue;
+    t.released = true;
+    auto node = s.nodes.find(t.node_id);
+    if (node != s.nodes.end()) bump(node->second);
+    events.push_back("task " + t.task_id + ": released, the job ended on its master node");
+  }
 }
 
 }  // namespace
@@ -59,8 +85,8 @@ void update_job_state(State& s, JobRecord& job, std::int64_t now, Events& events
       std::any_of(job.tasks.begin(), job.tasks.end(), [](const auto& t) { return t.reported; });
   if (any_reported) job.info = aggregate_info(job);
   // A failed task ends its gang: the others are terminated.
-  const bool any_failed = std::any_of(job.tasks.begin(), job.tasks.end(),
-                                      [](const auto& t) { return t.state == "failed"; });
+  const bool any_failed = std::any_of(job.tasks.begin(), job.tasks.end(), failed);
+  release_gang(s, job, any_failed, events);
   if (any_failed && job.tasks.size() > 1) {
     for (auto& t : job.tasks) {
       if (final_state(t.state) || t.terminate) continue;

@@ -8,6 +8,7 @@
 #include <thread>
 #include <tuple>
 
+#include "controlplane/node_sweeper.hpp"
 #include "controlplane/options.hpp"
 #include "controlplane/server.hpp"
 #include "controlplane/store.hpp"
@@ -90,9 +91,11 @@ int run(Options& o) {
     (*store)->shutdown();
     (*server)->stop();
   });
+  std::thread sweeper([&] { sweep_lost_nodes(**store, o.node_lost_seconds * 1000LL); });
   const bool served = (*server)->listen_after_bind();
   ::kill(::getpid(), SIGTERM);  // ends the signal thread if listening failed on its own
   signals.join();
+  sweeper.join();
   return served ? 0 : 1;
 }
 

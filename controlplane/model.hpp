@@ -51,6 +51,9 @@ struct TaskRecord {
   protocol::ExecutionInfo info;
   bool reported = false;   // the node has reported this task at least once
   bool terminate = false;  // in the desired state as terminate: true
+  // Multi-node: the job ended on its master (task 0), so this task ends its part, and its end is
+  // no failure of the job (in the desired state as jobEnded: true).
+  bool released = false;
 };
 
 struct JobRecord {
@@ -70,6 +73,8 @@ struct JobRecord {
   bool terminate = false;  // the user asked for termination
   std::vector<std::string> hosts;
   std::vector<TaskRecord> tasks;  // empty until the job is assigned to nodes
+  // Multi-node: the job's SSH identity, made when it is assigned (controlplane/ssh_identity.hpp).
+  std::optional<protocol::JobSshIdentity> ssh;
 };
 
 struct State {

@@ -44,7 +44,23 @@ json task_to_json(const TaskRecord& t) {
           {"state", t.state},
           {"executionInfo", protocol::to_json(t.info)},
           {"reported", t.reported},
-          {"terminate", t.terminate}};
+          {"terminate", t.terminate},
+          {"released", t.released}};
+}
+
+json ssh_to_json(const std::optional<protocol::JobSshIdentity>& ssh) {
+  if (!ssh) return nullptr;
+  return {{"privateKey", ssh->private_key},
+          {"publicKey", ssh->public_key},
+          {"hostPrivateKey", ssh->host_private_key},
+          {"hostPublicKey", ssh->host_public_key}};
+}
+
+std::optional<protocol::JobSshIdentity> ssh_from(const json& j) {
+  if (j.is_null()) return std::nullopt;
+  return protocol::JobSshIdentity{
+      j.at("privateKey").get<std::string>(), j.at("publicKey").get<std::string>(),
+      j.at("hostPrivateKey").get<std::string>(), j.at("hostPublicKey").get<std::string>()};
 }
 
 json job_to_json(const JobRecord& j) {
@@ -65,6 +81,7 @@ json job_to_json(const JobRecord& j) {
           {"executionInfo", j.info ? protocol::to_json(*j.info) : json(nullptr)},
           {"terminate", j.terminate},
           {"hosts", j.hosts},
+          {"ssh", ssh_to_json(j.ssh)},
           {"tasks", tasks}};
 }
 
@@ -124,6 +141,7 @@ JobRecord job_from(const json& j) {
   if (!j.at("executionInfo").is_null()) r.info = info_from(j.at("executionInfo"));
   r.terminate = j.at("terminate").get<bool>();
   r.hosts = j.at("hosts").get<std::vector<std::string>>();
+  r.ssh = ssh_from(j.value("ssh", json(nullptr)));
   for (const auto& t : j.at("tasks")) {
     TaskRecord task;
     task.task_id = t.at("taskId").get<std::string>();
@@ -133,6 +151,7 @@ JobRecord job_from(const json& j) {
     task.info = info_from(t.at("executionInfo"));
     task.reported = t.at("reported").get<bool>();
     task.terminate = t.at("terminate").get<bool>();
+    task.released = t.value("released", false);
     r.tasks.push_back(std::move(task));
   }
   return r;

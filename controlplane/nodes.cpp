@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "common/time.hpp"
 #include "controlplane/job_state.hpp"
 #include "controlplane/names.hpp"
 #include "controlplane/scheduler.hpp"
@@ -149,6 +150,7 @@ std::optional<ApiError> apply_report(State& s, const std::string& node_id,
                     [](const auto& t) { return t.state == "failed"; })) {
       job.tasks.clear();
       job.hosts.clear();
+      job.ssh.reset();
       job.info.reset();
       job.state = "queued";
       job.state_ms = now;
@@ -183,6 +185,36 @@ void plan_scale_down(State& s, const ClusterRecord& c, Events& events) {
   }
 }
 
+bool expire_lost_nodes(State& s, std::int64_t now, std::int64_t lost_after_ms,
+                       std::int64_t heard_floor, Events& events) {
+  bool changed = false;
+  for (auto& [id, node] : s.nodes) {
+    const std::int64_t heard = std::max(node.last_seen_ms, heard_floor);
+    if (node.tasks.empty() || now - heard < lost_after_ms) continue;
+    const std::string why = "node " + id + " has not been heard from for " +
+                            std::to_string((now - heard) / 1000) + " s";
+    events.push_back(why + ": lost; its tasks fail");
+    std::set<std::string> jobs;
+    for (const auto& task_id : node.tasks) {
+      JobRecord* job = nullptr;
+      TaskRecord* task = find_task(s, task_id, &job);
+      if (task == nullptr || protocol::is_final_task_state(task->state)) continue;
+      task->state = "failed";
+      task->reported = true;
+      task->info.end_time = iso8601_utc(now);
+      task->info.errors.push_back({"NodeLost", why, {{"nodeId", id}}});
+      jobs.insert(job_key(job->workspace, job->experiment, job->name));
+    }
+    node.tasks.clear();
+    node.node_state = "unusable";
+    node.errors = json::array({protocol::to_json(JobError{"NodeLost", why, {}})});
+    bump(node);
+    for (const auto& key : jobs) update_job_state(s, s.jobs.at(key), now, events);
+    changed = true;
+  }
+  return changed;
+}
+
 bool remove_node(State& s, const std::string& node_id, Events& events) {
   auto it = s.nodes.find(node_id);
   if (it == s.nodes.end()) return false;
@@ -213,6 +245,8 @@ protocol::DesiredState desired_state_of(const State& s, const NodeRecord& node,
     a.task_index = task->index;
     a.hosts = job->hosts;
     a.terminate = task->terminate;
+    a.job_ended = task->released;
+    a.ssh = job->ssh;
     a.job = job->properties;
     d.tasks.push_back(std::move(a));
   }

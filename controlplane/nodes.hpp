@@ -45,6 +45,12 @@ void bump(NodeRecord& node);
 // ones first) is told to leave with the cluster's nodeDeallocationOption.
 void plan_scale_down(State& s, const ClusterRecord& c, Events& events);
 
+// Nodes with tasks not heard from since `silent_since` (the later of their last request and
+// `heard_floor`, the control plane's start): their unfinished tasks fail as NodeLost, the node
+// is unusable until it reports again, and their gangs end. Returns whether anything changed.
+bool expire_lost_nodes(State& s, std::int64_t now, std::int64_t lost_after_ms,
+                       std::int64_t heard_floor, Events& events);
+
 // A node that has left (DELETE /v1/nodes/{id}, after its tasks ended): forgotten.
 bool remove_node(State& s, const std::string& node_id, Events& events);
 

@@ -38,6 +38,9 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
   app.add_option("--poll-wait-seconds", o.poll_wait_seconds,
                  "How long a desired-state poll is held at most")
       ->capture_default_str();
+  app.add_option("--node-lost-seconds", o.node_lost_seconds,
+                 "How long a node with tasks may be silent before its tasks fail as NodeLost")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -85,6 +88,10 @@ Status check_options(Options& o) {
   if (!is_valid_name(o.cluster)) return err("--cluster: \"" + o.cluster + "\" is not a valid name");
   if (o.poll_wait_seconds < 1 || o.poll_wait_seconds > 3600) {
     return err("--poll-wait-seconds: must be 1 to 3600");
+  }
+  if (o.node_lost_seconds <= 2 * o.poll_wait_seconds || o.node_lost_seconds > 86400) {
+    return err("--node-lost-seconds: must be more than twice --poll-wait-seconds (" +
+               std::to_string(o.poll_wait_seconds) + ") and at most 86400");
   }
   if (o.node_root && (o.node_root->empty() || (*o.node_root)[0] != '/')) {
     return err("--node-root: must be an absolute path");

@@ -24,6 +24,9 @@ struct Options {
   std::optional<std::string> node_root;
   std::string cluster = "default";
   int poll_wait_seconds = 55;
+  // A node with tasks that has not been heard from for this long is lost: its tasks fail
+  // (NodeLost), and so do their gangs. More than two polls, so a live node is never lost.
+  int node_lost_seconds = 600;
   std::vector<std::string> file_server_args;  // --file-server NAME=IP:/EXPORT
   FileServers file_servers;                   // parsed by check_options
 };

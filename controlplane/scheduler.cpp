@@ -5,6 +5,7 @@
 
 #include "controlplane/names.hpp"
 #include "controlplane/nodes.hpp"
+#include "controlplane/ssh_identity.hpp"
 
 namespace batchai::cp {
 
@@ -20,6 +21,16 @@ std::string host_of(const NodeRecord& node) {
 }
 
 void assign(JobRecord& job, const std::vector<NodeRecord*>& nodes, Events& events) {
+  if (nodes.size() > 1) {
+    // The gang's nodes reach each other over the job's own SSH (docs/multi-node.md).
+    auto identity = make_job_ssh_identity();
+    if (!identity) {
+      events.push_back("job " + job_key(job.workspace, job.experiment, job.name) +
+                       ": not assigned: " + identity.error().message);
+      return;
+    }
+    job.ssh = std::move(*identity);
+  }
   std::string names;
   job.hosts.clear();
   for (const NodeRecord* n : nodes) job.hosts.push_back(host_of(*n));

@@ -94,4 +94,10 @@ void Store::shutdown() {
   cv_.notify_all();
 }
 
+bool Store::wait_unless_stopping(std::int64_t wait_ms) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, std::chrono::milliseconds(wait_ms), [&] { return stopping_; });
+  return !stopping_;
+}
+
 }  // namespace batchai::cp

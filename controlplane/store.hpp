@@ -56,6 +56,8 @@ class Store {
 
   // Wakes every long-poll; they answer at once from then on.
   void shutdown();
+  // Waits up to wait_ms (less when the state changes); returns false once the store shuts down.
+  bool wait_unless_stopping(std::int64_t wait_ms);
 
  private:
   Store() = default;

@@ -19,7 +19,10 @@ std::string plan_to_json(const LaunchPlan& plan) {
                        {"stderr", t.stderr_path},
                        {"primary", t.primary}});
     }
-    steps.push_back({{"name", step.name}, {"failureCode", step.failure_code}, {"tasks", tasks}});
+    steps.push_back({{"name", step.name},
+                     {"failureCode", step.failure_code},
+                     {"hold", step.hold},
+                     {"tasks", tasks}});
   }
   json j = {{"version", 1},
             {"jobId", plan.job_id},
@@ -56,6 +59,7 @@ Result<LaunchPlan> plan_from_json(const std::string& text) {
       StepSpec step;
       step.name = s.at("name").get<std::string>();
       step.failure_code = s.at("failureCode").get<std::string>();
+      step.hold = s.value("hold", false);
       for (const auto& t : s.at("tasks")) {
         TaskSpec task;
         task.name = t.at("name").get<std::string>();

@@ -25,6 +25,10 @@ struct StepSpec {
   std::string name;          // "jobPreparation", "job"
   std::string failure_code;  // "JobPreparationFailed", "JobFailed"
   std::vector<TaskSpec> tasks;
+  // A node of a multi-node job other than the master keeps the job's place: the step does not
+  // end when its primary tasks have, only when the job ends (SIGUSR1: the master ended it),
+  // is terminated or runs out of time. Its processes (sshd, what MPI starts) stay meanwhile.
+  bool hold = false;
 };
 
 struct LaunchPlan {

@@ -79,6 +79,7 @@ class Supervisor {
   std::vector<Task> tasks_;
   std::int64_t deadline_mono_ = 0;  // 0: none
   bool terminate_requested_ = false;
+  bool released_ = false;  // SIGUSR1: the job ended on its master node
   // How the running step ends, decided once by whatever happens first (a task failing,
   // termination, the deadline, all primary tasks done): what follows while the rest of the
   // step's processes are stopped does not change it.
@@ -98,7 +99,7 @@ int Supervisor::run(pid_t parent_pid) {
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   sigset_t mask;
   sigemptyset(&mask);
-  for (int sig : {SIGCHLD, SIGTERM, SIGINT}) sigaddset(&mask, sig);
+  for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGUSR1}) sigaddset(&mask, sig);
   ::sigprocmask(SIG_BLOCK, &mask, nullptr);
   ::signal(SIGHUP, SIG_IGN);
   ::signal(SIGPIPE, SIG_IGN);
@@ -135,6 +136,7 @@ int Supervisor::run(pid_t parent_pid) {
   const StepSpec* failed_step = nullptr;
   for (const auto& step : plan_.steps) {
     handle_signals();
+    if (released_) break;  // what is left of the job is done elsewhere
     if (terminate_requested_ || (deadline_mono_ > 0 && mono_ms() >= deadline_mono_)) {
       outcome = terminate_requested_ ? Outcome::kTerminated : Outcome::kTimedOut;
       break;
@@ -153,7 +155,8 @@ int Supervisor::run(pid_t parent_pid) {
     case Outcome::kSucceeded:
       status_.state = JobState::kSucceeded;
       status_.exit_code = 0;
-      log_.line("job succeeded: exit code 0");
+      log_.line(released_ ? "this node's part of the job ended with the job: exit code 0"
+                          : "job succeeded: exit code 0");
       break;
     case Outcome::kFailed: {
       status_.state = JobState::kFailed;
@@ -253,9 +256,11 @@ Outcome Supervisor::run_step(const StepSpec& step) {
     reap();
     bool primaries_done = std::all_of(tasks_.begin(), tasks_.end(),
                                       [](const Task& t) { return t.exited || !t.spec->primary; });
-    if (primaries_done && !decided_) decided_ = Outcome::kSucceeded;
-    if (primaries_done && !stopping_) begin_stop("");
-    if (primaries_done && no_children_ && (!cgroup_ || !cgroup_->populated())) break;
+    // A held step goes on with its primaries done, until the job ends (or is ended).
+    const bool holding = step.hold && !released_;
+    if (primaries_done && !decided_ && !holding) decided_ = Outcome::kSucceeded;
+    if (primaries_done && decided_ && !stopping_) begin_stop("");
+    if (primaries_done && decided_ && no_children_ && (!cgroup_ || !cgroup_->populated())) break;
 
     std::vector<pollfd> fds{{signal_fd_.get(), POLLIN, 0}};
     std::vector<Stream*> streams;
@@ -342,6 +347,14 @@ void Supervisor::handle_signals() {
           if (!decided_) decided_ = Outcome::kTerminated;
           begin_stop("terminated");
         }
+      }
+    }
+    if (info.ssi_signo == SIGUSR1 && !released_ && !terminate_requested_) {
+      released_ = true;
+      log_.line("the job ended on its master node: this node's part ends");
+      if (in_step_ && !decided_) {
+        decided_ = Outcome::kSucceeded;
+        begin_stop("the job ended");
       }
     }
     // SIGCHLD: reap() runs at the top of every loop turn.

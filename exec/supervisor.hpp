@@ -6,6 +6,9 @@
 // Termination: SIGTERM (or SIGINT) to the supervisor terminates the job: SIGTERM to every
 // process of the job, SIGKILL to what is left after the grace period. No process of the job
 // outlives the supervisor's return: it is their subreaper and waits until none is left.
+//
+// Release: SIGUSR1 says the job ended on its master node (multi-node jobs): this node's part is
+// stopped the same way, and counts as succeeded unless it had already failed.
 #pragma once
 
 #include <string>

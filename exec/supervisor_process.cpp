@@ -46,7 +46,7 @@ Result<pid_t> start_supervisor(const SupervisorFiles& files, const LaunchPlan& p
     // stays pending for it instead of killing it.
     sigset_t mask;
     sigemptyset(&mask);
-    for (int sig : {SIGTERM, SIGINT, SIGCHLD}) sigaddset(&mask, sig);
+    for (int sig : {SIGTERM, SIGINT, SIGCHLD, SIGUSR1}) sigaddset(&mask, sig);
     ::sigprocmask(SIG_SETMASK, &mask, nullptr);
     ::setsid();
     if (::dup2(plan_r.get(), 0) < 0 || ::dup2(log.get(), 1) < 0 || ::dup2(log.get(), 2) < 0) {

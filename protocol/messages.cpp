@@ -1,10 +1,30 @@
 #include "protocol/messages.hpp"
 
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
 #include <set>
 
 namespace batchai::protocol {
 
 using nlohmann::json;
+
+bool is_ip_address(const std::string& text) {
+  unsigned char buf[sizeof(in6_addr)];
+  return !text.empty() && text.size() < INET6_ADDRSTRLEN &&
+         (::inet_pton(AF_INET, text.c_str(), buf) == 1 ||
+          ::inet_pton(AF_INET6, text.c_str(), buf) == 1);
+}
+
+bool is_host(const std::string& text) {
+  if (is_ip_address(text)) return true;
+  if (text.empty() || text.size() > 253 || text.front() == '-' || text.front() == '.') {
+    return false;
+  }
+  return std::all_of(text.begin(), text.end(),
+                     [](unsigned char c) { return std::isalnum(c) != 0 || c == '-' || c == '.'; });
+}
 
 namespace {
 
@@ -49,6 +69,49 @@ const json& arr(const json& j, const char* key, const std::string& at) {
   const json& v = field(j, key, at);
   if (!v.is_array()) throw BadMessage{at + "." + key + ": must be an array"};
   return v;
+}
+
+bool flag(const json& j, const char* key, const std::string& at, bool required) {
+  if (!required && !j.contains(key)) return false;
+  const json& v = field(j, key, at);
+  if (!v.is_boolean()) throw BadMessage{at + "." + key + ": must be true or false"};
+  return v.get<bool>();
+}
+
+// The job's nodes by address: they go into hostfiles, sshd's and ssh's files and the job's
+// environment, so each must be an IP address or a host name (letters, digits, '-', '.'),
+// nothing a file or a shell would read otherwise.
+std::vector<std::string> hosts_from(const json& j, const std::string& at) {
+  const json& list = arr(j, "hosts", at);
+  if (list.size() > kMaxHosts) throw BadMessage{at + ".hosts: too many"};
+  std::vector<std::string> hosts;
+  for (const auto& h : list) {
+    if (!h.is_string() || !is_host(h.get<std::string>())) {
+      throw BadMessage{at + ".hosts: must hold IP addresses or host names"};
+    }
+    hosts.push_back(h.get<std::string>());
+  }
+  return hosts;
+}
+
+// A PEM private key or an OpenSSH public key line: printable ASCII and line breaks, bounded.
+std::string key_text(const json& j, const char* key, const std::string& at, bool pem) {
+  std::string s = str(j, key, at, 16384);
+  const bool shaped = pem ? s.starts_with("-----BEGIN ") : s.starts_with("ecdsa-sha2-nistp256 ");
+  bool printable = true;
+  for (unsigned char c : s)
+    printable = printable && ((c >= 0x20 && c < 0x7f) || (pem && c == '\n'));
+  if (!shaped || !printable) throw BadMessage{at + "." + key + ": is not a key"};
+  return s;
+}
+
+JobSshIdentity ssh_identity_from(const json& j, const std::string& at) {
+  JobSshIdentity id;
+  id.private_key = key_text(j, "privateKey", at, true);
+  id.public_key = key_text(j, "publicKey", at, false);
+  id.host_private_key = key_text(j, "hostPrivateKey", at, true);
+  id.host_public_key = key_text(j, "hostPublicKey", at, false);
+  return id;
 }
 
 json parse_body(const std::string& body) {
@@ -174,6 +237,13 @@ json to_json(const DesiredState& m) {
                      {"hosts", t.hosts},
                      {"terminate", t.terminate},
                      {"job", t.job}});
+    if (t.job_ended) tasks.back()["jobEnded"] = true;
+    if (t.ssh) {
+      tasks.back()["ssh"] = {{"privateKey", t.ssh->private_key},
+                             {"publicKey", t.ssh->public_key},
+                             {"hostPrivateKey", t.ssh->host_private_key},
+                             {"hostPublicKey", t.ssh->host_public_key}};
+    }
   }
   return {{"version", m.version},
           {"pollWaitSeconds", m.poll.poll_wait_seconds},
@@ -268,13 +338,15 @@ Result<DesiredState> desired_state_from(const std::string& body) {
       t.job_name = str(tasks[i], "jobName", at, 64);
       t.output_segment = str(tasks[i], "jobOutputDirectoryPathSegment", at, 1024);
       t.task_index = static_cast<int>(integer(tasks[i], "taskIndex", at, 0, 100000));
-      for (const auto& h : arr(tasks[i], "hosts", at)) {
-        if (!h.is_string()) throw BadMessage{at + ".hosts: must hold strings"};
-        t.hosts.push_back(h.get<std::string>());
+      t.hosts = hosts_from(tasks[i], at);
+      if (!t.hosts.empty() && static_cast<std::size_t>(t.task_index) >= t.hosts.size()) {
+        throw BadMessage{at + ".taskIndex: is not an index of hosts"};
       }
-      const json& term = field(tasks[i], "terminate", at);
-      if (!term.is_boolean()) throw BadMessage{at + ".terminate: must be true or false"};
-      t.terminate = term.get<bool>();
+      t.terminate = flag(tasks[i], "terminate", at, true);
+      t.job_ended = flag(tasks[i], "jobEnded", at, false);
+      if (tasks[i].contains("ssh") && !tasks[i]["ssh"].is_null()) {
+        t.ssh = ssh_identity_from(tasks[i]["ssh"], at + ".ssh");
+      }
       t.job = field(tasks[i], "job", at);
       if (!t.job.is_object()) throw BadMessage{at + ".job: must be an object"};
       m.tasks.push_back(std::move(t));

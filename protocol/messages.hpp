@@ -46,16 +46,31 @@ struct RegisterResponse {
   PollSettings poll;
 };
 
+// The SSH identity of one multi-node job, made by the control plane and sent with each of its
+// tasks (a secret): every node's job-scoped sshd accepts the job's key and proves itself with
+// the job's host key, so the job's nodes reach each other with no prompt (docs/multi-node.md).
+// OpenSSH's formats: private keys as PEM, public keys as "<type> <base64>".
+struct JobSshIdentity {
+  std::string private_key;
+  std::string public_key;
+  std::string host_private_key;
+  std::string host_public_key;
+};
+
 struct TaskAssignment {
   std::string task_id;
   std::string workspace;
   std::string experiment;
   std::string job_name;
-  std::string output_segment;  // jobOutputDirectoryPathSegment
-  int task_index = 0;
-  std::vector<std::string> hosts;
+  std::string output_segment;      // jobOutputDirectoryPathSegment
+  int task_index = 0;              // this node's index in the job's gang; 0 is the master
+  std::vector<std::string> hosts;  // every node of the job, by address, in index order
   bool terminate = false;
-  nlohmann::json job;  // the job document's properties (secrets resolved)
+  // The job ended on its master node (task 0): this node ends its part, which counts as done,
+  // not as a failure. Only for multi-node jobs.
+  bool job_ended = false;
+  std::optional<JobSshIdentity> ssh;  // multi-node jobs
+  nlohmann::json job;                 // the job document's properties (secrets resolved)
 };
 
 struct DesiredState {
@@ -108,5 +123,12 @@ Result<ExecutionInfo> execution_info_from(const nlohmann::json& j);
 bool is_node_state(const std::string& s);
 bool is_task_state(const std::string& s);
 bool is_final_task_state(const std::string& s);
+
+// An IPv4 or IPv6 address in the form inet_pton reads, and nothing else.
+bool is_ip_address(const std::string& text);
+// An IP address, or a host name of letters, digits, '-' and '.' (at most 253 bytes).
+bool is_host(const std::string& text);
+// The most nodes one job may span.
+inline constexpr std::size_t kMaxHosts = 10000;
 
 }  // namespace batchai::protocol

@@ -5,6 +5,7 @@
 #   - Azurite (Microsoft's Azure Storage emulator) from npm, pinned, under $AZURITE_PREFIX
 #   - the mount helper link /sbin/mount.rclone -> /usr/bin/rclone (libmount runs /sbin/mount.<type>)
 #   - for tests/containers: docker.io, docker-registry, apache2-utils, busybox-static
+#   - for tests/multinode: openssh-server, openssh-client, openmpi-bin, python3-mpi4py
 # Idempotent: on a machine that has all of it, it only checks and prints.
 set -euo pipefail
 
@@ -28,7 +29,9 @@ packages=(samba smbclient cifs-utils rclone fuse3 openssl
   # busybox-static for the small test image (debootstrap, above, builds the python image). The
   # fixtures run their own dockerd and registry on private sockets and ports; a system one the
   # packages may start does not get in their way.
-  docker.io docker-registry apache2-utils busybox-static)
+  docker.io docker-registry apache2-utils busybox-static
+  # tests/multinode: each job's own sshd and OpenMPI across agents in network namespaces.
+  openssh-server openssh-client openmpi-bin python3-mpi4py)
 if ! command -v node >/dev/null 2>&1; then packages+=(nodejs); fi
 if ! command -v npm >/dev/null 2>&1; then packages+=(npm); fi
 missing=()
@@ -38,13 +41,20 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
   say "apt-get install ${missing[*]}"
   apt-get update -qq
+  # No service starts on install (openssh-server would start a system sshd on port 22): the
+  # tests start their own servers. policy-rc.d is the Debian way to say so, removed after.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+  fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   say "packages present: ${packages[*]}"
 fi
 
-# The Debian samba package starts smbd/nmbd through init scripts on install; the tests run their
-# own smbd on a private port, so a system one is not needed (and is harmless if it runs).
+# The tests run their own smbd, dockerd and sshd on private ports and sockets, so no system one
+# is started on install (and one that runs is harmless).
 
 # --- rclone as a mount helper ----------------------------------------------------------------------
 if [ "$(readlink /sbin/mount.rclone 2>/dev/null || true)" = /usr/bin/rclone ]; then

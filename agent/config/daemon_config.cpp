@@ -53,6 +53,7 @@ void read_settings(JsonReader& r, DaemonConfig& c, Diagnostics& d) {
       static_cast<int>(r.integer("killGraceSeconds", 0, 3600).value_or(c.kill_grace_seconds));
   c.request_timeout_seconds = static_cast<int>(
       r.integer("requestTimeoutSeconds", 1, 600).value_or(c.request_timeout_seconds));
+  c.job_ssh_port = static_cast<int>(r.integer("jobSshPort", 1, 65535).value_or(c.job_ssh_port));
   read_environment(r, c, d);
   c.docker_socket = r.nonempty_string("dockerSocket").value_or(c.docker_socket);
   if (const auto* roots = r.array("containerInputRoots")) {

@@ -35,6 +35,9 @@ struct DaemonConfig {
   std::string docker_socket = "/var/run/docker.sock";  // the container engine
   // Directories outside the root whose input directories a container job may see (read-only).
   std::vector<std::string> container_input_roots;
+  // The port of a multi-node job's own sshd on every node (docs/multi-node.md); the same on
+  // every node of a cluster.
+  int job_ssh_port = 2200;
 };
 
 // Reads and validates the file; errors in d name the setting ("controlPlaneUrl: ...").

@@ -32,6 +32,7 @@ void DesiredStatePoller::loop() {
   http->set_abort_flag(&stop_.flag());
   Backoff backoff;
   std::int64_t version = 0;
+  std::optional<protocol::DesiredState> last;
   while (!stop_.requested()) {
     const protocol::PollSettings settings = poll();
     auto resp =
@@ -46,6 +47,9 @@ void DesiredStatePoller::loop() {
       delay = backoff.next_ms(delay);
     } else if (resp->status == 304) {
       backoff.reset();
+      // The same desired state again: it confirms what the last one said (a task it no longer
+      // lists is terminated on the second word, docs/protocol.md), so say it again.
+      if (last) stop_.publish([&] { pending_ = *last; });
     } else if (resp->status == 200) {
       auto desired = protocol::desired_state_from(resp->body);
       if (!desired) {
@@ -54,6 +58,7 @@ void DesiredStatePoller::loop() {
       } else {
         backoff.reset();
         version = desired->version;
+        last = *desired;
         stop_.publish([&] {
           poll_ = desired->poll;
           pending_ = std::move(*desired);

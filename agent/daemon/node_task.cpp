@@ -14,6 +14,7 @@
 #include "agent/daemon/daemon_log.hpp"
 #include "agent/job/job_container.hpp"
 #include "agent/job/job_site.hpp"
+#include "agent/job/job_ssh.hpp"
 #include "common/fs.hpp"
 #include "common/text_pattern.hpp"
 #include "common/time.hpp"
@@ -242,6 +243,14 @@ bool NodeTask::is_final() {
 }
 
 void NodeTask::terminate() {
+  signal_supervisor(SIGTERM);
+}
+
+void NodeTask::release() {
+  signal_supervisor(SIGUSR1);
+}
+
+void NodeTask::signal_supervisor(int signal) {
   if (terminate_sent_ || setup_error_) return;
   if (work_ && work_->set_up) {
     // The set-up stops at its next step; one that ends first has report() call this again.
@@ -250,9 +259,9 @@ void NodeTask::terminate() {
   }
   report();
   // A supervisor this agent started may not have written its status yet: its pid is known.
-  // (It holds SIGTERM blocked until it can handle it.)
+  // (It holds SIGTERM and SIGUSR1 blocked until it can handle them.)
   pid_t pid = child_ > 0 ? child_ : supervisor_alive() ? last_status_->supervisor_pid : 0;
-  if (pid > 0) ::kill(pid, SIGTERM);
+  if (pid > 0) ::kill(pid, signal);
   terminate_sent_ = true;
   save();
 }
@@ -268,19 +277,20 @@ void NodeTask::take_down(SerialWorker& worker, const std::atomic<bool>& agent_st
                           config_.container_input_roots};
   const std::string container =
       ::access(config_.docker_socket.c_str(), F_OK) == 0 ? job_container_name(names_.job_uuid) : "";
-  worker.post(
-      [work, site, container, layout = make_job_layout(config_.root, names_), &agent_stopping] {
-        if (agent_stopping) {
-          work->result.interrupted_by = kStoppedByAgentStop;
-        } else {
-          try {
-            work->warnings = take_down_job(layout, site, container);
-          } catch (const std::exception& e) {  // a bug: said, and the take-down counts as done
-            work->warnings = {std::string("internal error: ") + e.what()};
-          }
-        }
-        work->done.store(true, std::memory_order_release);
-      });
+  worker.post([work, site, container, layout = make_job_layout(config_.root, names_),
+               ssh_dir = StateLayout(config_.state_dir).job_ssh(job_uuid_), &agent_stopping] {
+    if (agent_stopping) {
+      work->result.interrupted_by = kStoppedByAgentStop;
+    } else {
+      try {
+        work->warnings = take_down_job(layout, site, container);
+        for (auto& w : remove_job_ssh(ssh_dir)) work->warnings.push_back(std::move(w));
+      } catch (const std::exception& e) {  // a bug: said, and the take-down counts as done
+        work->warnings = {std::string("internal error: ") + e.what()};
+      }
+    }
+    work->done.store(true, std::memory_order_release);
+  });
 }
 
 bool NodeTask::abandon_if_interrupted() {

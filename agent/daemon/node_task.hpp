@@ -41,6 +41,9 @@ class NodeTask {
   // SIGTERM to the supervisor (once): the job ends as JobTerminate. During the set-up: the set-up
   // stops at its next step, undoes what it did, and the task fails as JobTerminate.
   void terminate();
+  // Multi-node: the job ended on its master. SIGUSR1 to the supervisor (once): this node's part
+  // ends, as succeeded (exec/supervisor.hpp). During the set-up: as terminate().
+  void release();
   // Whether a take-down is due: the last report() found the task final, and its job is neither
   // taken down nor being taken down.
   bool take_down_due() const {
@@ -77,6 +80,7 @@ class NodeTask {
   bool set_up_cut_off() const;
   void abandon();
   bool take_in_finished_work();
+  void signal_supervisor(int signal);
   protocol::TaskReport read_report();
 
   std::string task_id_;

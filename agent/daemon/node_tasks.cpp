@@ -48,6 +48,11 @@ void NodeTasks::apply(const ReconcileDecision& decision, const protocol::Desired
         spdlog::info("task {}: {}; terminating", action.task_id, action.why);
         it->second.terminate();
         break;
+      case TaskAction::Kind::kRelease:
+        if (it == tasks_.end()) break;
+        spdlog::info("task {}: {}; ending this node's part", action.task_id, action.why);
+        it->second.release();
+        break;
     }
   }
   wanted_ = decision.wanted;

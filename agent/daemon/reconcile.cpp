@@ -28,6 +28,8 @@ void assigned_tasks(const protocol::DesiredState& desired, const NodeAdmission& 
     if (!known) d.actions.push_back({Kind::kStart, a.task_id, ""});
     if (a.terminate && !is_final(node, a.task_id)) {
       d.actions.push_back({Kind::kTerminate, a.task_id, "terminated by the control plane"});
+    } else if (a.job_ended && !is_final(node, a.task_id)) {
+      d.actions.push_back({Kind::kRelease, a.task_id, "the job ended on its master node"});
     }
   }
 }

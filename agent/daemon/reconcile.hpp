@@ -26,7 +26,7 @@ struct NodeAdmission {
 };
 
 struct TaskAction {
-  enum class Kind { kStart, kNotStarted, kTerminate };
+  enum class Kind { kStart, kNotStarted, kTerminate, kRelease };
   Kind kind;
   std::string task_id;
   std::string why;  // for the log

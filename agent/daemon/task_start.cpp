@@ -1,10 +1,27 @@
 #include "agent/daemon/task_start.hpp"
 
+#include <unistd.h>
+
 #include "agent/job/job_start.hpp"
 #include "jobspec/job_parser.hpp"
 #include "jobspec/rules.hpp"
 
 namespace batchai {
+
+namespace {
+
+// The agent's executable as a path others can run (sshd's ForceCommand): /proc/self/exe names
+// it only for this process.
+std::string own_program() {
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  std::string path = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
+  // Replaced by an upgrade while it runs: the new one is at the same path.
+  if (path.ends_with(" (deleted)")) path.resize(path.size() - 10);
+  return path.empty() ? "/usr/sbin/batchai-agent" : path;
+}
+
+}  // namespace
 
 TaskStartResult start_assigned_task(const protocol::TaskAssignment& a, const DaemonConfig& config,
                                     const JobNames& names, std::int64_t accepted_ms,
@@ -32,6 +49,16 @@ TaskStartResult start_assigned_task(const protocol::TaskAssignment& a, const Dae
   request.supervision.end_with_parent = false;  // the job outlives the agent
   request.site = {config.root, config.storage, config.docker_socket, config.container_input_roots};
   request.state_dir = config.state_dir;
+  if (parsed.spec.node_count > 1 || a.hosts.size() > 1) {
+    GangContext gang;
+    gang.hosts = a.hosts;
+    gang.index = a.task_index;
+    gang.node_id = config.node_id.empty() ? "node-" + std::to_string(a.task_index) : config.node_id;
+    gang.ssh_port = config.job_ssh_port;
+    gang.agent_program = own_program();
+    request.gang = std::move(gang);
+    request.ssh = a.ssh;
+  }
   request.intro = "job " + a.job_name + " (" + names.job_uuid + ") task " +
                   std::to_string(a.task_index) + " accepted by the agent";
   request.interrupted = interrupted;

@@ -23,6 +23,13 @@ bool JobEnvironment::has(const std::string& name) const {
   return false;
 }
 
+std::string JobEnvironment::value_of(const std::string& name) const {
+  for (const auto& v : vars_) {
+    if (v.name == name) return v.value;
+  }
+  return "";
+}
+
 VarLookup JobEnvironment::lookup(bool allow_secrets) const {
   return [this, allow_secrets](const std::string& name) -> Result<std::string> {
     for (const auto& v : vars_) {

@@ -16,6 +16,8 @@ class JobEnvironment {
   // Sets or replaces a variable, keeping its first position.
   void set(const std::string& name, const std::string& value, bool secret = false);
   bool has(const std::string& name) const;
+  // The variable's value; "" when it is not set.
+  std::string value_of(const std::string& name) const;
   void unset(const std::string& name);
 
   // A lookup for expansion. With allow_secrets false, a secret's name is an error that says

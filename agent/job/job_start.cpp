@@ -4,6 +4,7 @@
 #include <sys/file.h>
 
 #include "agent/job/job_container.hpp"
+#include "agent/job/job_ssh.hpp"
 #include "common/fs.hpp"
 #include "exec/execution_log.hpp"
 #include "exec/job_cgroup.hpp"
@@ -39,6 +40,8 @@ PlanContext plan_context(const JobStartRequest& r) {
   ctx.container_input_roots = r.site.container_input_roots;
   ctx.supervision = r.supervision;
   if (auto cg = own_cgroup_dir()) ctx.supervision.cgroup_parent = *cg;
+  ctx.gang = r.gang;
+  if (ctx.gang) ctx.gang->ssh_dir = StateLayout(r.state_dir).job_ssh(r.names.job_uuid);
   return ctx;
 }
 
@@ -54,6 +57,15 @@ std::optional<JobError> lock_node_root(const std::string& root, UniqueFd& lock) 
     return JobError{"NodeBusy", "another job holds this node's root " + root, {}};
   }
   return std::nullopt;
+}
+
+// The job's SSH for this node, with the environment its sessions get: the job's own, without
+// the variables of one task.
+Status write_gang_files(const JobStartRequest& request, const PlannedJob& job) {
+  if (!request.ssh) return err("the assignment of a multi-node job carries no SSH identity");
+  GangContext gang = *request.gang;
+  gang.ssh_dir = StateLayout(request.state_dir).job_ssh(request.names.job_uuid);
+  return write_job_ssh(gang, *request.ssh, job.env.to_envp(true), job.layout.job_temp);
 }
 
 int ask(const std::function<int()>& interrupted) {
@@ -72,6 +84,7 @@ void set_up_and_launch(const JobStartRequest& request, JobStartResult& result) {
   const std::string job_state = state.job_dir(request.names.job_uuid);
   Status state_ok = make_dirs(state.jobs_dir(), 0700);
   if (state_ok) state_ok = make_dirs(job_state, 0700);
+  if (state_ok && request.gang) state_ok = write_gang_files(request, job);
   if (int why = ask(request.interrupted); why != 0) {
     result.interrupted_by = why;
     result.error = stopped_before_start();
@@ -88,6 +101,11 @@ void set_up_and_launch(const JobStartRequest& request, JobStartResult& result) {
     result.error = {"JobSetupFailed", "cannot start the supervisor: " + pid.error().message, {}};
   }
   for (auto& w : take_down_started_job(job, request.site)) result.warnings.push_back(std::move(w));
+  if (request.gang) {
+    for (auto& w : remove_job_ssh(StateLayout(request.state_dir).job_ssh(request.names.job_uuid))) {
+      result.warnings.push_back(std::move(w));
+    }
+  }
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include "common/job_error.hpp"
 #include "common/unique_fd.hpp"
 #include "jobspec/job_spec.hpp"
+#include "protocol/messages.hpp"
 
 namespace batchai {
 
@@ -35,6 +36,10 @@ struct JobStartRequest {
   SiteSettings site;
   std::string state_dir;
   std::string intro;  // the first line of execution.log
+  // A task of a multi-node job: this node's place in the gang (its ssh_dir is filled in here)
+  // and the job's SSH identity, written for the job's sshd before the supervisor starts.
+  std::optional<GangContext> gang;
+  std::optional<protocol::JobSshIdentity> ssh;
   // Asked between steps: 0 goes on; anything else stops the start, which undoes what it did and
   // returns the answer in interrupted_by.
   std::function<int()> interrupted;

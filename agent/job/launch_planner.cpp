@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "agent/job/job_ssh.hpp"
 #include "common/fs.hpp"
 #include "heartbeat/gpu_inventory.hpp"
 #include "jobspec/rules.hpp"
@@ -35,6 +36,9 @@ std::optional<std::string> find_program(const std::string& name, const std::stri
 
 namespace {
 
+constexpr int kPyTorchMasterPort = 29500;       // torch's default
+constexpr std::int64_t kPeerWaitSeconds = 600;  // the master's wait for its gang's sshd
+
 class Planner {
  public:
   Planner(const JobSpec& spec, const PlanContext& ctx, Diagnostics& d)
@@ -60,6 +64,16 @@ class Planner {
   bool below_root(const std::string& path, const std::string& text, const std::string& field);
   void check_container_input(const std::string& path, const std::string& field);
   void plan_toolkit(StepSpec& step);
+  void plan_gang_services(StepSpec& step);
+  bool master() const { return !ctx_.gang || ctx_.gang->is_master(); }
+  std::int64_t nodes() const { return ctx_.gang ? ctx_.gang->size() : 1; }
+  std::int64_t node_index() const { return ctx_.gang ? ctx_.gang->index : 0; }
+  // "-<nodeId>" in per-node file names of a multi-node job (reference §5), else "".
+  std::string node_suffix() const { return ctx_.gang ? "-" + ctx_.gang->node_id : ""; }
+  std::optional<std::vector<std::string>> mpirun_head(const std::string& field);
+  TaskSpec launcher(TaskSpec t) const;
+  void plan_mpi(StepSpec& step, const std::vector<std::string>& head, const std::string& field);
+  void check_gang();
   std::optional<std::vector<std::string>> toolkit_head(const std::string& field);
   void plan_pytorch(StepSpec& step, const std::vector<std::string>& head, const std::string& field);
   void plan_tensorflow(StepSpec& step, const std::vector<std::string>& head,
@@ -129,26 +143,41 @@ std::optional<std::string> Planner::program(const std::string& name, const std::
 void Planner::add_env_section3() {
   const JobLayout& l = ctx_.layout;
   auto& env = job_.env;
+  const std::vector<std::string> hosts =
+      ctx_.gang ? ctx_.gang->hosts : std::vector<std::string>{ctx_.node_ip};
+  const std::string& node_ip = ctx_.gang ? ctx_.gang->node_ip() : ctx_.node_ip;
   env.set("AZ_BATCHAI_MOUNT_ROOT", l.mount_root);
   env.set("AZ_BATCHAI_JOB_MOUNT_ROOT", l.job_mount_root);
   env.set("AZ_BATCHAI_JOB_TEMP_DIR", l.job_temp_dir);
   env.set("AZ_BATCHAI_JOB_TEMP", l.job_temp);
   env.set("AZ_BATCHAI_SHARED_JOB_TEMP", l.shared_job_temp);
   env.set("AZ_BATCHAI_JOB_NAME", ctx_.names.job);
-  env.set("AZ_BATCHAI_NODE_IP", ctx_.node_ip);
-  env.set("AZ_BATCHAI_JOB_MASTER_NODE_IP", ctx_.node_ip);
-  env.set("AZ_BATCHAI_IS_CURRENT_NODE_MASTER", "true");
-  env.set("AZ_BATCH_HOST_LIST", ctx_.node_ip);
+  env.set("AZ_BATCHAI_NODE_IP", node_ip);
+  env.set("AZ_BATCHAI_JOB_MASTER_NODE_IP", hosts.front());
+  env.set("AZ_BATCHAI_IS_CURRENT_NODE_MASTER", master() ? "true" : "false");
+  env.set("AZ_BATCH_HOST_LIST", host_list(hosts));
   env.set("AZ_BATCHAI_NUM_GPUS", std::to_string(ctx_.gpu_count));
   env.set("AZ_BATCHAI_GPU_COUNT_FOUND", std::to_string(ctx_.gpu_count));
   // Every GPU of the node is the job's (one job per node).
   if (ctx_.gpu_count > 0) env.set("CUDA_VISIBLE_DEVICES", all_devices(ctx_.gpu_count));
   job_.hostfile = join_path(l.job_temp, "hostfile");
-  std::int64_t slots = spec_.toolkit.kind == Toolkit::kTensorFlow
-                           ? spec_.toolkit.worker_count + spec_.toolkit.parameter_server_count
-                           : spec_.toolkit.process_count;
-  job_.hostfile_content = ctx_.node_ip + " slots=" + std::to_string(slots) + "\n";
+  const std::int64_t processes =
+      spec_.toolkit.kind == Toolkit::kTensorFlow
+          ? spec_.toolkit.worker_count + spec_.toolkit.parameter_server_count
+          : spec_.toolkit.process_count;
+  job_.hostfile_content = mpi_hostfile(hosts, slots_per_node(processes, nodes()));
   env.set("AZ_BATCHAI_MPI_HOST_FILE", job_.hostfile);
+  // OpenMPI refuses root unless told; jobs run as root, as on Batch AI's nodes.
+  if (::geteuid() == 0) {
+    env.set("OMPI_ALLOW_RUN_AS_ROOT", "1");
+    env.set("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+  }
+  if (ctx_.gang) {
+    // ssh (and OpenMPI, and a user's own mpirun) reach the job's nodes with the job's key.
+    const JobSshPaths ssh = job_ssh_paths(ctx_.gang->ssh_dir);
+    env.set("OMPI_MCA_plm_rsh_agent", ssh.ssh_command);
+    env.set("PATH", ssh.dir + ":" + env.value_of("PATH"));
+  }
 }
 
 TaskSpec Planner::task(const std::string& name, std::vector<std::string> argv,
@@ -215,6 +244,8 @@ std::vector<std::string> Planner::with_args(const std::vector<std::string>& head
   return argv;
 }
 
+// Rank r runs on the node whose block holds it (agent/job/gang.hpp), with what torch's
+// env:// initialisation and torchrun's scripts read besides Batch AI's variables.
 void Planner::plan_pytorch(StepSpec& step, const std::vector<std::string>& head,
                            const std::string& field) {
   const ToolkitSettings& t = spec_.toolkit;
@@ -222,26 +253,30 @@ void Planner::plan_pytorch(StepSpec& step, const std::vector<std::string>& head,
   job_.env.set("AZ_BATCHAI_PYTORCH_INIT_METHOD",
                "file://" + join_path(ctx_.layout.shared_job_temp, "pytorch_init"));
   if (t.communication_backend) job_.env.set("AZ_BATCHAI_PYTORCH_BACKEND", *t.communication_backend);
-  for (std::int64_t i = 0; i < t.process_count; ++i) {
+  job_.env.set("MASTER_ADDR", job_.env.value_of("AZ_BATCHAI_JOB_MASTER_NODE_IP"));
+  job_.env.set("MASTER_PORT", std::to_string(kPyTorchMasterPort));
+  job_.env.set("WORLD_SIZE", std::to_string(t.process_count));
+  const RankBlock block = ranks_on_node(t.process_count, nodes(), node_index());
+  for (std::int64_t i = block.first; i < block.first + block.count; ++i) {
     job_.env.set("AZ_BATCHAI_TASK_INDEX", std::to_string(i));
+    job_.env.set("RANK", std::to_string(i));
+    job_.env.set("LOCAL_RANK", std::to_string(i - block.first));
     step.tasks.push_back(task(std::to_string(i),
                               with_args(head, t.command_line_args, field + ".commandLineArgs"),
                               "-" + std::to_string(i)));
   }
+  job_.env.unset("RANK");
+  job_.env.unset("LOCAL_RANK");
 }
 
 void Planner::plan_tensorflow(StepSpec& step, const std::vector<std::string>& head,
                               const std::string& field) {
   const ToolkitSettings& t = spec_.toolkit;
-  // One node: every task on it, workers first, each taking the next port from 2222.
+  const std::vector<std::string> hosts =
+      ctx_.gang ? ctx_.gang->hosts : std::vector<std::string>{ctx_.node_ip};
+  const auto placed = place_tensorflow(t.worker_count, t.parameter_server_count, hosts);
   std::vector<std::string> workers, ps;
-  int port = 2222;
-  for (std::int64_t i = 0; i < t.worker_count; ++i) {
-    workers.push_back(ctx_.node_ip + ":" + std::to_string(port++));
-  }
-  for (std::int64_t i = 0; i < t.parameter_server_count; ++i) {
-    ps.push_back(ctx_.node_ip + ":" + std::to_string(port++));
-  }
+  for (const auto& p : placed) (p.parameter_server ? ps : workers).push_back(p.address);
   auto joined = [](const std::vector<std::string>& v) {
     std::string s;
     for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
@@ -249,70 +284,156 @@ void Planner::plan_tensorflow(StepSpec& step, const std::vector<std::string>& he
   };
   job_.env.set("AZ_BATCHAI_WORKER_HOSTS", joined(workers));
   job_.env.set("AZ_BATCHAI_PS_HOSTS", joined(ps));
-  auto tf_config = [&](const char* type, std::int64_t index) {
-    nlohmann::json c = {{"cluster", {{"ps", ps}, {"worker", workers}}},
-                        {"task", {{"type", type}, {"index", index}}},
-                        {"environment", "cloud"}};
-    return c.dump();
-  };
-  // Each task's arguments with its own index and TF_CONFIG; a mistake is reported once.
-  for (std::int64_t i = 0; i < t.worker_count; ++i) {
-    job_.env.set("AZ_BATCHAI_TASK_INDEX", std::to_string(i));
-    job_.env.set("TF_CONFIG", tf_config("worker", i));
-    const auto argv = i == 0 && t.master_args
+  // Each task of this node with its own index and TF_CONFIG; a mistake is reported once.
+  for (const auto& p : placed) {
+    if (p.node != node_index()) continue;
+    const char* type = p.parameter_server ? "ps" : "worker";
+    nlohmann::json config = {{"cluster", {{"ps", ps}, {"worker", workers}}},
+                             {"task", {{"type", type}, {"index", p.index}}},
+                             {"environment", "cloud"}};
+    job_.env.set("AZ_BATCHAI_TASK_INDEX", std::to_string(p.index));
+    job_.env.set("TF_CONFIG", config.dump());
+    const std::string n = std::to_string(p.index);
+    if (p.parameter_server) {
+      TaskSpec ps_task =
+          task("ps-" + n,
+               with_args(head, t.parameter_server_args, field + ".parameterServerCommandLineArgs"),
+               "-ps-" + n);
+      ps_task.primary = false;  // parameter servers never exit by themselves
+      step.tasks.push_back(std::move(ps_task));
+      continue;
+    }
+    const auto argv = p.index == 0 && t.master_args
                           ? with_args(head, *t.master_args, field + ".masterCommandLineArgs")
                           : with_args(head, t.worker_args, field + ".workerCommandLineArgs");
-    step.tasks.push_back(task("wk-" + std::to_string(i), argv, "-wk-" + std::to_string(i)));
+    step.tasks.push_back(task("wk-" + n, argv, "-wk-" + n));
   }
-  for (std::int64_t i = 0; i < t.parameter_server_count; ++i) {
-    job_.env.set("AZ_BATCHAI_TASK_INDEX", std::to_string(i));
-    job_.env.set("TF_CONFIG", tf_config("ps", i));
-    TaskSpec ps_task =
-        task("ps-" + std::to_string(i),
-             with_args(head, t.parameter_server_args, field + ".parameterServerCommandLineArgs"),
-             "-ps-" + std::to_string(i));
-    ps_task.primary = false;  // parameter servers never exit by themselves
-    step.tasks.push_back(std::move(ps_task));
-  }
+}
+
+// mpirun with the job's processes and hostfile (the job's environment gives it root and, on a
+// gang, the job's ssh).
+std::optional<std::vector<std::string>> Planner::mpirun_head(const std::string& field) {
+  auto mpirun = program("mpirun", field);
+  if (!mpirun) return std::nullopt;
+  return std::vector<std::string>{*mpirun, "-np", std::to_string(spec_.toolkit.process_count),
+                                  "--hostfile", job_.hostfile};
+}
+
+// The master's launcher of a gang starts once every other node's sshd answers.
+TaskSpec Planner::launcher(TaskSpec t) const {
+  if (!ctx_.gang || ctx_.gang->size() < 2) return t;
+  std::vector<std::string> argv = {ctx_.gang->agent_program,
+                                   "wait-for-peers",
+                                   "--port",
+                                   std::to_string(ctx_.gang->ssh_port),
+                                   "--timeout",
+                                   std::to_string(kPeerWaitSeconds)};
+  const std::vector<std::string> others(ctx_.gang->hosts.begin() + 1, ctx_.gang->hosts.end());
+  argv.push_back("--hosts");
+  argv.push_back(host_list(others));
+  argv.push_back("--");
+  argv.insert(argv.end(), t.argv.begin(), t.argv.end());
+  t.argv = std::move(argv);
+  return t;
+}
+
+// The MPI toolkits: mpirun on the master, which starts every process through the nodes' sshd.
+void Planner::plan_mpi(StepSpec& step, const std::vector<std::string>& head,
+                       const std::string& field) {
+  auto mpi = mpirun_head(field);
+  if (!mpi || !master()) return;
+  mpi->insert(mpi->end(), head.begin(), head.end());
+  step.tasks.push_back(launcher(task(
+      "main", with_args(*mpi, spec_.toolkit.command_line_args, field + ".commandLineArgs"), "")));
 }
 
 void Planner::plan_toolkit(StepSpec& step) {
   const ToolkitSettings& t = spec_.toolkit;
   const std::string field = at(settings_field(t.kind));
-  auto needs_mpi = [&](const std::string& why) {
-    d_.error(field, why + ", which run-job does not launch yet (multi-node jobs will)");
-  };
-  if (t.kind == Toolkit::kCustomMpi || t.kind == Toolkit::kHorovod) {
-    return needs_mpi("this toolkit is launched with mpirun");
-  }
-  if (t.kind == Toolkit::kCustomToolkit) {
+  if (t.kind == Toolkit::kCustomToolkit || t.kind == Toolkit::kCustomMpi) {
     auto bash = program("bash", field);
+    auto mpi = t.kind == Toolkit::kCustomMpi ? mpirun_head(field) : std::vector<std::string>{};
+    if (!bash || !mpi || !master()) return;
     // The user's own command line is the one string given to a shell, as Batch AI did; the job's
     // variables are in bash's environment, so bash expands them itself.
-    if (bash) step.tasks.push_back(task("main", {*bash, "-c", t.command_line}, ""));
+    std::string line;
+    for (const auto& word : *mpi) line += shell_quoted(word) + " ";
+    step.tasks.push_back(launcher(task("main", {*bash, "-c", line + t.command_line}, "")));
     return;
-  }
-  if ((t.kind == Toolkit::kCntk || t.kind == Toolkit::kCaffe || t.kind == Toolkit::kChainer) &&
-      t.process_count > 1) {
-    return needs_mpi("processCount " + std::to_string(t.process_count) +
-                     " is launched with mpirun");
   }
   auto head = toolkit_head(field);
   if (!head) return;
+  const bool mpi =
+      t.kind == Toolkit::kHorovod ||
+      ((t.kind == Toolkit::kCntk || t.kind == Toolkit::kCaffe || t.kind == Toolkit::kChainer) &&
+       t.process_count > 1);
+  if (mpi) return plan_mpi(step, *head, field);
   switch (t.kind) {
     case Toolkit::kPyTorch:
       return plan_pytorch(step, *head, field);
     case Toolkit::kTensorFlow:
       return plan_tensorflow(step, *head, field);
-    case Toolkit::kCaffe2:
-      job_.env.set("AZ_BATCHAI_TASK_INDEX", "0");
+    case Toolkit::kCaffe2: {
+      // One process per node, its index the node's.
+      const std::string i = std::to_string(node_index());
+      job_.env.set("AZ_BATCHAI_TASK_INDEX", i);
       step.tasks.push_back(
-          task("0", with_args(*head, t.command_line_args, field + ".commandLineArgs"), "-0"));
+          task(i, with_args(*head, t.command_line_args, field + ".commandLineArgs"), "-" + i));
       return;
-    default:  // cntk, caffe, chainer: one process
+    }
+    default:  // cntk, caffe, chainer: one process, on the master
+      if (!master()) return;
       step.tasks.push_back(
           task("main", with_args(*head, t.command_line_args, field + ".commandLineArgs"), ""));
       return;
+  }
+}
+
+// A gang's nodes other than the master keep the job's place, with the job's sshd, until the job
+// ends; on the master the sshd serves what users and toolkits start there.
+void Planner::plan_gang_services(StepSpec& step) {
+  if (!ctx_.gang) return;
+  const JobSshPaths ssh = job_ssh_paths(ctx_.gang->ssh_dir);
+  if (::access(ctx_.gang->sshd_program.c_str(), X_OK) != 0) {
+    d_.error(at("nodeCount"), "a multi-node job needs OpenSSH's sshd on every node (" +
+                                  ctx_.gang->sshd_program +
+                                  ", Debian's openssh-server), and this node has none");
+    return;
+  }
+  TaskSpec sshd = task("sshd", sshd_argv(*ctx_.gang, ssh), "-sshd" + node_suffix());
+  sshd.primary = !master();  // a worker's sshd that fails fails the job on it
+  step.tasks.insert(step.tasks.begin(), std::move(sshd));
+  step.hold = !master();
+}
+
+// The assignment's place in the gang against the document: one host per node, the node's own
+// files named apart, and what a gang cannot do yet.
+void Planner::check_gang() {
+  if (!ctx_.gang) {
+    if (spec_.node_count != 1) {
+      d_.error(at("nodeCount"),
+               std::to_string(spec_.node_count) +
+                   " nodes: run-job runs a job on this one node; nodeCount must be 1");
+    }
+    return;
+  }
+  const GangContext& g = *ctx_.gang;
+  if (g.size() != spec_.node_count || g.index < 0 || g.index >= g.size()) {
+    d_.error(at("nodeCount"), std::to_string(spec_.node_count) +
+                                  " nodes, but the assignment names " + std::to_string(g.size()) +
+                                  " hosts and index " + std::to_string(g.index));
+  }
+  if (spec_.container) {
+    d_.error(at("containerSettings"),
+             "a multi-node job in a container is not run by this agent yet; run it bare "
+             "(docs/multi-node.md)");
+  }
+  for (const std::string& path : {g.ssh_dir, g.agent_program}) {
+    if (path.find_first_of(" \t\n\"'\\") != std::string::npos) {
+      d_.error(at("nodeCount"), quote_value(path) +
+                                    " holds a blank or a quote, which sshd's configuration "
+                                    "cannot hold: give the agent a plain stateDir");
+    }
   }
 }
 
@@ -497,13 +618,16 @@ void Planner::plan_steps() {
   LaunchPlan& plan = job_.plan;
   plan.job_id = ctx_.names.job_uuid;
   plan.job_name = ctx_.names.job;
-  plan.execution_log = join_path(job_.stdouterr_dir, "execution.log");
+  plan.execution_log = join_path(job_.stdouterr_dir, "execution" + node_suffix() + ".log");
+  // Several nodes of one job may share a machine (and its cgroups): each its own.
+  if (ctx_.gang) plan.job_id += "." + std::to_string(ctx_.gang->index);
   plan.deadline_wall_ms = ctx_.start_wall_ms + spec_.max_wall_clock_ms;
   plan.max_wall_clock_ms = spec_.max_wall_clock_ms;
   apply_supervision(ctx_.supervision, plan);
   plan.files_root = ctx_.layout.root;
   StepSpec main_step{"job", "JobFailed", {}};
   plan_toolkit(main_step);
+  plan_gang_services(main_step);
   // What is left is the job-wide environment (toolkit variables such as the host lists
   // included): job preparation runs with it, and so does everything else that is not a task.
   job_.env.unset("AZ_BATCHAI_TASK_INDEX");
@@ -511,7 +635,8 @@ void Planner::plan_steps() {
   if (spec_.job_preparation) {
     StepSpec prep{"jobPreparation", "JobPreparationFailed", {}};
     if (auto bash = program("bash", at("jobPreparation"))) {
-      prep.tasks.push_back(task("job_prep", {*bash, "-c", *spec_.job_preparation}, "-job_prep"));
+      prep.tasks.push_back(
+          task("job_prep", {*bash, "-c", *spec_.job_preparation}, "-job_prep" + node_suffix()));
     }
     plan.steps.push_back(std::move(prep));
   }
@@ -521,11 +646,7 @@ void Planner::plan_steps() {
 
 std::optional<PlannedJob> Planner::run() {
   const std::size_t errors_before = d_.error_count();
-  if (spec_.node_count != 1) {
-    d_.error(at("nodeCount"),
-             std::to_string(spec_.node_count) +
-                 " nodes: run-job runs a job on this one node; nodeCount must be 1");
-  }
+  check_gang();
   job_.layout = ctx_.layout;
   job_.container = spec_.container;
   job_.container_name = ctx_.container_name;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/job/gang.hpp"
 #include "agent/job/job_environment.hpp"
 #include "agent/job/layout.hpp"
 #include "common/diagnostics.hpp"
@@ -70,6 +71,9 @@ struct PlanContext {
   // Besides the root, where a container job's input directories may be (bound read-only).
   std::vector<std::string> container_input_roots;
   SupervisionSettings supervision;
+  // A task of a multi-node job (the daemon's): this node's place in the gang. None: a job on
+  // this one node (run-job's, or the daemon's with nodeCount 1).
+  std::optional<GangContext> gang;
 };
 
 // The whole plan, finished: nothing is added to it after this.

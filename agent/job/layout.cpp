@@ -75,4 +75,8 @@ std::string StateLayout::task_abandoned(const std::string& job_uuid) const {
   return join_path(job_dir(job_uuid), "task.abandoned");
 }
 
+std::string StateLayout::job_ssh(const std::string& job_uuid) const {
+  return join_path(job_dir(job_uuid), "ssh");
+}
+
 }  // namespace batchai

@@ -24,6 +24,7 @@
 //       supervisor.log             the supervisor's own stderr; no secrets
 //       task.json                  the daemon's record of the task (agent/daemon/node_task.hpp),
 //       task.done, task.abandoned  renamed once closed, or once its set-up was cut off
+//       ssh/                       a multi-node job's SSH (agent/job/job_ssh.hpp), until take-down
 // clang-format on
 //
 // The launch plan, which holds the job's secrets, is never written here: the supervisor reads
@@ -86,6 +87,7 @@ class StateLayout {
   std::string task_record(const std::string& job_uuid) const;     // task.json
   std::string task_done(const std::string& job_uuid) const;       // task.done
   std::string task_abandoned(const std::string& job_uuid) const;  // task.abandoned
+  std::string job_ssh(const std::string& job_uuid) const;         // ssh/
 
  private:
   std::string dir_;

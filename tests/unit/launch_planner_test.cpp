@@ -604,26 +604,197 @@ TEST(LaunchPlanner, MoreThanOneNodeIsAnError) {
                      "nodeCount must be 1\n");
 }
 
-TEST(LaunchPlanner, MpiLaunchedToolkitsAreErrorsMentioningMpirun) {
-  for (const std::string toolkit :
-       {R"("customMpiSettings": {"commandLine": "hostname", "processCount": 1})",
-        R"("horovodSettings": {"pythonScriptFilePath": "/s/t.py", "processCount": 1})",
-        R"("cntkSettings": {"pythonScriptFilePath": "/s/t.py", "processCount": 2})",
-        R"("chainerSettings": {"pythonScriptFilePath": "/s/t.py", "processCount": 2})",
-        R"("caffeSettings": {"configFilePath": "/s/solver.prototxt", "processCount": 2})"}) {
+// On one node the MPI toolkits run mpirun with the job's processes and its one-line hostfile.
+TEST(LaunchPlanner, MpiToolkitsRunMpirunWithTheHostfile) {
+  const std::string mpirun = program_path("mpirun");
+  const std::string hostfile = kJobTemp + "/hostfile";
+  const std::vector<std::string> head = {mpirun, "-np", "2", "--hostfile", hostfile};
+  for (const std::string& toolkit :
+       {R"("horovodSettings": {"pythonScriptFilePath": "/s/t.py", "processCount": 2, )" + kSh +
+            R"(, "commandLineArgs": "--epochs 3"})",
+        R"("cntkSettings": {"pythonScriptFilePath": "/s/t.py", "processCount": 2, )" + kSh +
+            R"(, "commandLineArgs": "--epochs 3"})",
+        R"("chainerSettings": {"pythonScriptFilePath": "/s/t.py", "processCount": 2, )" + kSh +
+            R"(, "commandLineArgs": "--epochs 3"})"}) {
     SCOPED_TRACE(toolkit);
-    Planned p = plan(doc(toolkit));
-    EXPECT_FALSE(p.job.has_value());
-    ASSERT_EQ(p.d.errors().size(), 1u) << p.errors();
-    const std::string field = toolkit.substr(1, toolkit.find('"', 1) - 1);
-    EXPECT_EQ(p.d.errors()[0].path, "properties." + field);
-    EXPECT_NE(p.d.errors()[0].message.find("mpirun"), std::string::npos) << p.errors();
+    PlannedJob j = plan_ok(doc(toolkit));
+    ASSERT_EQ(job_step(j).tasks.size(), 1u);
+    std::vector<std::string> expected = head;
+    for (const char* w : {"/bin/sh", "/s/t.py", "--epochs", "3"}) expected.push_back(w);
+    EXPECT_EQ(job_step(j).tasks[0].argv, expected);
+    EXPECT_EQ(j.hostfile_content, "10.0.0.4 slots=2\n");
+    EXPECT_FALSE(job_step(j).hold);
   }
-  Planned cntk =
-      plan(doc(R"("cntkSettings": {"pythonScriptFilePath": "/s/t.py", "processCount": 2})"));
-  EXPECT_EQ(cntk.errors(),
-            "properties.cntkSettings: processCount 2 is launched with mpirun, which run-job does "
-            "not launch yet (multi-node jobs will)\n");
+  // customMpiSettings: the command line, as the user wrote it, after mpirun in one shell.
+  PlannedJob mpi =
+      plan_ok(doc(R"("customMpiSettings": {"commandLine": "python3 $AZ_BATCHAI_JOB_TEMP/a.py",
+                                   "processCount": 3})"));
+  ASSERT_EQ(job_step(mpi).tasks.size(), 1u);
+  EXPECT_EQ(job_step(mpi).tasks[0].argv,
+            (std::vector<std::string>{program_path("bash"), "-c",
+                                      "'" + mpirun + "' '-np' '3' '--hostfile' '" + hostfile +
+                                          "' python3 $AZ_BATCHAI_JOB_TEMP/a.py"}));
+  EXPECT_EQ(mpi.hostfile_content, "10.0.0.4 slots=3\n");
+}
+
+// --- multi-node jobs: each node plans its own part of the gang -----------------------------
+
+const std::vector<std::string> kHosts = {"10.1.0.2", "10.1.0.3", "10.1.0.4"};
+
+PlanContext gang_context(int index, std::size_t nodes = 3) {
+  PlanContext ctx = make_context();
+  GangContext g;
+  g.hosts.assign(kHosts.begin(), kHosts.begin() + static_cast<std::ptrdiff_t>(nodes));
+  g.index = index;
+  g.node_id = "node-" + std::to_string(index);
+  g.ssh_port = 2200;
+  g.ssh_dir = "/var/lib/agent/jobs/" + kUuid + "/ssh";
+  g.agent_program = "/usr/sbin/batchai-agent";
+  g.sshd_program = program_path("true");  // the plan only names it
+  ctx.gang = g;
+  return ctx;
+}
+
+std::string gang_doc(const std::string& toolkit, int nodes = 3, const std::string& extra = "") {
+  std::string d = doc(toolkit, extra);
+  return R"({"nodeCount": )" + std::to_string(nodes) +
+         d.substr(std::string(R"({"nodeCount": 1)").size());
+}
+
+std::vector<std::string> task_names(const StepSpec& step) {
+  std::vector<std::string> names;
+  for (const auto& t : step.tasks) names.push_back(t.name);
+  return names;
+}
+
+TEST(GangPlanner, EveryNodeGetsTheJobsHostsAndItsOwnPlace) {
+  const std::string text =
+      gang_doc(R"("customMpiSettings": {"commandLine": "hostname", "processCount": 6})", 3,
+               R"("jobPreparation": {"commandLine": "true"})");
+  for (int i = 0; i < 3; ++i) {
+    SCOPED_TRACE(i);
+    PlannedJob j = plan_ok(text, gang_context(i));
+    const TaskSpec& any = job_step(j).tasks.front();
+    EXPECT_EQ(env_of(any, "AZ_BATCHAI_NODE_IP"), kHosts[static_cast<std::size_t>(i)]);
+    EXPECT_EQ(env_of(any, "AZ_BATCHAI_JOB_MASTER_NODE_IP"), "10.1.0.2");
+    EXPECT_EQ(env_of(any, "AZ_BATCHAI_IS_CURRENT_NODE_MASTER"), i == 0 ? "true" : "false");
+    EXPECT_EQ(env_of(any, "AZ_BATCH_HOST_LIST"), "10.1.0.2,10.1.0.3,10.1.0.4");
+    EXPECT_EQ(env_of(any, "OMPI_MCA_plm_rsh_agent"), "/var/lib/agent/jobs/" + kUuid + "/ssh/ssh");
+    EXPECT_TRUE(
+        env_of(any, "PATH").value_or("").starts_with("/var/lib/agent/jobs/" + kUuid + "/ssh:"));
+    EXPECT_EQ(j.hostfile_content, "10.1.0.2 slots=2\n10.1.0.3 slots=2\n10.1.0.4 slots=2\n");
+    // Per-node names on the shared stdouterr, and a cgroup of its own.
+    const std::string node = "node-" + std::to_string(i);
+    EXPECT_TRUE(j.plan.execution_log.ends_with("/stdouterr/execution-" + node + ".log"));
+    EXPECT_TRUE(
+        j.plan.steps[0].tasks[0].stderr_path.ends_with("/stderr-job_prep-" + node + ".txt"));
+    EXPECT_EQ(j.plan.job_id, kUuid + "." + std::to_string(i));
+    // sshd first; the master runs the launcher, the others keep the job's place.
+    const StepSpec& step = job_step(j);
+    EXPECT_EQ(step.tasks[0].argv,
+              (std::vector<std::string>{program_path("true"), "-D", "-e", "-f",
+                                        "/var/lib/agent/jobs/" + kUuid + "/ssh/sshd_config"}));
+    EXPECT_TRUE(step.tasks[0].stderr_path.ends_with("/stderr-sshd-" + node + ".txt"));
+    EXPECT_EQ(step.tasks[0].primary, i != 0);
+    EXPECT_EQ(step.hold, i != 0);
+    const std::vector<std::string> expected_tasks =
+        i == 0 ? std::vector<std::string>{"sshd", "main"} : std::vector<std::string>{"sshd"};
+    EXPECT_EQ(task_names(step), expected_tasks);
+  }
+}
+
+TEST(GangPlanner, TheMastersLauncherWaitsForTheOtherNodesSshd) {
+  PlannedJob j = plan_ok(gang_doc(R"("horovodSettings": {"pythonScriptFilePath": "/s/t.py", )" +
+                                      kSh + R"(, "processCount": 4})",
+                                  2),
+                         gang_context(0, 2));
+  const TaskSpec& main = job_step(j).tasks.at(1);
+  const std::vector<std::string> expected = {"/usr/sbin/batchai-agent",
+                                             "wait-for-peers",
+                                             "--port",
+                                             "2200",
+                                             "--timeout",
+                                             "600",
+                                             "--hosts",
+                                             "10.1.0.3",
+                                             "--",
+                                             program_path("mpirun"),
+                                             "-np",
+                                             "4",
+                                             "--hostfile",
+                                             kJobTemp + "/hostfile",
+                                             "/bin/sh",
+                                             "/s/t.py"};
+  EXPECT_EQ(main.argv, expected);
+  EXPECT_EQ(j.hostfile_content, "10.1.0.2 slots=2\n10.1.0.3 slots=2\n");
+}
+
+TEST(GangPlanner, PyTorchRanksSpreadOverTheNodesInBlocks) {
+  const std::string text =
+      gang_doc(R"("pyTorchSettings": {"pythonScriptFilePath": "/s/t.py", )" + kSh +
+                   R"(, "processCount": 4, "communicationBackend": "gloo",
+             "commandLineArgs": "--rank $AZ_BATCHAI_TASK_INDEX --dist-url $AZ_BATCHAI_PYTORCH_INIT_METHOD"})",
+               2);
+  PlannedJob worker = plan_ok(text, gang_context(1, 2));
+  const StepSpec& step = job_step(worker);
+  EXPECT_EQ(task_names(step), (std::vector<std::string>{"sshd", "2", "3"}));
+  for (std::size_t k = 1; k < 3; ++k) {
+    const TaskSpec& t = step.tasks[k];
+    const std::string rank = std::to_string(k + 1);
+    EXPECT_EQ(env_of(t, "RANK"), rank);
+    EXPECT_EQ(env_of(t, "AZ_BATCHAI_TASK_INDEX"), rank);
+    EXPECT_EQ(env_of(t, "LOCAL_RANK"), std::to_string(k - 1));
+    EXPECT_EQ(env_of(t, "WORLD_SIZE"), "4");
+    EXPECT_EQ(env_of(t, "MASTER_ADDR"), "10.1.0.2");
+    EXPECT_EQ(env_of(t, "MASTER_PORT"), "29500");
+    EXPECT_EQ(t.argv, (std::vector<std::string>{"/bin/sh", "/s/t.py", "--rank", rank, "--dist-url",
+                                                "file://" + kSharedJobTemp + "/pytorch_init"}));
+    EXPECT_TRUE(t.stdout_path.ends_with("/stdout-" + rank + ".txt"));
+  }
+  EXPECT_TRUE(step.hold);  // its ranks done, it waits for the job's end
+  PlannedJob master = plan_ok(text, gang_context(0, 2));
+  EXPECT_EQ(task_names(job_step(master)), (std::vector<std::string>{"sshd", "0", "1"}));
+}
+
+TEST(GangPlanner, TensorFlowTasksRoundRobinWithPortsFrom2222OnEachNode) {
+  const std::string text =
+      gang_doc(R"("tensorFlowSettings": {"pythonScriptFilePath": "/s/t.py", )" + kSh +
+                   R"(, "workerCount": 3, "parameterServerCount": 2,
+             "masterCommandLineArgs": "m", "workerCommandLineArgs": "w",
+             "parameterServerCommandLineArgs": "p"})",
+               2);
+  PlannedJob n0 = plan_ok(text, gang_context(0, 2));
+  PlannedJob n1 = plan_ok(text, gang_context(1, 2));
+  EXPECT_EQ(task_names(job_step(n0)), (std::vector<std::string>{"sshd", "wk-0", "wk-2", "ps-0"}));
+  EXPECT_EQ(task_names(job_step(n1)), (std::vector<std::string>{"sshd", "wk-1", "ps-1"}));
+  const TaskSpec& wk1 = job_step(n1).tasks[1];
+  EXPECT_EQ(env_of(wk1, "AZ_BATCHAI_WORKER_HOSTS"), "10.1.0.2:2222,10.1.0.3:2222,10.1.0.2:2223");
+  EXPECT_EQ(env_of(wk1, "AZ_BATCHAI_PS_HOSTS"), "10.1.0.2:2224,10.1.0.3:2223");
+  auto config = nlohmann::json::parse(env_of(wk1, "TF_CONFIG").value_or("{}"));
+  EXPECT_EQ(config["task"], nlohmann::json({{"type", "worker"}, {"index", 1}}));
+  EXPECT_EQ(config["cluster"]["worker"].size(), 3u);
+  EXPECT_EQ(wk1.argv.back(), "w");
+  EXPECT_EQ(job_step(n0).tasks[1].argv.back(), "m");
+  EXPECT_FALSE(job_step(n0).tasks[3].primary);
+}
+
+TEST(GangPlanner, AGangThatDoesNotFitTheDocumentIsRefused) {
+  expect_plan_errors(gang_doc(R"("customToolkitSettings": {"commandLine": "true"})", 2),
+                     "properties.nodeCount: 2 nodes, but the assignment names 3 hosts and "
+                     "index 0\n",
+                     gang_context(0, 3));
+  expect_plan_errors(
+      gang_doc(R"("customToolkitSettings": {"commandLine": "true"})", 2,
+               R"("containerSettings": {"imageSourceRegistry": {"image": "ubuntu"}})"),
+      "properties.containerSettings: a multi-node job in a container is not run by this agent "
+      "yet; run it bare (docs/multi-node.md)\n",
+      gang_context(0, 2));
+  PlanContext no_sshd = gang_context(1, 2);
+  no_sshd.gang->sshd_program = "/nonexistent/sshd";
+  expect_plan_errors(gang_doc(R"("customToolkitSettings": {"commandLine": "true"})", 2),
+                     "properties.nodeCount: a multi-node job needs OpenSSH's sshd on every node "
+                     "(/nonexistent/sshd, Debian's openssh-server), and this node has none\n",
+                     no_sshd);
 }
 
 TEST(LaunchPlanner, MissingInterpreterIsAnErrorNamingIt) {

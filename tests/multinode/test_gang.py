@@ -1,0 +1,281 @@
+"""Multi-node jobs on a cluster of agents in network namespaces (tests/support/netns_cluster.py),
+with real sshd and real OpenMPI: the gang's nodes find each other, MPI ranks on three nodes
+communicate, every node gets the job's hosts and its own place, and a job that ends, fails or is
+terminated ends on every node with nothing left behind (no sshd, no process, no key).
+
+Run as root from the repository root (see tests/multinode/test_netns_fixture.py for the
+variables). Needs openssh-server, openmpi-bin and python3-mpi4py (scripts/install-test-servers.sh).
+"""
+
+import glob
+import json
+import os
+import shutil
+import unittest
+
+from tests.support.common import read_json, read_text, wait_for
+from tests.support.netns_cluster import NetnsCluster
+
+PYTHON = "/usr/bin/python3"  # Debian's, which python3-mpi4py is for
+
+ALLREDUCE = r"""
+import os, sys
+from mpi4py import MPI
+comm = MPI.COMM_WORLD
+total = comm.allreduce(comm.Get_rank() + 1, op=MPI.SUM)
+print("rank %d of %d on %s sum %d" % (comm.Get_rank(), comm.Get_size(),
+      os.environ["AZ_BATCHAI_NODE_IP"], total), flush=True)
+"""
+
+# Every TensorFlow-style task writes what it was given; worker 0 (the chief, on the master)
+# ends the job once all have, so no node is released before it wrote.
+TF_TASK = r"""
+import json, os, sys, time
+cfg = json.loads(os.environ["TF_CONFIG"])
+kind, index = cfg["task"]["type"], cfg["task"]["index"]
+names = ["AZ_BATCHAI_NODE_IP", "AZ_BATCHAI_TASK_INDEX", "AZ_BATCHAI_WORKER_HOSTS",
+         "AZ_BATCHAI_PS_HOSTS", "AZ_BATCHAI_JOB_MASTER_NODE_IP", "AZ_BATCH_HOST_LIST",
+         "AZ_BATCHAI_IS_CURRENT_NODE_MASTER", "TF_CONFIG"]
+seen = {n: os.environ.get(n) for n in names}
+seen["argv"] = sys.argv[1:]
+out = os.path.join(os.environ["MARKS"], "%s-%d.json" % (kind, index))
+with open(out + ".tmp", "w") as f:
+    json.dump(seen, f)
+os.rename(out + ".tmp", out)
+if kind == "worker" and index == 0:
+    want = int(os.environ["TASKS"])
+    deadline = time.time() + 300
+    while len([n for n in os.listdir(os.environ["MARKS"]) if n.endswith(".json")]) < want:
+        if time.time() > deadline:
+            sys.exit("not every task wrote")
+        time.sleep(0.1)
+elif kind == "ps":
+    time.sleep(3600)
+"""
+
+
+class GangCluster(NetnsCluster):
+    """The cluster with what the gang tests need of it: sshd and OpenMPI, a marks directory,
+    and ways to find a job's files, sshd and processes on every node."""
+
+    def setUp(self):
+        for tool in ("/usr/sbin/sshd", "/usr/bin/ssh", "/usr/bin/mpirun"):
+            if not os.access(tool, os.X_OK):
+                self.skipTest("needs %s (scripts/install-test-servers.sh)" % tool)
+        super().setUp()
+        self.marks = os.path.join(self.tmp, "marks")
+        os.makedirs(self.marks)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def script(self, name, text):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def props(self, nodes, toolkit, **extra):
+        p = {"nodeCount": nodes, "stdOutErrPathPrefix": "$AZ_BATCHAI_MOUNT_ROOT/logs",
+             "environmentVariables": [{"name": "MARKS", "value": self.marks}]}
+        p.update(toolkit)
+        p.update(extra)
+        return p
+
+    def assert_ranks_said(self, path, expected):
+        """Each rank's line is in the launcher's stdout, once. mpirun forwards the ranks'
+        output as it comes, and may put one rank's newline after another's line, so the lines
+        are looked for, not split."""
+        text = read_text(path)
+        for line in expected:
+            self.assertEqual(text.count(line), 1, (line, text))
+        self.assertEqual(text.count("rank "), len(expected), text)
+
+    def stdouterr(self, i):
+        """Node i's stdouterr directory of the one job the test ran."""
+        found = glob.glob(os.path.join(self.node_root(i), "shared", "LS_root", "mounts", "logs",
+                                       "**", "stdouterr"), recursive=True)
+        self.assertEqual(len(found), 1, found)
+        return found[0]
+
+    def job_sshd_running(self):
+        """sshd processes started for a job of this test (their config is in a node's state)."""
+        found = []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if argv and argv[0].endswith(b"sshd") and any(self.tmp.encode() in a for a in argv):
+                found.append(int(pid))
+        return found
+
+    def assert_nothing_left(self, nodes):
+        """Every node idle again, and no sshd, key or job process of the job anywhere."""
+        wait_for(lambda: self.idle_nodes() == self.NODES, "every node to be idle")
+        wait_for(lambda: not self.job_sshd_running(), "the job's sshd to end on every node")
+        for i in range(nodes):
+            self.assertEqual(glob.glob(os.path.join(self.node_state_dir(i), "jobs", "*", "ssh")),
+                             [], "node %d kept the job's SSH files" % i)
+            for status in glob.glob(os.path.join(self.node_state_dir(i), "jobs", "*",
+                                                 "status.json")):
+                s = read_json(status)
+                self.assertIn(s["state"], ("succeeded", "failed"))
+                if s.get("cgroup"):
+                    self.assertFalse(os.path.exists(s["cgroup"]), s["cgroup"])
+
+    def sleeps(self):
+        """The living `sleep 600` processes of any node (the tests' long-running ranks)."""
+        found = []
+        sleep = shutil.which("sleep").encode()
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    argv = f.read().split(b"\0")
+                with open("/proc/%s/stat" % pid) as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                        continue
+            except OSError:
+                continue
+            if argv[:2] in ([b"sleep", b"600"], [sleep, b"600"]):
+                found.append(int(pid))
+        return found
+
+
+class GangTest(GangCluster):
+
+    NODES = 3
+
+    def test_mpi4py_allreduce_across_three_nodes(self):
+        script = self.script("allreduce.py", ALLREDUCE)
+        self.create("allreduce", self.props(3, {"customMpiSettings": {
+            "commandLine": "%s %s" % (PYTHON, script), "processCount": 3}}))
+        job = self.wait_state("allreduce", "succeeded", "failed")
+        master = self.stdouterr(0)
+        self.assertEqual(job["executionState"], "succeeded",
+                         read_text(os.path.join(master, "stderr.txt")))
+        self.assertEqual(job["executionInfo"]["exitCode"], 0)
+        self.assert_ranks_said(os.path.join(master, "stdout.txt"),
+                               ["rank %d of 3 on %s sum 6" % (r, self.node_ip(r))
+                                for r in range(3)])
+        # Every node kept its own account of the job on the share, by its node id.
+        for i in range(3):
+            log = read_text(os.path.join(self.stdouterr(i), "execution-node-%d.log" % i))
+            self.assertIn("job", log)
+        self.assert_nothing_left(3)
+
+    def test_horovod_shaped_job_on_two_nodes(self):
+        script = self.script("hvd.py", ALLREDUCE)
+        self.create("hvd", self.props(2, {"horovodSettings": {
+            "pythonScriptFilePath": script, "pythonInterpreterPath": PYTHON,
+            "processCount": 4}}))
+        job = self.wait_state("hvd", "succeeded", "failed")
+        master = self.stdouterr(0)
+        self.assertEqual(job["executionState"], "succeeded",
+                         read_text(os.path.join(master, "stderr.txt")))
+        # Two slots per node: ranks 0, 1 on the master, 2, 3 on the other node.
+        self.assert_ranks_said(os.path.join(master, "stdout.txt"),
+                               ["rank %d of 4 on %s sum 10" % (r, self.node_ip(r // 2))
+                                for r in range(4)])
+        self.assert_nothing_left(2)
+
+    def test_tensorflow_tasks_get_the_hosts_and_their_place_on_every_node(self):
+        script = self.script("tf.py", TF_TASK)
+        env = [{"name": "MARKS", "value": self.marks}, {"name": "TASKS", "value": "4"}]
+        self.create("tf", self.props(3, {"tensorFlowSettings": {
+            "pythonScriptFilePath": script, "pythonInterpreterPath": PYTHON,
+            "workerCount": 3, "parameterServerCount": 1,
+            "masterCommandLineArgs": "--chief --task $AZ_BATCHAI_TASK_INDEX",
+            "workerCommandLineArgs": "--task $AZ_BATCHAI_TASK_INDEX",
+            "parameterServerCommandLineArgs": "--ps $AZ_BATCHAI_TASK_INDEX"}},
+            environmentVariables=env))
+        job = self.wait_state("tf", "succeeded", "failed")
+        self.assertEqual(job["executionState"], "succeeded", json.dumps(job))
+        ips = [self.node_ip(i) for i in range(3)]
+        workers = "%s:2222,%s:2222,%s:2222" % tuple(ips)
+        ps = "%s:2223" % ips[0]
+        for kind, index, node, argv in (("worker", 0, 0, ["--chief", "--task", "0"]),
+                                        ("worker", 1, 1, ["--task", "1"]),
+                                        ("worker", 2, 2, ["--task", "2"]),
+                                        ("ps", 0, 0, ["--ps", "0"])):
+            seen = read_json(os.path.join(self.marks, "%s-%d.json" % (kind, index)))
+            self.assertEqual(seen["AZ_BATCHAI_NODE_IP"], ips[node], (kind, index))
+            self.assertEqual(seen["AZ_BATCHAI_IS_CURRENT_NODE_MASTER"],
+                             "true" if node == 0 else "false")
+            self.assertEqual(seen["AZ_BATCHAI_JOB_MASTER_NODE_IP"], ips[0])
+            self.assertEqual(seen["AZ_BATCH_HOST_LIST"], ",".join(ips))
+            self.assertEqual(seen["AZ_BATCHAI_WORKER_HOSTS"], workers)
+            self.assertEqual(seen["AZ_BATCHAI_PS_HOSTS"], ps)
+            self.assertEqual(seen["argv"], argv)
+            tf = json.loads(seen["TF_CONFIG"])
+            self.assertEqual(tf["task"], {"type": kind, "index": index})
+            self.assertEqual(tf["cluster"], {"worker": workers.split(","), "ps": [ps]})
+        self.assert_nothing_left(3)
+
+    def test_the_masters_exit_code_fails_the_job_on_every_node(self):
+        self.create("fails", self.props(3, {"customToolkitSettings": {
+            "commandLine": "echo master on $AZ_BATCHAI_NODE_IP; exit 3"}}))
+        job = self.wait_state("fails", "failed")
+        self.assertEqual(job["executionInfo"]["exitCode"], 3)
+        self.assertEqual([e["code"] for e in job["executionInfo"]["errors"]], ["JobFailed"])
+        self.assertEqual(read_text(os.path.join(self.stdouterr(0), "stdout.txt")),
+                         "master on %s\n" % self.node_ip(0))
+        self.assert_nothing_left(3)
+
+    def test_a_workers_job_preparation_failure_fails_the_job(self):
+        self.create("prep", self.props(3, {"customToolkitSettings": {"commandLine": "sleep 600"}},
+                                       jobPreparation={"commandLine":
+                                                       "[ \"$AZ_BATCHAI_NODE_IP\" != %s ] || "
+                                                       "exit 4" % self.node_ip(2)}))
+        job = self.wait_state("prep", "failed")
+        codes = [e["code"] for e in job["executionInfo"]["errors"]]
+        self.assertIn("JobPreparationFailed", codes)
+        self.assertEqual(read_text(os.path.join(self.stdouterr(2),
+                                                "stderr-job_prep-node-2.txt")), "")
+        self.assert_nothing_left(3)
+
+    def test_a_terminated_job_ends_on_every_node(self):
+        self.create("long", self.props(3, {"customMpiSettings": {
+            "commandLine": "sleep 600", "processCount": 3}}))
+        # Running on every node: each node's sleep is a process MPI started there.
+        wait_for(lambda: self.job("long")["executionState"] == "running" and
+                 len(self.sleeps()) == 3, "the job's sleeps on all three nodes")
+        self.cli("job", "terminate", "-n", "long")
+        job = self.wait_state("long", "failed")
+        self.assertIn("JobTerminate", [e["code"] for e in job["executionInfo"]["errors"]])
+        wait_for(lambda: not self.sleeps(), "the job's processes to end on every node")
+        self.assert_nothing_left(3)
+
+
+class LostNodeTest(GangCluster):
+    """A worker's agent killed for good: the control plane hears nothing from the node, fails
+    its task as NodeLost, and the job ends on the other nodes. The node's agent, back later,
+    ends what it left running."""
+
+    NODES = 2
+    POLL_WAIT_SECONDS = 3
+    NODE_LOST_SECONDS = 8
+
+    def test_a_lost_worker_fails_the_job(self):
+        self.create("lost", self.props(2, {"customMpiSettings": {
+            "commandLine": "sleep 600", "processCount": 2}}))
+        wait_for(lambda: len(self.sleeps()) == 2, "the job's sleeps on both nodes")
+        self.kill_agent(1)
+        job = self.wait_state("lost", "failed")
+        errors = job["executionInfo"]["errors"]
+        self.assertIn("NodeLost", [e["code"] for e in errors], errors)
+        self.assertEqual(self.node_record(1)["nodeState"], "unusable")
+        # The master's part ended: its launcher and sshd are gone, its node is idle.
+        self.wait_node_state(0, "idle")
+        # The lost node's agent comes back: the task is no longer wanted, and it ends it.
+        self.start_agent(1, wait_idle=False)
+        wait_for(lambda: not self.sleeps(), "the job's processes to end on both nodes")
+        self.assert_nothing_left(2)
+
+
+if __name__ == "__main__":
+    unittest.main()
