@@ -101,7 +101,7 @@ struct InternalCommands {
   CLI::App* peers = nullptr;
   std::string peer_host_list;
   std::vector<std::string> peer_command;
-  int peer_port = 0;
+  std::string peer_ssh;
   std::int64_t peer_timeout_s = 600;
 };
 
@@ -137,7 +137,7 @@ void add_internal_commands(CLI::App& app, InternalCommands& c) {
   c.peers->group("");
   // One word, so that nothing of the command after "--" is taken for a host.
   c.peers->add_option("--hosts", c.peer_host_list, "ip,ip,...");
-  c.peers->add_option("--port", c.peer_port)->required()->check(CLI::Range(1, 65535));
+  c.peers->add_option("--ssh", c.peer_ssh)->required();
   c.peers->add_option("--timeout", c.peer_timeout_s)->check(CLI::Range(1, 86400));
   c.peers->add_option("command", c.peer_command)->required();
 }
@@ -162,7 +162,7 @@ int run_internal_command(const InternalCommands& c) {
       if (end > start) hosts.push_back(c.peer_host_list.substr(start, end - start));
       start = end + 1;
     }
-    return batchai::wait_for_peers_then_exec(hosts, c.peer_port, c.peer_timeout_s, c.peer_command);
+    return batchai::wait_for_peers_then_exec(c.peer_ssh, hosts, c.peer_timeout_s, c.peer_command);
   }
   if (*c.mount) {
     name_this_process("batchai-mount");

@@ -57,6 +57,12 @@ int run_job_shell(const std::string& environment_file) {
   envp.push_back(nullptr);
   if (::chdir(cwd.c_str()) != 0) return fail("cannot enter " + cwd + ": " + errno_text(errno));
   const char* command = std::getenv("SSH_ORIGINAL_COMMAND");
+  const std::string dir = environment_file.substr(0, environment_file.rfind('/') + 1);
+  const bool serves_shared_temp = command && std::string(command) == kSharedJobTempSftpCommand;
+  if (!serves_shared_temp && ::access((dir + "ready").c_str(), F_OK) != 0) {
+    std::fprintf(stderr, "batchai-agent job-shell: this node's job preparation is not done\n");
+    return 75;
+  }
   std::string bash = "/bin/bash", dash_c = "-c", cmd = command ? command : "";
   std::vector<char*> argv = {bash.data()};
   if (command) {

@@ -46,6 +46,12 @@ struct LaunchPlan {
   // The node root: the supervisor opens the output files and execution.log below it beneath
   // it, with no symbolic link followed on the way (common/beneath.hpp). "": plain opens.
   std::string files_root;
+  // Processes the whole job needs, started before its first step and stopped when it ends (a
+  // multi-node job's sshd). One that exits before then fails the job; a step's end leaves them.
+  std::vector<TaskSpec> services;
+  // Created (empty, 0600) when the last step starts, once every step before it (job
+  // preparation) has succeeded: a multi-node job's node is ready for the master. "" for none.
+  std::string ready_file;
   std::vector<StepSpec> steps;
 };
 

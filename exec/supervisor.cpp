@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <optional>
+#include <set>
 
 #include "common/fs.hpp"
 #include "common/time.hpp"
@@ -61,9 +62,16 @@ class Supervisor {
 
  private:
   Outcome run_step(const StepSpec& step);
-  bool start_tasks(const StepSpec& step);
+  bool start_tasks(const std::vector<TaskSpec>& specs, std::vector<Task>& into);
+  void serve_once();
+  void end_services();
+  void mark_ready();
+  std::set<pid_t> service_tree() const;
+  bool step_alive() const;
+  int signal_job(int sig);
   void handle_signals();
   void reap();
+  void reap_one(Task& t, int wstatus, bool service);
   void pump(Stream& s, bool drain);
   void begin_stop(const std::string& why);
   void save();
@@ -77,6 +85,10 @@ class Supervisor {
   UniqueFd signal_fd_;
   std::optional<JobCgroup> cgroup_;
   std::vector<Task> tasks_;
+  // The plan's services, from before the first step to the job's end; reserved at start, so
+  // first_failure_ may point into it.
+  std::vector<Task> services_;
+  bool ending_services_ = false;    // the job has ended: the services are stopped too
   std::int64_t deadline_mono_ = 0;  // 0: none
   bool terminate_requested_ = false;
   bool released_ = false;  // SIGUSR1: the job ended on its master node
@@ -134,7 +146,10 @@ int Supervisor::run(pid_t parent_pid) {
 
   Outcome outcome = Outcome::kSucceeded;
   const StepSpec* failed_step = nullptr;
+  services_.reserve(plan_.services.size());
+  if (!start_tasks(plan_.services, services_)) outcome = Outcome::kFailed;
   for (const auto& step : plan_.steps) {
+    if (outcome != Outcome::kSucceeded) break;
     handle_signals();
     if (released_) break;  // what is left of the job is done elsewhere
     if (terminate_requested_ || (deadline_mono_ > 0 && mono_ms() >= deadline_mono_)) {
@@ -143,6 +158,7 @@ int Supervisor::run(pid_t parent_pid) {
     }
     status_.step = step.name;
     save();
+    if (&step == &plan_.steps.back()) mark_ready();
     outcome = run_step(step);
     if (outcome != Outcome::kSucceeded) {
       failed_step = &step;
@@ -150,6 +166,7 @@ int Supervisor::run(pid_t parent_pid) {
     }
   }
 
+  end_services();
   status_.end_ms = wall_ms();
   switch (outcome) {
     case Outcome::kSucceeded:
@@ -161,8 +178,10 @@ int Supervisor::run(pid_t parent_pid) {
     case Outcome::kFailed: {
       status_.state = JobState::kFailed;
       status_.exit_code = first_failure_->exit_code;
-      std::string what = failed_step->name == "jobPreparation" ? "Job preparation" : "The job";
-      JobError e{failed_step->failure_code,
+      // No step: one of the job's services failed before the first began.
+      std::string what =
+          failed_step && failed_step->name == "jobPreparation" ? "Job preparation" : "The job";
+      JobError e{failed_step ? failed_step->failure_code : std::string("JobFailed"),
                  what + " failed with exit code " + std::to_string(first_failure_->exit_code),
                  {{"exitCode", std::to_string(first_failure_->exit_code)},
                   {"task", first_failure_->spec->name},
@@ -196,11 +215,11 @@ int Supervisor::run(pid_t parent_pid) {
   return 0;
 }
 
-bool Supervisor::start_tasks(const StepSpec& step) {
-  tasks_.clear();
-  tasks_.reserve(step.tasks.size());
-  for (const auto& spec : step.tasks) {
-    Task& t = tasks_.emplace_back();
+bool Supervisor::start_tasks(const std::vector<TaskSpec>& specs, std::vector<Task>& into) {
+  into.clear();
+  into.reserve(specs.size());
+  for (const auto& spec : specs) {
+    Task& t = into.emplace_back();
     t.spec = &spec;
     auto out = OutputFile::open(spec.stdout_path, plan_.files_root);
     auto errf = OutputFile::open(spec.stderr_path, plan_.files_root);
@@ -249,7 +268,7 @@ Outcome Supervisor::run_step(const StepSpec& step) {
   kill_at_ = 0;
   no_children_ = false;
   log_.line(step.name + " started");
-  if (!start_tasks(step)) begin_stop("a task could not start");
+  if (!start_tasks(step.tasks, tasks_)) begin_stop("a task could not start");
   next_sync_ = mono_ms() + kSyncIntervalMs;
 
   for (;;) {
@@ -260,57 +279,8 @@ Outcome Supervisor::run_step(const StepSpec& step) {
     const bool holding = step.hold && !released_;
     if (primaries_done && !decided_ && !holding) decided_ = Outcome::kSucceeded;
     if (primaries_done && decided_ && !stopping_) begin_stop("");
-    if (primaries_done && decided_ && no_children_ && (!cgroup_ || !cgroup_->populated())) break;
-
-    std::vector<pollfd> fds{{signal_fd_.get(), POLLIN, 0}};
-    std::vector<Stream*> streams;
-    for (auto& t : tasks_) {
-      for (Stream* s : {&t.out, &t.err}) {
-        if (!s->pipe.valid()) continue;
-        fds.push_back({s->pipe.get(), POLLIN, 0});
-        streams.push_back(s);
-      }
-    }
-    std::int64_t now = mono_ms();
-    int rc = ::poll(fds.data(), fds.size(), static_cast<int>(poll_timeout(now)));
-    if (rc < 0 && errno != EINTR) {
-      log_.line("supervisor: poll failed: " + errno_text(errno));
-      begin_stop("internal error");
-    }
-    if (fds[0].revents != 0) handle_signals();
-    for (std::size_t i = 1; i < fds.size(); ++i) {
-      if (fds[i].revents != 0) pump(*streams[i - 1], false);
-    }
-    now = mono_ms();
-    if (deadline_mono_ > 0 && now >= deadline_mono_ && !decided_) {
-      decided_ = Outcome::kTimedOut;
-      begin_stop("maxWallClockTime reached");
-    }
-    if (stopping_ && now >= kill_at_ && now >= next_kill_) {
-      int n = signal_descendants(::getpid(), SIGKILL);
-      if (cgroup_) cgroup_->kill_all();
-      if (n > 0) log_.line("sent SIGKILL to " + std::to_string(n) + " remaining processes");
-      next_kill_ = now + kRekillIntervalMs;
-      if (!unkillable_reported_ && now >= kill_at_ + plan_.unkillable_after_ms) {
-        unkillable_reported_ = true;
-        const std::string why = std::to_string(std::max(n, 1)) +
-                                " processes of the job survived SIGKILL for " +
-                                std::to_string(plan_.unkillable_after_ms / 1000) +
-                                " s (stuck in the kernel, on a file server that does not "
-                                "answer?); the supervisor keeps trying";
-        log_.line(why);
-        status_.errors.push_back({"ProcessesNotKilled", why, {}});
-        save();
-      }
-    }
-    if (now >= next_sync_) {
-      for (auto& t : tasks_) {
-        for (Stream* s : {&t.out, &t.err}) {
-          if (s->file) s->file->sync_if_dirty();
-        }
-      }
-      next_sync_ = now + kSyncIntervalMs;
-    }
+    if (primaries_done && decided_ && !step_alive()) break;
+    serve_once();
   }
   // Nothing of the step is alive: whatever is still in the pipes is complete output.
   for (auto& t : tasks_) {
@@ -325,6 +295,148 @@ Outcome Supervisor::run_step(const StepSpec& step) {
   log_.line(step.name + " ended");
   in_step_ = false;
   return decided_.value_or(Outcome::kSucceeded);
+}
+
+// One turn of the loop: output pumped, signals taken, the deadline and the kill timer kept.
+void Supervisor::serve_once() {
+  std::vector<pollfd> fds{{signal_fd_.get(), POLLIN, 0}};
+  std::vector<Stream*> streams;
+  for (auto* list : {&tasks_, &services_}) {
+    for (auto& t : *list) {
+      for (Stream* s : {&t.out, &t.err}) {
+        if (!s->pipe.valid()) continue;
+        fds.push_back({s->pipe.get(), POLLIN, 0});
+        streams.push_back(s);
+      }
+    }
+  }
+
+  std::int64_t now = mono_ms();
+  int rc = ::poll(fds.data(), fds.size(), static_cast<int>(poll_timeout(now)));
+  if (rc < 0 && errno != EINTR) {
+    log_.line("supervisor: poll failed: " + errno_text(errno));
+    begin_stop("internal error");
+  }
+  if (fds[0].revents != 0) handle_signals();
+  for (std::size_t i = 1; i < fds.size(); ++i) {
+    if (fds[i].revents != 0) pump(*streams[i - 1], false);
+  }
+  now = mono_ms();
+  if (in_step_ && deadline_mono_ > 0 && now >= deadline_mono_ && !decided_) {
+    decided_ = Outcome::kTimedOut;
+    begin_stop("maxWallClockTime reached");
+  }
+  if (stopping_ && now >= kill_at_ && now >= next_kill_) {
+    int n = signal_job(SIGKILL);
+    if (n > 0) log_.line("sent SIGKILL to " + std::to_string(n) + " remaining processes");
+    next_kill_ = now + kRekillIntervalMs;
+    if (!unkillable_reported_ && now >= kill_at_ + plan_.unkillable_after_ms) {
+      unkillable_reported_ = true;
+      const std::string why = std::to_string(std::max(n, 1)) +
+                              " processes of the job survived SIGKILL for " +
+                              std::to_string(plan_.unkillable_after_ms / 1000) +
+                              " s (stuck in the kernel, on a file server that does not "
+                              "answer?); the supervisor keeps trying";
+      log_.line(why);
+      status_.errors.push_back({"ProcessesNotKilled", why, {}});
+      save();
+    }
+  }
+  if (now >= next_sync_) {
+    for (auto* list : {&tasks_, &services_}) {
+      for (auto& t : *list) {
+        for (Stream* s : {&t.out, &t.err}) {
+          if (s->file) s->file->sync_if_dirty();
+        }
+      }
+    }
+    next_sync_ = now + kSyncIntervalMs;
+  }
+}
+
+// The services' processes and everything below them.
+std::set<pid_t> Supervisor::service_tree() const {
+  std::set<pid_t> tree;
+  for (const auto& t : services_) {
+    if (t.exited || t.pid <= 0) continue;
+    tree.insert(t.pid);
+    for (pid_t p : list_descendants(t.pid)) tree.insert(p);
+  }
+  return tree;
+}
+
+// Whether anything of the step (not of the services) is alive, in the tree or the cgroup.
+bool Supervisor::step_alive() const {
+  if (services_.empty() || ending_services_) {
+    return !no_children_ || (cgroup_ && cgroup_->populated());
+  }
+  const std::set<pid_t> keep = service_tree();
+  for (pid_t p : list_descendants(::getpid())) {
+    if (keep.count(p) == 0) return true;
+  }
+  if (cgroup_) {
+    for (pid_t p : cgroup_->pids()) {
+      if (keep.count(p) == 0) return true;
+    }
+  }
+  return false;
+}
+
+// Signals every process of the job, but the services' while the job goes on; returns how many.
+int Supervisor::signal_job(int sig) {
+  if (services_.empty() || ending_services_) {
+    int n = signal_descendants(::getpid(), sig);
+    if (cgroup_) {
+      if (sig == SIGKILL) {
+        cgroup_->kill_all();
+      } else {
+        for (pid_t pid : cgroup_->pids()) ::kill(pid, sig);
+      }
+    }
+    return n;
+  }
+  const std::set<pid_t> keep = service_tree();
+  int n = 0;
+  for (pid_t p : list_descendants(::getpid())) {
+    if (keep.count(p) == 0 && ::kill(p, sig) == 0) ++n;
+  }
+  if (cgroup_) {
+    for (pid_t p : cgroup_->pids()) {
+      if (keep.count(p) == 0) ::kill(p, sig);
+    }
+  }
+  return n;
+}
+
+// The job has ended: its services stop the way a step's processes do.
+void Supervisor::end_services() {
+  if (services_.empty()) return;
+  ending_services_ = true;
+  in_step_ = false;
+  stopping_ = false;
+  begin_stop("the job ended");
+  for (;;) {
+    reap();
+    if (no_children_ && (!cgroup_ || !cgroup_->populated())) break;
+    serve_once();
+  }
+  for (auto& t : services_) {
+    for (Stream* s : {&t.out, &t.err}) {
+      if (s->pipe.valid()) pump(*s, true);
+      if (s->file) s->file->sync_if_dirty();
+    }
+    log_.line("service " + t.spec->name + " ended: exit code " + std::to_string(t.exit_code));
+  }
+}
+
+// Every step before the last has succeeded: the node is ready (a multi-node job's master waits
+// for it). Made where nothing but the agent writes, without following a link.
+void Supervisor::mark_ready() {
+  if (plan_.ready_file.empty()) return;
+  UniqueFd fd(::open(plan_.ready_file.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd.valid()) {
+    log_.line("supervisor: cannot mark the node ready: " + errno_text(errno));
+  }
 }
 
 std::int64_t Supervisor::poll_timeout(std::int64_t now) const {
@@ -374,22 +486,32 @@ void Supervisor::reap() {
       return;
     }
     for (auto& t : tasks_) {
-      if (t.pid != pid || t.exited) continue;
-      t.exited = true;
-      t.exit_code = exit_code_of(wstatus);
-      for (auto& r : status_.tasks) {
-        if (r.pid == pid) r.exit_code = t.exit_code;
-      }
-      log_.line("task " + t.spec->name + " exited: code " + std::to_string(t.exit_code));
-      // A failed primary task fails the job; the rest are stopped rather than left to hang.
-      if (t.spec->primary && t.exit_code != 0 && !decided_) {
-        decided_ = Outcome::kFailed;
-        first_failure_ = &t;
-        begin_stop("task " + t.spec->name + " failed");
-      }
-      save();
+      if (t.pid == pid && !t.exited) reap_one(t, wstatus, false);
+    }
+    for (auto& t : services_) {
+      if (t.pid == pid && !t.exited) reap_one(t, wstatus, true);
     }
   }
+}
+
+void Supervisor::reap_one(Task& t, int wstatus, bool service) {
+  t.exited = true;
+  t.exit_code = exit_code_of(wstatus);
+  for (auto& r : status_.tasks) {
+    if (r.pid == t.pid) r.exit_code = t.exit_code;
+  }
+  log_.line((service ? "service " : "task ") + t.spec->name + " exited: code " +
+            std::to_string(t.exit_code));
+  // A failed primary task fails the job, and so does a service that ends before the job; the
+  // rest are stopped rather than left to hang.
+  const bool fails = service ? !ending_services_ : t.spec->primary && t.exit_code != 0;
+  if (fails && !decided_) {
+    decided_ = Outcome::kFailed;
+    first_failure_ = &t;
+    if (service) failure_message_ = "the job's " + t.spec->name + " ended before the job";
+    begin_stop((service ? "service " : "task ") + t.spec->name + " failed");
+  }
+  save();
 }
 
 void Supervisor::pump(Stream& s, bool drain) {
@@ -421,10 +543,7 @@ void Supervisor::begin_stop(const std::string& why) {
     status_.state = JobState::kTerminating;
     save();
   }
-  int n = signal_descendants(::getpid(), SIGTERM);
-  if (cgroup_) {
-    for (pid_t pid : cgroup_->pids()) ::kill(pid, SIGTERM);
-  }
+  int n = signal_job(SIGTERM);
   if (n > 0 || !why.empty()) {
     log_.line("stopping" + (why.empty() ? std::string() : " (" + why + ")") + ": SIGTERM to " +
               std::to_string(n) + " processes, SIGKILL after " +

@@ -19,19 +19,27 @@ namespace batchai {
 
 namespace {
 
-std::vector<std::string> ipv4_addresses() {
-  std::vector<std::string> out;
+// Each IPv4 address of the node with its interface's name.
+std::vector<std::pair<std::string, std::string>> ipv4_interfaces() {
+  std::vector<std::pair<std::string, std::string>> out;
   ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) != 0) return {"127.0.0.1"};
+  if (::getifaddrs(&list) != 0) return out;
   for (ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
     if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET) continue;
     char buf[INET_ADDRSTRLEN];
     const auto* in = reinterpret_cast<const sockaddr_in*>(a->ifa_addr);
     if (::inet_ntop(AF_INET, &in->sin_addr, buf, sizeof buf) == nullptr) continue;
-    std::string ip = buf;
-    if (ip.rfind("127.", 0) != 0) out.push_back(ip);
+    out.emplace_back(buf, a->ifa_name != nullptr ? a->ifa_name : "");
   }
   ::freeifaddrs(list);
+  return out;
+}
+
+std::vector<std::string> ipv4_addresses() {
+  std::vector<std::string> out;
+  for (const auto& [ip, name] : ipv4_interfaces()) {
+    if (ip.rfind("127.", 0) != 0) out.push_back(ip);
+  }
   if (out.empty()) out.push_back("127.0.0.1");
   return out;
 }
@@ -94,6 +102,13 @@ nlohmann::json node_facts_now(const std::string& root) {
   if (!inv.driver_version.empty()) facts["gpuDriver"] = inv.driver_version;
   if (!inv.error.empty()) facts["gpuError"] = inv.error;
   return facts;
+}
+
+std::string interface_with_address(const std::string& ip) {
+  for (const auto& [address, name] : ipv4_interfaces()) {
+    if (address == ip) return name;
+  }
+  return "";
 }
 
 }  // namespace batchai

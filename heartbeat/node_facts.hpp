@@ -15,4 +15,7 @@ protocol::RegisterRequest collect_node_facts(const std::string& cluster, const s
 // The node's facts now: cores, memory, free disk under root, load, GPUs.
 nlohmann::json node_facts_now(const std::string& root);
 
+// The name of the network interface that holds the IPv4 address ip; "" when none does.
+std::string interface_with_address(const std::string& ip);
+
 }  // namespace batchai

@@ -5,7 +5,8 @@
 #   - Azurite (Microsoft's Azure Storage emulator) from npm, pinned, under $AZURITE_PREFIX
 #   - the mount helper link /sbin/mount.rclone -> /usr/bin/rclone (libmount runs /sbin/mount.<type>)
 #   - for tests/containers: docker.io, docker-registry, apache2-utils, busybox-static
-#   - for tests/multinode: openssh-server, openssh-client, openmpi-bin, python3-mpi4py
+#   - for tests/multinode: openssh-server, openssh-client, openmpi-bin, python3-mpi4py, sshfs,
+#     python3-torch (CPU; large: apt's cache keeps it for the next run)
 # Idempotent: on a machine that has all of it, it only checks and prints.
 set -euo pipefail
 
@@ -31,7 +32,7 @@ packages=(samba smbclient cifs-utils rclone fuse3 openssl
   # packages may start does not get in their way.
   docker.io docker-registry apache2-utils busybox-static
   # tests/multinode: each job's own sshd and OpenMPI across agents in network namespaces.
-  openssh-server openssh-client openmpi-bin python3-mpi4py)
+  openssh-server openssh-client openmpi-bin python3-mpi4py sshfs python3-torch)
 if ! command -v node >/dev/null 2>&1; then packages+=(nodejs); fi
 if ! command -v npm >/dev/null 2>&1; then packages+=(npm); fi
 missing=()

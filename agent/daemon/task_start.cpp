@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "agent/job/job_start.hpp"
+#include "heartbeat/node_facts.hpp"
 #include "jobspec/job_parser.hpp"
 #include "jobspec/rules.hpp"
 
@@ -56,6 +57,7 @@ TaskStartResult start_assigned_task(const protocol::TaskAssignment& a, const Dae
     gang.node_id = config.node_id.empty() ? "node-" + std::to_string(a.task_index) : config.node_id;
     gang.ssh_port = config.job_ssh_port;
     gang.agent_program = own_program();
+    gang.interface = interface_with_address(gang.node_ip());
     request.gang = std::move(gang);
     request.ssh = a.ssh;
   }

@@ -18,7 +18,11 @@ struct GangContext {
   int ssh_port = 2200;             // the job's sshd on every node (the agent's jobSshPort)
   std::string ssh_dir;             // the job's SSH files, in the agent's state (job_ssh.hpp)
   std::string agent_program;       // the agent's executable: sshd's ForceCommand, the peers' wait
-  std::string sshd_program = "/usr/sbin/sshd";  // Debian's openssh-server
+  std::string sshd_program = "/usr/sbin/sshd";   // Debian's openssh-server
+  std::string sshfs_program = "/usr/bin/sshfs";  // Debian's sshfs: the shared job temp
+  // The network interface of this node's address: gloo binds there, not to whatever the
+  // host name resolves to (GLOO_SOCKET_IFNAME). "" when unknown.
+  std::string interface;
 
   bool is_master() const { return index == 0; }
   std::int64_t size() const { return static_cast<std::int64_t>(hosts.size()); }

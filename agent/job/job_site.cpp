@@ -36,6 +36,10 @@ std::vector<std::string> take_down_job(const JobLayout& layout, const SiteSettin
     warnings.push_back("the job's container " + container_name + ": " + s.error().message);
   }
   if (auto s = unmount_all_below(layout.job_mount_root); !s) warnings.push_back(s.error().message);
+  // A multi-node job's node other than the master has the master's mounted here (sshfs).
+  if (auto s = unmount_all_below(layout.shared_job_temp); !s) {
+    warnings.push_back(s.error().message);
+  }
   for (auto& w : forget_unmounted(storage, true)) warnings.push_back(std::move(w));
   (void)remove_empty_tree(layout.job_dir);  // what is not empty stays: files are never deleted
   prune_empty_dirs(layout.job_dir.substr(0, layout.job_dir.rfind('/')), layout.jobs_root);

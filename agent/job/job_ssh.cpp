@@ -79,7 +79,9 @@ JobSshPaths job_ssh_paths(const std::string& dir) {
           join_path(dir, "ssh_config"),
           join_path(dir, "ssh"),
           join_path(dir, "sshd_config"),
-          join_path(dir, "environment")};
+          join_path(dir, "environment"),
+          join_path(dir, "ready"),
+          join_path(dir, "sshfs.log")};
 }
 
 std::vector<std::string> sshd_argv(const GangContext& gang, const JobSshPaths& paths) {
@@ -115,8 +117,9 @@ Status write_job_ssh(const GangContext& gang, const protocol::JobSshIdentity& id
 std::vector<std::string> remove_job_ssh(const std::string& dir) {
   std::vector<std::string> warnings;
   const JobSshPaths p = job_ssh_paths(dir);
-  for (const auto& path : {p.private_key, p.host_key, p.authorized_keys, p.known_hosts,
-                           p.ssh_config, p.ssh_command, p.sshd_config, p.environment}) {
+  for (const auto& path :
+       {p.private_key, p.host_key, p.authorized_keys, p.known_hosts, p.ssh_config, p.ssh_command,
+        p.sshd_config, p.environment, p.ready, p.sshfs_log}) {
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
       warnings.push_back("cannot remove " + path + ": " + errno_text(errno));
     }

@@ -8,6 +8,9 @@
 //   sshd_config                  the job's sshd: key only, root only, its sessions through
 //                                `batchai-agent job-shell environment` (exec/job_shell.hpp)
 //   environment                  the job's environment for those sessions (secrets included)
+//   ready                        made by the supervisor once the node's job preparation is done:
+//                                until then its sshd serves only the shared job temp
+//   sshfs.log                    what sshfs said, mounting the master's shared job temp
 // Removed when the job is taken down.
 #pragma once
 
@@ -30,6 +33,8 @@ struct JobSshPaths {
   std::string ssh_command;
   std::string sshd_config;
   std::string environment;
+  std::string ready;
+  std::string sshfs_log;  // what sshfs said when it mounted the master's shared job temp
 };
 JobSshPaths job_ssh_paths(const std::string& dir);
 

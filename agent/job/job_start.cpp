@@ -5,6 +5,7 @@
 
 #include "agent/job/job_container.hpp"
 #include "agent/job/job_ssh.hpp"
+#include "agent/job/shared_job_temp.hpp"
 #include "common/fs.hpp"
 #include "exec/execution_log.hpp"
 #include "exec/job_cgroup.hpp"
@@ -14,6 +15,10 @@
 namespace batchai {
 
 namespace {
+
+// How long a node of a gang waits for its master to serve the shared job temp: the master sets
+// up too (volumes, an image pull) before its sshd starts.
+constexpr std::int64_t kSharedJobTempWaitMs = 600LL * 1000;
 
 JobError invalid_job(const Diagnostics& d) {
   JobError e{"InvalidJobSpec", "The job document is not valid on this node", {}};
@@ -59,17 +64,26 @@ std::optional<JobError> lock_node_root(const std::string& root, UniqueFd& lock) 
   return std::nullopt;
 }
 
-// The job's SSH for this node, with the environment its sessions get: the job's own, without
-// the variables of one task.
-Status write_gang_files(const JobStartRequest& request, const PlannedJob& job) {
-  if (!request.ssh) return err("the assignment of a multi-node job carries no SSH identity");
-  GangContext gang = *request.gang;
-  gang.ssh_dir = StateLayout(request.state_dir).job_ssh(request.names.job_uuid);
-  return write_job_ssh(gang, *request.ssh, job.env.to_envp(true), job.layout.job_temp);
-}
-
 int ask(const std::function<int()>& interrupted) {
   return interrupted ? interrupted() : 0;
+}
+
+// A multi-node job's node: its SSH files, and on a node other than the master the master's
+// shared job temp, mounted before the node's job preparation.
+std::optional<JobError> set_up_gang(const JobStartRequest& request, const PlannedJob& job,
+                                    int* interrupted_by) {
+  GangContext gang = *request.gang;
+  gang.ssh_dir = StateLayout(request.state_dir).job_ssh(request.names.job_uuid);
+  if (!request.ssh) {
+    return JobError{
+        "JobSetupFailed", "the multi-node job's assignment carries no SSH identity", {}};
+  }
+  if (auto s = write_job_ssh(gang, *request.ssh, job.env.to_envp(true), job.layout.job_temp); !s) {
+    return JobError{"JobSetupFailed", "the job's SSH: " + s.error().message, {}};
+  }
+  if (gang.is_master()) return std::nullopt;
+  return mount_shared_job_temp(gang, job.layout.shared_job_temp, kSharedJobTempWaitMs,
+                               request.interrupted, interrupted_by);
 }
 
 // From the set-up on: the job's directories, volumes, container, then the supervisor.
@@ -84,25 +98,28 @@ void set_up_and_launch(const JobStartRequest& request, JobStartResult& result) {
   const std::string job_state = state.job_dir(request.names.job_uuid);
   Status state_ok = make_dirs(state.jobs_dir(), 0700);
   if (state_ok) state_ok = make_dirs(job_state, 0700);
-  if (state_ok && request.gang) state_ok = write_gang_files(request, job);
-  if (int why = ask(request.interrupted); why != 0) {
+  if (!state_ok) {
+    result.error = {"JobSetupFailed", state_ok.error().message, {}};
+  } else if (auto e =
+                 request.gang ? set_up_gang(request, job, &result.interrupted_by) : std::nullopt) {
+    result.error = result.interrupted_by != 0 ? stopped_before_start() : *e;
+  } else if (int why = ask(request.interrupted); why != 0) {
     result.interrupted_by = why;
     result.error = stopped_before_start();
   } else {
-    auto pid = state_ok ? start_supervisor(StateLayout::supervisor_files(job_state), job.plan,
-                                           result.root_lock.get())
-                        : Result<pid_t>(state_ok.error());
+    auto pid = start_supervisor(StateLayout::supervisor_files(job_state), job.plan,
+                                result.root_lock.get());
     if (pid) {
       result.supervisor = *pid;
       return;
     }
-    ExecutionLog(job.plan.execution_log, job.layout.root)
-        .line("cannot start the supervisor: " + pid.error().message);
     result.error = {"JobSetupFailed", "cannot start the supervisor: " + pid.error().message, {}};
   }
+  ExecutionLog(job.plan.execution_log, job.layout.root)
+      .line(result.error->code + ": " + result.error->message);
   for (auto& w : take_down_started_job(job, request.site)) result.warnings.push_back(std::move(w));
   if (request.gang) {
-    for (auto& w : remove_job_ssh(StateLayout(request.state_dir).job_ssh(request.names.job_uuid))) {
+    for (auto& w : remove_job_ssh(state.job_ssh(request.names.job_uuid))) {
       result.warnings.push_back(std::move(w));
     }
   }

@@ -176,6 +176,7 @@ void Planner::add_env_section3() {
     // ssh (and OpenMPI, and a user's own mpirun) reach the job's nodes with the job's key.
     const JobSshPaths ssh = job_ssh_paths(ctx_.gang->ssh_dir);
     env.set("OMPI_MCA_plm_rsh_agent", ssh.ssh_command);
+    if (!ctx_.gang->interface.empty()) env.set("GLOO_SOCKET_IFNAME", ctx_.gang->interface);
     env.set("PATH", ssh.dir + ":" + env.value_of("PATH"));
   }
 }
@@ -319,19 +320,20 @@ std::optional<std::vector<std::string>> Planner::mpirun_head(const std::string& 
                                   "--hostfile", job_.hostfile};
 }
 
-// The master's launcher of a gang starts once every other node's sshd answers.
+// The master's launcher of a gang starts once every other node is ready: its job preparation
+// done, its sshd taking the job's sessions.
 TaskSpec Planner::launcher(TaskSpec t) const {
   if (!ctx_.gang || ctx_.gang->size() < 2) return t;
+  const std::vector<std::string> others(ctx_.gang->hosts.begin() + 1, ctx_.gang->hosts.end());
   std::vector<std::string> argv = {ctx_.gang->agent_program,
                                    "wait-for-peers",
-                                   "--port",
-                                   std::to_string(ctx_.gang->ssh_port),
+                                   "--ssh",
+                                   job_ssh_paths(ctx_.gang->ssh_dir).ssh_command,
                                    "--timeout",
-                                   std::to_string(kPeerWaitSeconds)};
-  const std::vector<std::string> others(ctx_.gang->hosts.begin() + 1, ctx_.gang->hosts.end());
-  argv.push_back("--hosts");
-  argv.push_back(host_list(others));
-  argv.push_back("--");
+                                   std::to_string(kPeerWaitSeconds),
+                                   "--hosts",
+                                   host_list(others),
+                                   "--"};
   argv.insert(argv.end(), t.argv.begin(), t.argv.end());
   t.argv = std::move(argv);
   return t;
@@ -389,20 +391,23 @@ void Planner::plan_toolkit(StepSpec& step) {
   }
 }
 
-// A gang's nodes other than the master keep the job's place, with the job's sshd, until the job
-// ends; on the master the sshd serves what users and toolkits start there.
+// A gang's nodes other than the master keep the job's place until the job ends. Every node
+// runs the job's sshd for the whole job (job preparation included: the shared job temp goes
+// through it) and is ready for the master once its job preparation is done.
 void Planner::plan_gang_services(StepSpec& step) {
   if (!ctx_.gang) return;
   const JobSshPaths ssh = job_ssh_paths(ctx_.gang->ssh_dir);
-  if (::access(ctx_.gang->sshd_program.c_str(), X_OK) != 0) {
-    d_.error(at("nodeCount"), "a multi-node job needs OpenSSH's sshd on every node (" +
-                                  ctx_.gang->sshd_program +
-                                  ", Debian's openssh-server), and this node has none");
-    return;
+  for (const std::string& needed : {ctx_.gang->sshd_program, ctx_.gang->sshfs_program}) {
+    if (needed == ctx_.gang->sshfs_program && master()) continue;  // the master serves it
+    if (::access(needed.c_str(), X_OK) != 0) {
+      d_.error(at("nodeCount"), "a multi-node job needs " + needed +
+                                    " on its nodes (Debian's openssh-server and sshfs), and "
+                                    "this node has none");
+      return;
+    }
   }
-  TaskSpec sshd = task("sshd", sshd_argv(*ctx_.gang, ssh), "-sshd" + node_suffix());
-  sshd.primary = !master();  // a worker's sshd that fails fails the job on it
-  step.tasks.insert(step.tasks.begin(), std::move(sshd));
+  job_.plan.services.push_back(task("sshd", sshd_argv(*ctx_.gang, ssh), "-sshd" + node_suffix()));
+  job_.plan.ready_file = ssh.ready;
   step.hold = !master();
 }
 
@@ -627,11 +632,11 @@ void Planner::plan_steps() {
   plan.files_root = ctx_.layout.root;
   StepSpec main_step{"job", "JobFailed", {}};
   plan_toolkit(main_step);
-  plan_gang_services(main_step);
   // What is left is the job-wide environment (toolkit variables such as the host lists
   // included): job preparation runs with it, and so does everything else that is not a task.
   job_.env.unset("AZ_BATCHAI_TASK_INDEX");
   job_.env.unset("TF_CONFIG");
+  plan_gang_services(main_step);
   if (spec_.job_preparation) {
     StepSpec prep{"jobPreparation", "JobPreparationFailed", {}};
     if (auto bash = program("bash", at("jobPreparation"))) {

@@ -11,9 +11,11 @@ import glob
 import json
 import os
 import shutil
+import signal
+import subprocess
 import unittest
 
-from tests.support.common import read_json, read_text, wait_for
+from tests.support.common import mounts_below, read_bytes, read_json, read_text, wait_for
 from tests.support.netns_cluster import NetnsCluster
 
 PYTHON = "/usr/bin/python3"  # Debian's, which python3-mpi4py is for
@@ -51,6 +53,27 @@ if kind == "worker" and index == 0:
         time.sleep(0.1)
 elif kind == "ps":
     time.sleep(3600)
+"""
+
+
+# The PyTorch-Gloo recipe's arguments, parsed as its script does; an all-reduce of rank + 1.
+TORCH_ALLREDUCE = r"""
+import argparse, os
+import torch
+import torch.distributed as dist
+p = argparse.ArgumentParser()
+p.add_argument("--dist-backend")
+p.add_argument("--dist-url")
+p.add_argument("--rank", type=int)
+p.add_argument("--world-size", type=int)
+a = p.parse_args()
+dist.init_process_group(a.dist_backend, init_method=a.dist_url, rank=a.rank,
+                        world_size=a.world_size)
+t = torch.tensor([float(a.rank + 1)])
+dist.all_reduce(t)
+print("rank %d of %d on %s local %s sum %d" % (a.rank, dist.get_world_size(),
+      os.environ["AZ_BATCHAI_NODE_IP"], os.environ["LOCAL_RANK"], int(t.item())), flush=True)
+dist.destroy_process_group()
 """
 
 
@@ -108,7 +131,8 @@ class GangCluster(NetnsCluster):
                     argv = f.read().split(b"\0")
             except OSError:
                 continue
-            if argv and argv[0].endswith(b"sshd") and any(self.tmp.encode() in a for a in argv):
+            # sshd renames itself ("sshd: /usr/sbin/sshd -D -e -f CONFIG [listener] ...").
+            if b"sshd" in argv[0] and self.tmp.encode() in b" ".join(argv):
                 found.append(int(pid))
         return found
 
@@ -117,14 +141,28 @@ class GangCluster(NetnsCluster):
         wait_for(lambda: self.idle_nodes() == self.NODES, "every node to be idle")
         wait_for(lambda: not self.job_sshd_running(), "the job's sshd to end on every node")
         for i in range(nodes):
-            self.assertEqual(glob.glob(os.path.join(self.node_state_dir(i), "jobs", "*", "ssh")),
-                             [], "node %d kept the job's SSH files" % i)
+            kept = glob.glob(os.path.join(self.node_state_dir(i), "jobs", "*", "ssh"))
+            self.assertEqual(kept, [], "node %d kept the job's SSH files: %s\n%s" % (
+                i, [os.listdir(k) for k in kept], self.agent_log(i)[-3000:]))
             for status in glob.glob(os.path.join(self.node_state_dir(i), "jobs", "*",
                                                  "status.json")):
                 s = read_json(status)
                 self.assertIn(s["state"], ("succeeded", "failed"))
                 if s.get("cgroup"):
                     self.assertFalse(os.path.exists(s["cgroup"]), s["cgroup"])
+
+    def job_sshd_of(self, i):
+        """The pids of the job sshd of node i (its config is in node i's state)."""
+        state = self.node_state_dir(i).encode()
+        found = []
+        for pid in self.job_sshd_running():
+            try:
+                with open("/proc/%d/cmdline" % pid, "rb") as f:
+                    if state + b"/" in f.read():
+                        found.append(pid)
+            except OSError:
+                pass
+        return found
 
     def sleeps(self):
         """The living `sleep 600` processes of any node (the tests' long-running ranks)."""
@@ -183,6 +221,38 @@ class GangTest(GangCluster):
                                 for r in range(4)])
         self.assert_nothing_left(2)
 
+    def test_pytorch_gloo_across_two_nodes_meets_on_the_shared_job_temp(self):
+        try:
+            subprocess.run([PYTHON, "-c", "import torch.distributed"], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except (OSError, subprocess.CalledProcessError):
+            self.skipTest("needs python3-torch (scripts/install-test-servers.sh)")
+        script = self.script("torch_allreduce.py", TORCH_ALLREDUCE)
+        # The shared job temp is one directory: what the job preparation of node 1 writes
+        # there, the master's sees.
+        prep = ("echo $AZ_BATCHAI_NODE_IP > $AZ_BATCHAI_SHARED_JOB_TEMP/prep-$AZ_BATCHAI_NODE_IP")
+        self.create("torch", self.props(2, {"pyTorchSettings": {
+            "pythonScriptFilePath": script, "pythonInterpreterPath": PYTHON,
+            "processCount": 4, "communicationBackend": "gloo",
+            "commandLineArgs": "--dist-backend $AZ_BATCHAI_PYTORCH_BACKEND --dist-url "
+                               "$AZ_BATCHAI_PYTORCH_INIT_METHOD --rank $AZ_BATCHAI_TASK_INDEX "
+                               "--world-size 4"}},
+            jobPreparation={"commandLine": prep}))
+        job = self.wait_state("torch", "succeeded", "failed")
+        outputs = {r: os.path.join(self.stdouterr(r // 2), "stdout-%d.txt" % r) for r in range(4)}
+        self.assertEqual(job["executionState"], "succeeded", "\n".join(
+            read_text(p.replace("stdout-", "stderr-"))[-2000:] for p in outputs.values()
+            if os.path.exists(p)))
+        for r, path in outputs.items():
+            self.assertEqual(read_text(path), "rank %d of 4 on %s local %d sum 10\n"
+                             % (r, self.node_ip(r // 2), r % 2))
+        shared = glob.glob(os.path.join(self.node_root(0), "tmp", "shared-*"))
+        self.assertEqual(len(shared), 1, shared)
+        for ip in (self.node_ip(0), self.node_ip(1)):
+            self.assertEqual(read_text(os.path.join(shared[0], "prep-" + ip)), ip + "\n")
+        self.assert_nothing_left(2)
+        self.assertEqual(mounts_below(self.node_root(1)), [])
+
     def test_tensorflow_tasks_get_the_hosts_and_their_place_on_every_node(self):
         script = self.script("tf.py", TF_TASK)
         env = [{"name": "MARKS", "value": self.marks}, {"name": "TASKS", "value": "4"}]
@@ -236,6 +306,24 @@ class GangTest(GangCluster):
         self.assertIn("JobPreparationFailed", codes)
         self.assertEqual(read_text(os.path.join(self.stdouterr(2),
                                                 "stderr-job_prep-node-2.txt")), "")
+        self.assert_nothing_left(3)
+
+    def test_a_workers_sshd_that_dies_fails_the_job(self):
+        self.create("nossh", self.props(3, {"customMpiSettings": {
+            "commandLine": "sleep 600", "processCount": 3}}))
+        wait_for(lambda: len(self.sleeps()) == 3, "the job's sleeps on all three nodes")
+        # The listener only: the session MPI runs through stays, so the failure is the
+        # service's own, not the launcher's.
+        listeners = [p for p in self.job_sshd_of(2) if b"[listener]" in read_bytes(
+            "/proc/%d/cmdline" % p)]
+        self.assertEqual(len(listeners), 1)
+        os.kill(listeners[0], signal.SIGKILL)
+        job = self.wait_state("nossh", "failed")
+        errors = job["executionInfo"]["errors"]
+        self.assertEqual(errors[0]["code"], "JobFailed", errors)
+        self.assertIn({"name": "reason", "value": "the job's sshd ended before the job"},
+                      errors[0]["details"])
+        wait_for(lambda: not self.sleeps(), "the job's processes to end on every node")
         self.assert_nothing_left(3)
 
     def test_a_terminated_job_ends_on_every_node(self):

@@ -650,7 +650,8 @@ PlanContext gang_context(int index, std::size_t nodes = 3) {
   g.ssh_port = 2200;
   g.ssh_dir = "/var/lib/agent/jobs/" + kUuid + "/ssh";
   g.agent_program = "/usr/sbin/batchai-agent";
-  g.sshd_program = program_path("true");  // the plan only names it
+  g.sshd_program = program_path("true");  // the plan only names them
+  g.sshfs_program = program_path("true");
   ctx.gang = g;
   return ctx;
 }
@@ -674,7 +675,8 @@ TEST(GangPlanner, EveryNodeGetsTheJobsHostsAndItsOwnPlace) {
   for (int i = 0; i < 3; ++i) {
     SCOPED_TRACE(i);
     PlannedJob j = plan_ok(text, gang_context(i));
-    const TaskSpec& any = job_step(j).tasks.front();
+    ASSERT_EQ(j.plan.steps.size(), 2u);
+    const TaskSpec& any = j.plan.steps[0].tasks.at(0);  // job preparation, on every node
     EXPECT_EQ(env_of(any, "AZ_BATCHAI_NODE_IP"), kHosts[static_cast<std::size_t>(i)]);
     EXPECT_EQ(env_of(any, "AZ_BATCHAI_JOB_MASTER_NODE_IP"), "10.1.0.2");
     EXPECT_EQ(env_of(any, "AZ_BATCHAI_IS_CURRENT_NODE_MASTER"), i == 0 ? "true" : "false");
@@ -689,16 +691,18 @@ TEST(GangPlanner, EveryNodeGetsTheJobsHostsAndItsOwnPlace) {
     EXPECT_TRUE(
         j.plan.steps[0].tasks[0].stderr_path.ends_with("/stderr-job_prep-" + node + ".txt"));
     EXPECT_EQ(j.plan.job_id, kUuid + "." + std::to_string(i));
-    // sshd first; the master runs the launcher, the others keep the job's place.
-    const StepSpec& step = job_step(j);
-    EXPECT_EQ(step.tasks[0].argv,
+    // The job's sshd for the whole job; ready once job preparation is done. The master runs
+    // the launcher, the others keep the job's place.
+    ASSERT_EQ(j.plan.services.size(), 1u);
+    EXPECT_EQ(j.plan.services[0].argv,
               (std::vector<std::string>{program_path("true"), "-D", "-e", "-f",
                                         "/var/lib/agent/jobs/" + kUuid + "/ssh/sshd_config"}));
-    EXPECT_TRUE(step.tasks[0].stderr_path.ends_with("/stderr-sshd-" + node + ".txt"));
-    EXPECT_EQ(step.tasks[0].primary, i != 0);
+    EXPECT_TRUE(j.plan.services[0].stderr_path.ends_with("/stderr-sshd-" + node + ".txt"));
+    EXPECT_EQ(j.plan.ready_file, "/var/lib/agent/jobs/" + kUuid + "/ssh/ready");
+    const StepSpec& step = job_step(j);
     EXPECT_EQ(step.hold, i != 0);
     const std::vector<std::string> expected_tasks =
-        i == 0 ? std::vector<std::string>{"sshd", "main"} : std::vector<std::string>{"sshd"};
+        i == 0 ? std::vector<std::string>{"main"} : std::vector<std::string>{};
     EXPECT_EQ(task_names(step), expected_tasks);
   }
 }
@@ -708,11 +712,11 @@ TEST(GangPlanner, TheMastersLauncherWaitsForTheOtherNodesSshd) {
                                       kSh + R"(, "processCount": 4})",
                                   2),
                          gang_context(0, 2));
-  const TaskSpec& main = job_step(j).tasks.at(1);
+  const TaskSpec& main = job_step(j).tasks.at(0);
   const std::vector<std::string> expected = {"/usr/sbin/batchai-agent",
                                              "wait-for-peers",
-                                             "--port",
-                                             "2200",
+                                             "--ssh",
+                                             "/var/lib/agent/jobs/" + kUuid + "/ssh/ssh",
                                              "--timeout",
                                              "600",
                                              "--hosts",
@@ -737,13 +741,13 @@ TEST(GangPlanner, PyTorchRanksSpreadOverTheNodesInBlocks) {
                2);
   PlannedJob worker = plan_ok(text, gang_context(1, 2));
   const StepSpec& step = job_step(worker);
-  EXPECT_EQ(task_names(step), (std::vector<std::string>{"sshd", "2", "3"}));
-  for (std::size_t k = 1; k < 3; ++k) {
+  EXPECT_EQ(task_names(step), (std::vector<std::string>{"2", "3"}));
+  for (std::size_t k = 0; k < 2; ++k) {
     const TaskSpec& t = step.tasks[k];
-    const std::string rank = std::to_string(k + 1);
+    const std::string rank = std::to_string(k + 2);
     EXPECT_EQ(env_of(t, "RANK"), rank);
     EXPECT_EQ(env_of(t, "AZ_BATCHAI_TASK_INDEX"), rank);
-    EXPECT_EQ(env_of(t, "LOCAL_RANK"), std::to_string(k - 1));
+    EXPECT_EQ(env_of(t, "LOCAL_RANK"), std::to_string(k));
     EXPECT_EQ(env_of(t, "WORLD_SIZE"), "4");
     EXPECT_EQ(env_of(t, "MASTER_ADDR"), "10.1.0.2");
     EXPECT_EQ(env_of(t, "MASTER_PORT"), "29500");
@@ -753,7 +757,7 @@ TEST(GangPlanner, PyTorchRanksSpreadOverTheNodesInBlocks) {
   }
   EXPECT_TRUE(step.hold);  // its ranks done, it waits for the job's end
   PlannedJob master = plan_ok(text, gang_context(0, 2));
-  EXPECT_EQ(task_names(job_step(master)), (std::vector<std::string>{"sshd", "0", "1"}));
+  EXPECT_EQ(task_names(job_step(master)), (std::vector<std::string>{"0", "1"}));
 }
 
 TEST(GangPlanner, TensorFlowTasksRoundRobinWithPortsFrom2222OnEachNode) {
@@ -765,17 +769,17 @@ TEST(GangPlanner, TensorFlowTasksRoundRobinWithPortsFrom2222OnEachNode) {
                2);
   PlannedJob n0 = plan_ok(text, gang_context(0, 2));
   PlannedJob n1 = plan_ok(text, gang_context(1, 2));
-  EXPECT_EQ(task_names(job_step(n0)), (std::vector<std::string>{"sshd", "wk-0", "wk-2", "ps-0"}));
-  EXPECT_EQ(task_names(job_step(n1)), (std::vector<std::string>{"sshd", "wk-1", "ps-1"}));
-  const TaskSpec& wk1 = job_step(n1).tasks[1];
+  EXPECT_EQ(task_names(job_step(n0)), (std::vector<std::string>{"wk-0", "wk-2", "ps-0"}));
+  EXPECT_EQ(task_names(job_step(n1)), (std::vector<std::string>{"wk-1", "ps-1"}));
+  const TaskSpec& wk1 = job_step(n1).tasks[0];
   EXPECT_EQ(env_of(wk1, "AZ_BATCHAI_WORKER_HOSTS"), "10.1.0.2:2222,10.1.0.3:2222,10.1.0.2:2223");
   EXPECT_EQ(env_of(wk1, "AZ_BATCHAI_PS_HOSTS"), "10.1.0.2:2224,10.1.0.3:2223");
   auto config = nlohmann::json::parse(env_of(wk1, "TF_CONFIG").value_or("{}"));
   EXPECT_EQ(config["task"], nlohmann::json({{"type", "worker"}, {"index", 1}}));
   EXPECT_EQ(config["cluster"]["worker"].size(), 3u);
   EXPECT_EQ(wk1.argv.back(), "w");
-  EXPECT_EQ(job_step(n0).tasks[1].argv.back(), "m");
-  EXPECT_FALSE(job_step(n0).tasks[3].primary);
+  EXPECT_EQ(job_step(n0).tasks[0].argv.back(), "m");
+  EXPECT_FALSE(job_step(n0).tasks[2].primary);
 }
 
 TEST(GangPlanner, AGangThatDoesNotFitTheDocumentIsRefused) {
@@ -792,8 +796,8 @@ TEST(GangPlanner, AGangThatDoesNotFitTheDocumentIsRefused) {
   PlanContext no_sshd = gang_context(1, 2);
   no_sshd.gang->sshd_program = "/nonexistent/sshd";
   expect_plan_errors(gang_doc(R"("customToolkitSettings": {"commandLine": "true"})", 2),
-                     "properties.nodeCount: a multi-node job needs OpenSSH's sshd on every node "
-                     "(/nonexistent/sshd, Debian's openssh-server), and this node has none\n",
+                     "properties.nodeCount: a multi-node job needs /nonexistent/sshd on its nodes "
+                     "(Debian's openssh-server and sshfs), and this node has none\n",
                      no_sshd);
 }
 
