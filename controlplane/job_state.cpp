@@ -13,10 +13,13 @@ bool final_state(const std::string& s) {
   return protocol::is_final_task_state(s);
 }
 
-// A task that failed while the job was still its own to fail: one that ended after the master
-// ended the job (released) does not count.
+// A task that failed while the job was still its own to fail. A released one (the master had
+// ended the job) counts only with a failure of its own, not with the stop the release was.
 bool failed(const TaskRecord& t) {
-  return t.state == "failed" && !t.released;
+  if (t.state != "failed") return false;
+  if (!t.released) return true;
+  return std::any_of(t.info.errors.begin(), t.info.errors.end(),
+                     [](const auto& e) { return e.code != "JobTerminate"; });
 }
 
 std::string aggregate_state(const JobRecord& job) {
@@ -46,7 +49,7 @@ protocol::ExecutionInfo aggregate_info(const JobRecord& job) {
     if (t.info.end_time && (!info.end_time || *t.info.end_time > *info.end_time)) {
       info.end_time = t.info.end_time;
     }
-    if (t.released) continue;  // its end is the master's, no error of the job's
+    if (t.released && !failed(t)) continue;  // its end is the master's, no error of the job's
     for (const auto& e : t.info.errors) {
       // A node stopped because another failed says so: that is the other's failure, told once.
       const bool consequence = e.code == "JobTerminate" && t.terminate && !job.terminate;
@@ -102,6 +105,8 @@ void update_job_state(State& s, JobRecord& job, std::int64_t now, Events& events
                    " -> " + next);
   job.state = next;
   job.state_ms = now;
+  // The job's SSH identity is needed no more once every node is done with it.
+  if (is_final_job_state(next)) job.ssh.reset();
 }
 
 TaskRecord* find_task(State& s, const std::string& task_id, JobRecord** job) {

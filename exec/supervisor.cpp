@@ -72,6 +72,7 @@ class Supervisor {
   void handle_signals();
   void reap();
   void reap_one(Task& t, int wstatus, bool service);
+  void fail_for_service();
   void pump(Stream& s, bool drain);
   void begin_stop(const std::string& why);
   void save();
@@ -88,8 +89,9 @@ class Supervisor {
   // The plan's services, from before the first step to the job's end; reserved at start, so
   // first_failure_ may point into it.
   std::vector<Task> services_;
-  bool ending_services_ = false;    // the job has ended: the services are stopped too
-  std::int64_t deadline_mono_ = 0;  // 0: none
+  bool ending_services_ = false;          // the job has ended: the services are stopped too
+  const Task* failed_service_ = nullptr;  // the first service that ended before the job
+  std::int64_t deadline_mono_ = 0;        // 0: none
   bool terminate_requested_ = false;
   bool released_ = false;  // SIGUSR1: the job ended on its master node
   // How the running step ends, decided once by whatever happens first (a task failing,
@@ -269,6 +271,7 @@ Outcome Supervisor::run_step(const StepSpec& step) {
   no_children_ = false;
   log_.line(step.name + " started");
   if (!start_tasks(step.tasks, tasks_)) begin_stop("a task could not start");
+  fail_for_service();
   next_sync_ = mono_ms() + kSyncIntervalMs;
 
   for (;;) {
@@ -370,8 +373,11 @@ bool Supervisor::step_alive() const {
   if (services_.empty() || ending_services_) {
     return !no_children_ || (cgroup_ && cgroup_->populated());
   }
+  // The processes first, the services' tree second: a session forked in between is in the
+  // tree, never taken for a step's process.
+  const std::vector<pid_t> all = list_descendants(::getpid());
   const std::set<pid_t> keep = service_tree();
-  for (pid_t p : list_descendants(::getpid())) {
+  for (pid_t p : all) {
     if (keep.count(p) == 0) return true;
   }
   if (cgroup_) {
@@ -395,15 +401,15 @@ int Supervisor::signal_job(int sig) {
     }
     return n;
   }
+  const std::vector<pid_t> all = list_descendants(::getpid());
+  const std::vector<pid_t> in_cgroup = cgroup_ ? cgroup_->pids() : std::vector<pid_t>{};
   const std::set<pid_t> keep = service_tree();
   int n = 0;
-  for (pid_t p : list_descendants(::getpid())) {
+  for (pid_t p : all) {
     if (keep.count(p) == 0 && ::kill(p, sig) == 0) ++n;
   }
-  if (cgroup_) {
-    for (pid_t p : cgroup_->pids()) {
-      if (keep.count(p) == 0) ::kill(p, sig);
-    }
+  for (pid_t p : in_cgroup) {
+    if (keep.count(p) == 0) ::kill(p, sig);
   }
   return n;
 }
@@ -461,7 +467,11 @@ void Supervisor::handle_signals() {
         }
       }
     }
-    if (info.ssi_signo == SIGUSR1 && !released_ && !terminate_requested_) {
+    // Only a node of a multi-node job (its plan has the job's sshd) is released; any other
+    // job is not ended by a stray SIGUSR1, as it was not killed by one before.
+    if (info.ssi_signo == SIGUSR1 && plan_.services.empty()) {
+      log_.line("SIGUSR1 ignored: this job is no multi-node job's part");
+    } else if (info.ssi_signo == SIGUSR1 && !released_ && !terminate_requested_) {
       released_ = true;
       log_.line("the job ended on its master node: this node's part ends");
       if (in_step_ && !decided_) {
@@ -494,6 +504,15 @@ void Supervisor::reap() {
   }
 }
 
+// A service that ended before the job fails the step running now, or the next one.
+void Supervisor::fail_for_service() {
+  if (failed_service_ == nullptr || decided_ || !in_step_) return;
+  decided_ = Outcome::kFailed;
+  first_failure_ = failed_service_;
+  failure_message_ = "the job's " + failed_service_->spec->name + " ended before the job";
+  begin_stop("service " + failed_service_->spec->name + " failed");
+}
+
 void Supervisor::reap_one(Task& t, int wstatus, bool service) {
   t.exited = true;
   t.exit_code = exit_code_of(wstatus);
@@ -504,12 +523,14 @@ void Supervisor::reap_one(Task& t, int wstatus, bool service) {
             std::to_string(t.exit_code));
   // A failed primary task fails the job, and so does a service that ends before the job; the
   // rest are stopped rather than left to hang.
-  const bool fails = service ? !ending_services_ : t.spec->primary && t.exit_code != 0;
-  if (fails && !decided_) {
+  if (service) {
+    // Failed whenever it ends before the job: decided at once, or by the next step.
+    if (!ending_services_ && failed_service_ == nullptr) failed_service_ = &t;
+    fail_for_service();
+  } else if (t.spec->primary && t.exit_code != 0 && !decided_) {
     decided_ = Outcome::kFailed;
     first_failure_ = &t;
-    if (service) failure_message_ = "the job's " + t.spec->name + " ended before the job";
-    begin_stop((service ? "service " : "task ") + t.spec->name + " failed");
+    begin_stop("task " + t.spec->name + " failed");
   }
   save();
 }

@@ -148,6 +148,10 @@ bool NodeTask::set_up_cut_off() const {
 }
 
 void NodeTask::abandon() {
+  // The job's keys and environment go with the set-up: the next agent writes them again.
+  for (const auto& w : remove_job_ssh(StateLayout(config_.state_dir).job_ssh(job_uuid_))) {
+    spdlog::warn("task {}: {}", task_id_, w);
+  }
   ::rename(record_path().c_str(), StateLayout(config_.state_dir).task_abandoned(job_uuid_).c_str());
 }
 

@@ -57,7 +57,10 @@ TaskStartResult start_assigned_task(const protocol::TaskAssignment& a, const Dae
     gang.node_id = config.node_id.empty() ? "node-" + std::to_string(a.task_index) : config.node_id;
     gang.ssh_port = config.job_ssh_port;
     gang.agent_program = own_program();
-    gang.interface = interface_with_address(gang.node_ip());
+    // A gang whose hosts do not fit the document is refused by the planner, naming nodeCount.
+    if (static_cast<std::size_t>(a.task_index) < a.hosts.size()) {
+      gang.interface = interface_with_address(gang.node_ip());
+    }
     request.gang = std::move(gang);
     request.ssh = a.ssh;
   }

@@ -37,8 +37,12 @@ std::string sshd_config_text(const GangContext& gang, const JobSshPaths& p) {
          shell_quoted(gang.agent_program) + " job-shell " + shell_quoted(p.environment) + "\n";
 }
 
+// Only the job's nodes: ssh elsewhere from a job (git, scp to a server) keeps ssh's defaults.
 std::string ssh_config_text(const GangContext& gang, const JobSshPaths& p) {
-  return "Host *\n"
+  std::string hosts;
+  for (const auto& h : gang.hosts) hosts += " " + h;
+  return "Host" + hosts +
+         "\n"
          "  Port " +
          std::to_string(gang.ssh_port) + "\n" +
          "  User root\n"

@@ -36,8 +36,11 @@ std::optional<std::string> find_program(const std::string& name, const std::stri
 
 namespace {
 
-constexpr int kPyTorchMasterPort = 29500;       // torch's default
-constexpr std::int64_t kPeerWaitSeconds = 600;  // the master's wait for its gang's sshd
+constexpr int kPyTorchMasterPort = 29500;  // torch's default
+// The master waits for its gang as long as the job may run, and at least this long: a node's
+// job preparation (pip installs, downloads) may take a while, and one that fails ends the gang
+// through the control plane anyway.
+constexpr std::int64_t kMinPeerWaitSeconds = 600;
 
 class Planner {
  public:
@@ -325,15 +328,16 @@ std::optional<std::vector<std::string>> Planner::mpirun_head(const std::string& 
 TaskSpec Planner::launcher(TaskSpec t) const {
   if (!ctx_.gang || ctx_.gang->size() < 2) return t;
   const std::vector<std::string> others(ctx_.gang->hosts.begin() + 1, ctx_.gang->hosts.end());
-  std::vector<std::string> argv = {ctx_.gang->agent_program,
-                                   "wait-for-peers",
-                                   "--ssh",
-                                   job_ssh_paths(ctx_.gang->ssh_dir).ssh_command,
-                                   "--timeout",
-                                   std::to_string(kPeerWaitSeconds),
-                                   "--hosts",
-                                   host_list(others),
-                                   "--"};
+  std::vector<std::string> argv = {
+      ctx_.gang->agent_program,
+      "wait-for-peers",
+      "--ssh",
+      job_ssh_paths(ctx_.gang->ssh_dir).ssh_command,
+      "--timeout",
+      std::to_string(std::max(kMinPeerWaitSeconds, spec_.max_wall_clock_ms / 1000)),
+      "--hosts",
+      host_list(others),
+      "--"};
   argv.insert(argv.end(), t.argv.begin(), t.argv.end());
   t.argv = std::move(argv);
   return t;
@@ -434,9 +438,9 @@ void Planner::check_gang() {
              "(docs/multi-node.md)");
   }
   for (const std::string& path : {g.ssh_dir, g.agent_program}) {
-    if (path.find_first_of(" \t\n\"'\\") != std::string::npos) {
+    if (path.find_first_of(" \t\n\"'\\%") != std::string::npos) {
       d_.error(at("nodeCount"), quote_value(path) +
-                                    " holds a blank or a quote, which sshd's configuration "
+                                    " holds a blank, a quote or a %, which sshd's configuration "
                                     "cannot hold: give the agent a plain stateDir");
     }
   }
@@ -652,6 +656,8 @@ void Planner::plan_steps() {
 std::optional<PlannedJob> Planner::run() {
   const std::size_t errors_before = d_.error_count();
   check_gang();
+  // A gang that does not fit its document has no place to plan from.
+  if (ctx_.gang && d_.error_count() != errors_before) return std::nullopt;
   job_.layout = ctx_.layout;
   job_.container = spec_.container;
   job_.container_name = ctx_.container_name;

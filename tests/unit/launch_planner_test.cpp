@@ -718,7 +718,7 @@ TEST(GangPlanner, TheMastersLauncherWaitsForTheOtherNodesSshd) {
                                              "--ssh",
                                              "/var/lib/agent/jobs/" + kUuid + "/ssh/ssh",
                                              "--timeout",
-                                             "600",
+                                             "604800",  // the default maxWallClockTime
                                              "--hosts",
                                              "10.1.0.3",
                                              "--",
