@@ -1,17 +1,13 @@
 #include "exec/peer_wait.hpp"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 
+#include "common/child_process.hpp"
 #include "common/fs.hpp"
 #include "common/time.hpp"
-
-extern char** environ;
 
 namespace batchai {
 
@@ -21,24 +17,7 @@ constexpr int kTryEveryMs = 1000;
 
 // One `ssh -o ConnectTimeout=5 HOST true`, quiet: whether it succeeded.
 bool answers(const std::string& ssh, const std::string& host) {
-  std::vector<std::string> words = {ssh, "-o", "ConnectTimeout=5", host, "true"};
-  std::vector<char*> argv;
-  argv.reserve(words.size() + 1);
-  for (auto& w : words) argv.push_back(w.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-  pid_t pid = 0;
-  const int rc = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) return false;
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  return run_to_end({ssh, "-o", "ConnectTimeout=5", host, "true"}) == 0;
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <sys/file.h>
 
+#include <algorithm>
+
 #include "agent/job/job_container.hpp"
 #include "agent/job/job_ssh.hpp"
 #include "agent/job/shared_job_temp.hpp"
@@ -16,8 +18,9 @@ namespace batchai {
 
 namespace {
 
-// How long a node of a gang waits for its master to serve the shared job temp: the master sets
-// up too (volumes, an image pull) before its sshd starts.
+// How long at least a node of a gang waits for its master to serve the shared job temp (else as
+// long as the job may run): the master sets up too (volumes, an image pull) before its sshd
+// starts, and a master that fails ends the gang through the control plane anyway.
 constexpr std::int64_t kSharedJobTempWaitMs = 600LL * 1000;
 
 JobError invalid_job(const Diagnostics& d) {
@@ -82,7 +85,8 @@ std::optional<JobError> set_up_gang(const JobStartRequest& request, const Planne
     return JobError{"JobSetupFailed", "the job's SSH: " + s.error().message, {}};
   }
   if (gang.is_master()) return std::nullopt;
-  return mount_shared_job_temp(gang, job.layout.shared_job_temp, kSharedJobTempWaitMs,
+  return mount_shared_job_temp(gang, job.layout.shared_job_temp,
+                               std::max(kSharedJobTempWaitMs, job.plan.max_wall_clock_ms),
                                request.interrupted, interrupted_by);
 }
 

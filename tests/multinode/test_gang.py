@@ -15,7 +15,8 @@ import signal
 import subprocess
 import unittest
 
-from tests.support.common import mounts_below, read_bytes, read_json, read_text, wait_for
+from tests.support.common import (living_processes, mounts_below, read_bytes, read_json,
+                                  read_text, wait_for)
 from tests.support.netns_cluster import NetnsCluster
 
 PYTHON = "/usr/bin/python3"  # Debian's, which python3-mpi4py is for
@@ -122,28 +123,26 @@ class GangCluster(NetnsCluster):
 
     def job_sshd_running(self):
         """sshd processes started for a job of this test (their config is in a node's state)."""
-        found = []
-        for pid in os.listdir("/proc"):
-            if not pid.isdigit():
-                continue
-            try:
-                with open("/proc/%s/cmdline" % pid, "rb") as f:
-                    argv = f.read().split(b"\0")
-            except OSError:
-                continue
-            # sshd renames itself ("sshd: /usr/sbin/sshd -D -e -f CONFIG [listener] ...").
-            if b"sshd" in argv[0] and self.tmp.encode() in b" ".join(argv):
-                found.append(int(pid))
-        return found
+        # sshd renames itself ("sshd: /usr/sbin/sshd -D -e -f CONFIG [listener] ...").
+        return [pid for pid, argv in living_processes()
+                if b"sshd" in argv[0] and self.tmp.encode() in b" ".join(argv)]
 
     def assert_nothing_left(self, nodes):
-        """Every node idle again, and no sshd, key or job process of the job anywhere."""
+        """Every node idle again, and no sshd, key, mount or job process of the job anywhere.
+        A node reports idle once its task is final; its take-down (the unmount, the keys)
+        follows on its worker thread, so that is waited for."""
         wait_for(lambda: self.idle_nodes() == self.NODES, "every node to be idle")
         wait_for(lambda: not self.job_sshd_running(), "the job's sshd to end on every node")
         for i in range(nodes):
-            kept = glob.glob(os.path.join(self.node_state_dir(i), "jobs", "*", "ssh"))
-            self.assertEqual(kept, [], "node %d kept the job's SSH files: %s\n%s" % (
-                i, [os.listdir(k) for k in kept], self.agent_log(i)[-3000:]))
+            def kept(i=i):
+                return glob.glob(os.path.join(self.node_state_dir(i), "jobs", "*", "ssh"))
+            try:
+                wait_for(lambda: not kept(), "node %d to remove the job's SSH files" % i)
+            except AssertionError:
+                raise AssertionError("node %d kept the job's SSH files: %s\n%s" % (
+                    i, [os.listdir(k) for k in kept()], self.agent_log(i)[-3000:]))
+            wait_for(lambda: not mounts_below(self.node_root(i)),
+                     "node %d to unmount the shared job temp" % i)
             for status in glob.glob(os.path.join(self.node_state_dir(i), "jobs", "*",
                                                  "status.json")):
                 s = read_json(status)
@@ -153,35 +152,16 @@ class GangCluster(NetnsCluster):
 
     def job_sshd_of(self, i):
         """The pids of the job sshd of node i (its config is in node i's state)."""
-        state = self.node_state_dir(i).encode()
-        found = []
-        for pid in self.job_sshd_running():
-            try:
-                with open("/proc/%d/cmdline" % pid, "rb") as f:
-                    if state + b"/" in f.read():
-                        found.append(pid)
-            except OSError:
-                pass
-        return found
+        state = self.node_state_dir(i).encode() + b"/"
+        return [pid for pid, argv in living_processes()
+                if b"sshd" in argv[0] and state in b" ".join(argv)]
 
-    def sleeps(self):
+    @staticmethod
+    def sleeps():
         """The living `sleep 600` processes of any node (the tests' long-running ranks)."""
-        found = []
         sleep = shutil.which("sleep").encode()
-        for pid in os.listdir("/proc"):
-            if not pid.isdigit():
-                continue
-            try:
-                with open("/proc/%s/cmdline" % pid, "rb") as f:
-                    argv = f.read().split(b"\0")
-                with open("/proc/%s/stat" % pid) as f:
-                    if f.read().rsplit(")", 1)[1].split()[0] == "Z":
-                        continue
-            except OSError:
-                continue
-            if argv[:2] in ([b"sleep", b"600"], [sleep, b"600"]):
-                found.append(int(pid))
-        return found
+        return [pid for pid, argv in living_processes()
+                if argv[:2] in ([b"sleep", b"600"], [sleep, b"600"])]
 
 
 class GangTest(GangCluster):
@@ -251,7 +231,6 @@ class GangTest(GangCluster):
         for ip in (self.node_ip(0), self.node_ip(1)):
             self.assertEqual(read_text(os.path.join(shared[0], "prep-" + ip)), ip + "\n")
         self.assert_nothing_left(2)
-        self.assertEqual(mounts_below(self.node_root(1)), [])
 
     def test_tensorflow_tasks_get_the_hosts_and_their_place_on_every_node(self):
         script = self.script("tf.py", TF_TASK)

@@ -11,7 +11,7 @@ import tempfile
 import unittest
 
 from tests.support.common import (AGENT, CLI, CONTROLPLANE, SAFETY_TIMEOUT, free_port,
-                                  port_accepts, read_json, wait_for)
+                                  port_accepts, read_json, stop_processes, wait_for)
 
 
 class Cluster(unittest.TestCase):
@@ -40,14 +40,7 @@ class Cluster(unittest.TestCase):
 
     def clean_up(self):
         open(os.path.join(self.marks, "go"), "w").close()
-        for proc in (self.agent, self.cp):
-            if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+        stop_processes([self.agent, self.cp])
         # Jobs outlive the agent by design: end whatever a test left running.
         for status in self.status_files():
             try:

@@ -5,7 +5,9 @@ hang, it is never a measured expectation."""
 import json
 import os
 import re
+import signal
 import socket
+import subprocess
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -129,3 +131,35 @@ def wait_port(port, timeout=SAFETY_TIMEOUT, proc=None, host=LOOPBACK, log=None):
             raise RuntimeError("nothing listens on %s:%d after %.0f s%s"
                                % (host, port, timeout, log_tail(log)))
         time.sleep(POLL_INTERVAL)
+
+
+# --- processes -----------------------------------------------------------------------------------
+
+def stop_processes(procs, timeout=30):
+    """SIGTERM to each Popen still running, then waits; SIGKILL to one still there after
+    timeout seconds."""
+    running = [p for p in procs if p is not None and p.poll() is None]
+    for p in running:
+        p.send_signal(signal.SIGTERM)
+    for p in running:
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def living_processes():
+    """(pid, argv as bytes) of every process of the machine that is not a zombie."""
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    continue
+            with open("/proc/%s/cmdline" % name, "rb") as f:
+                argv = f.read().split(b"\0")
+        except (OSError, IndexError):
+            continue
+        yield int(name), argv

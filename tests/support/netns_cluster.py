@@ -28,7 +28,7 @@ import tempfile
 import unittest
 
 from tests.support.common import (AGENT, CLI, CONTROLPLANE, SAFETY_TIMEOUT, free_port, log_tail,
-                                  port_accepts, read_json, wait_for)
+                                  port_accepts, read_json, stop_processes, wait_for)
 
 # Where a /24 for the bridge is looked for: 10.213.0.0/24 ... 10.213.255.0/24.
 SUBNET_BASE = "10.213.%d.0/24"
@@ -390,16 +390,7 @@ class NetnsCluster(unittest.TestCase):
     def _stop_processes(self):
         """SIGTERM to the agents and the control plane (SIGKILL after a timeout), then ends
         the job supervisors the nodes left: jobs outlive the agent by design."""
-        procs = [p for p in list(self.agents.values()) + [self.cp]
-                 if p is not None and p.poll() is None]
-        for p in procs:
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop_processes(list(self.agents.values()) + [self.cp])
         for status in self.status_files():
             try:
                 pid = read_json(status).get("supervisorPid", 0)
