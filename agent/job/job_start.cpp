@@ -34,6 +34,13 @@ JobError stopped_before_start() {
   return {"JobTerminate", "stopped before the job started", {}};
 }
 
+// The request's place in its gang, with where this node keeps the job's SSH files.
+GangContext gang_of(const JobStartRequest& r) {
+  GangContext gang = *r.gang;
+  gang.ssh_dir = StateLayout(r.state_dir).job_ssh(r.names.job_uuid);
+  return gang;
+}
+
 PlanContext plan_context(const JobStartRequest& r) {
   PlanContext ctx;
   ctx.names = r.names;
@@ -48,8 +55,7 @@ PlanContext plan_context(const JobStartRequest& r) {
   ctx.container_input_roots = r.site.container_input_roots;
   ctx.supervision = r.supervision;
   if (auto cg = own_cgroup_dir()) ctx.supervision.cgroup_parent = *cg;
-  ctx.gang = r.gang;
-  if (ctx.gang) ctx.gang->ssh_dir = StateLayout(r.state_dir).job_ssh(r.names.job_uuid);
+  if (r.gang) ctx.gang = gang_of(r);
   return ctx;
 }
 
@@ -75,8 +81,7 @@ int ask(const std::function<int()>& interrupted) {
 // shared job temp, mounted before the node's job preparation.
 std::optional<JobError> set_up_gang(const JobStartRequest& request, const PlannedJob& job,
                                     int* interrupted_by) {
-  GangContext gang = *request.gang;
-  gang.ssh_dir = StateLayout(request.state_dir).job_ssh(request.names.job_uuid);
+  const GangContext gang = gang_of(request);
   if (!request.ssh) {
     return JobError{
         "JobSetupFailed", "the multi-node job's assignment carries no SSH identity", {}};
@@ -123,7 +128,7 @@ void set_up_and_launch(const JobStartRequest& request, JobStartResult& result) {
       .line(result.error->code + ": " + result.error->message);
   for (auto& w : take_down_started_job(job, request.site)) result.warnings.push_back(std::move(w));
   if (request.gang) {
-    for (auto& w : remove_job_ssh(state.job_ssh(request.names.job_uuid))) {
+    for (auto& w : remove_job_ssh(gang_of(request).ssh_dir)) {
       result.warnings.push_back(std::move(w));
     }
   }

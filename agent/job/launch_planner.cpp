@@ -71,6 +71,10 @@ class Planner {
   bool master() const { return !ctx_.gang || ctx_.gang->is_master(); }
   std::int64_t nodes() const { return ctx_.gang ? ctx_.gang->size() : 1; }
   std::int64_t node_index() const { return ctx_.gang ? ctx_.gang->index : 0; }
+  // The job's nodes by address: the gang's, or this one node's.
+  std::vector<std::string> hosts() const {
+    return ctx_.gang ? ctx_.gang->hosts : std::vector<std::string>{ctx_.node_ip};
+  }
   // "-<nodeId>" in per-node file names of a multi-node job (reference §5), else "".
   std::string node_suffix() const { return ctx_.gang ? "-" + ctx_.gang->node_id : ""; }
   std::optional<std::vector<std::string>> mpirun_head(const std::string& field);
@@ -146,8 +150,7 @@ std::optional<std::string> Planner::program(const std::string& name, const std::
 void Planner::add_env_section3() {
   const JobLayout& l = ctx_.layout;
   auto& env = job_.env;
-  const std::vector<std::string> hosts =
-      ctx_.gang ? ctx_.gang->hosts : std::vector<std::string>{ctx_.node_ip};
+  const std::vector<std::string> hosts = this->hosts();
   const std::string& node_ip = ctx_.gang ? ctx_.gang->node_ip() : ctx_.node_ip;
   env.set("AZ_BATCHAI_MOUNT_ROOT", l.mount_root);
   env.set("AZ_BATCHAI_JOB_MOUNT_ROOT", l.job_mount_root);
@@ -276,18 +279,11 @@ void Planner::plan_pytorch(StepSpec& step, const std::vector<std::string>& head,
 void Planner::plan_tensorflow(StepSpec& step, const std::vector<std::string>& head,
                               const std::string& field) {
   const ToolkitSettings& t = spec_.toolkit;
-  const std::vector<std::string> hosts =
-      ctx_.gang ? ctx_.gang->hosts : std::vector<std::string>{ctx_.node_ip};
-  const auto placed = place_tensorflow(t.worker_count, t.parameter_server_count, hosts);
+  const auto placed = place_tensorflow(t.worker_count, t.parameter_server_count, hosts());
   std::vector<std::string> workers, ps;
   for (const auto& p : placed) (p.parameter_server ? ps : workers).push_back(p.address);
-  auto joined = [](const std::vector<std::string>& v) {
-    std::string s;
-    for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
-    return s;
-  };
-  job_.env.set("AZ_BATCHAI_WORKER_HOSTS", joined(workers));
-  job_.env.set("AZ_BATCHAI_PS_HOSTS", joined(ps));
+  job_.env.set("AZ_BATCHAI_WORKER_HOSTS", host_list(workers));
+  job_.env.set("AZ_BATCHAI_PS_HOSTS", host_list(ps));
   // Each task of this node with its own index and TF_CONFIG; a mistake is reported once.
   for (const auto& p : placed) {
     if (p.node != node_index()) continue;

@@ -76,10 +76,7 @@ class SetupTaskTest(Cluster):
     def test_failing_setup_task_makes_the_node_unusable_with_its_output(self):
         self.create_cluster({"commandLine": "echo cannot install the driver >&2; exit 3",
                              "stdOutErrPathPrefix": "$AZ_BATCHAI_MOUNT_ROOT/setup"})
-        Cluster.start_agent(self, wait_idle=False)
-        wait_for(lambda: self.cluster()["nodeStateCounts"]["unusableNodeCount"] == 1,
-                 "the node to be unusable")
-        error = self.cluster()["errors"][0]
+        error = self.start_until_unusable()
         self.assertEqual(error["code"], "SetupTaskFailed")
         self.assertIn("exited with code 3", error["message"])
         self.assertIn("cannot install the driver", error["message"])
@@ -87,6 +84,13 @@ class SetupTaskTest(Cluster):
         self.assertIn("stderr", names)
         self.assertIn("nodeId", names)
 
+    def start_until_unusable(self):
+        """Starts the agent and waits for the setup task to make the node unusable; the
+        cluster's first error."""
+        Cluster.start_agent(self, wait_idle=False)
+        wait_for(lambda: self.cluster()["nodeStateCounts"]["unusableNodeCount"] == 1,
+                 "the node to be unusable")
+        return self.cluster()["errors"][0]
 
     def test_a_link_planted_for_its_stderr_leaks_nothing(self):
         # The setup task's output is in a share anyone may write: a link planted where its
@@ -99,10 +103,7 @@ class SetupTaskTest(Cluster):
         os.symlink(secret, os.path.join(out, "stderr-node-0.txt"))
         self.create_cluster({"commandLine": "echo hi", "stdOutErrPathSuffix": "planted",
                              "stdOutErrPathPrefix": "$AZ_BATCHAI_MOUNT_ROOT/setup"})
-        Cluster.start_agent(self, wait_idle=False)
-        wait_for(lambda: self.cluster()["nodeStateCounts"]["unusableNodeCount"] == 1,
-                 "the node to be unusable")
-        error = self.cluster()["errors"][0]
+        error = self.start_until_unusable()
         self.assertEqual(error["code"], "SetupTaskFailed")
         self.assertNotIn("s3cret-of-root", json.dumps(self.cluster()))
         self.assertNotIn("s3cret-of-root", self.agent_log())

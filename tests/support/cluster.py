@@ -11,7 +11,8 @@ import tempfile
 import unittest
 
 from tests.support.common import (AGENT, CLI, CONTROLPLANE, SAFETY_TIMEOUT, free_port,
-                                  port_accepts, read_json, stop_processes, wait_for)
+                                  port_accepts, read_json, require_root_and_binaries,
+                                  stop_processes, wait_for)
 
 
 class Cluster(unittest.TestCase):
@@ -19,11 +20,7 @@ class Cluster(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        for b in (AGENT, CONTROLPLANE, CLI):
-            if not os.access(b, os.X_OK):
-                raise unittest.SkipTest("missing %s" % b)
-        if os.geteuid() != 0:
-            raise unittest.SkipTest("needs root")
+        require_root_and_binaries()
 
     def setUp(self):
         self.tmp = os.path.realpath(tempfile.mkdtemp(prefix="batchai-daemon-"))

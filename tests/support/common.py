@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import time
+import unittest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.join(REPO, "build", "bin")
@@ -134,6 +135,16 @@ def wait_port(port, timeout=SAFETY_TIMEOUT, proc=None, host=LOOPBACK, log=None):
 
 
 # --- processes -----------------------------------------------------------------------------------
+
+def require_root_and_binaries():
+    """Skips the test class unless it runs as root with the agent, control plane and CLI built:
+    the fixtures that start a cluster need all of them."""
+    for b in (AGENT, CONTROLPLANE, CLI):
+        if not os.access(b, os.X_OK):
+            raise unittest.SkipTest("missing %s" % b)
+    if os.geteuid() != 0:
+        raise unittest.SkipTest("needs root")
+
 
 def stop_processes(procs, timeout=30):
     """SIGTERM to each Popen still running, then waits; SIGKILL to one still there after

@@ -28,7 +28,8 @@ import tempfile
 import unittest
 
 from tests.support.common import (AGENT, CLI, CONTROLPLANE, SAFETY_TIMEOUT, free_port, log_tail,
-                                  port_accepts, read_json, stop_processes, wait_for)
+                                  port_accepts, read_json, require_root_and_binaries,
+                                  stop_processes, wait_for)
 
 # Where a /24 for the bridge is looked for: 10.213.0.0/24 ... 10.213.255.0/24.
 SUBNET_BASE = "10.213.%d.0/24"
@@ -116,11 +117,7 @@ class NetnsCluster(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        for b in (AGENT, CONTROLPLANE, CLI):
-            if not os.access(b, os.X_OK):
-                raise unittest.SkipTest("missing %s" % b)
-        if os.geteuid() != 0:
-            raise unittest.SkipTest("needs root")
+        require_root_and_binaries()
         if shutil.which("ip") is None or shutil.which("nsenter") is None:
             raise unittest.SkipTest("needs ip (iproute2) and nsenter (util-linux)")
         # Namespaces may be refused (a container without CAP_SYS_ADMIN, a kernel without
