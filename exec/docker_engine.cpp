@@ -232,8 +232,8 @@ Status DockerEngine::remove(const std::string& id) {
                 "remove");
 }
 
-Result<std::vector<std::string>> DockerEngine::list(const std::string& label) {
-  json filters = {{"label", {label}}};
+Result<std::vector<std::string>> DockerEngine::list(const std::vector<std::string>& labels) {
+  json filters = {{"label", labels}};
   auto r = request("GET", "/containers/json?all=1&filters=" + url_escape(filters.dump()));
   if (!r) return r.error();
   if (r->status != 200) return err("list: " + engine_message(*r));

@@ -46,8 +46,9 @@ class DockerEngine {
   Status stop(const std::string& id, int grace_seconds);
   // DELETE /containers/{id}?force=1: a container that is gone already is not an error.
   Status remove(const std::string& id);
-  // GET /containers/json?all=1&filters={"label":[label]}: the names of matching containers.
-  Result<std::vector<std::string>> list(const std::string& label);
+  // GET /containers/json?all=1&filters={"label":[labels]}: the names of the containers that
+  // carry every one of the labels ("key=value").
+  Result<std::vector<std::string>> list(const std::vector<std::string>& labels);
   // Runs argv in the container (exec) and writes its output as it comes: stdout to out_fd,
   // stderr to err_fd. Returns the command's exit code. `stop` is looked at while it runs.
   Result<int> exec(const std::string& id, const std::vector<std::string>& argv,

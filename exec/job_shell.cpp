@@ -4,47 +4,105 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
-
-#include "common/fs.hpp"
-#include "common/unique_fd.hpp"
 
 namespace batchai {
 
 namespace {
 
+// Linked statically and run in images of any distribution: libc and the standard library only.
 constexpr std::size_t kMaxEnvironmentFile = 8 << 20;
 
 // sshd's own variables for the session: who connected, the command, the terminal.
 constexpr const char* kSessionVariables[] = {"SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY",
                                              "SSH_ORIGINAL_COMMAND", "TERM"};
 
+// OpenSSH's sftp server where the distributions put it: Debian and Ubuntu, Fedora and RHEL,
+// Arch, Alpine.
+constexpr const char* kSftpServers[] = {"/usr/lib/openssh/sftp-server",
+                                        "/usr/libexec/openssh/sftp-server",
+                                        "/usr/lib/ssh/sftp-server", "/usr/libexec/sftp-server"};
+
 int fail(const std::string& why) {
-  std::fprintf(stderr, "batchai-agent job-shell: %s\n", why.c_str());
+  std::fprintf(stderr, "batchai-job-shell: %s\n", why.c_str());
   return 126;
+}
+
+std::string errno_words(int err) {
+  return std::strerror(err);
+}
+
+// The file's entries, each ended by a NUL; false (with why) when it cannot be read whole.
+bool read_entries(int fd, std::vector<std::string>& entries, std::string& why) {
+  std::string text;
+  char buffer[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      why = errno_words(errno);
+      return false;
+    }
+    if (n == 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+    if (text.size() > kMaxEnvironmentFile) {
+      why = "it is larger than " + std::to_string(kMaxEnvironmentFile) + " bytes";
+      return false;
+    }
+  }
+  std::size_t start = 0;
+  for (std::size_t end; (end = text.find('\0', start)) != std::string::npos; start = end + 1) {
+    entries.push_back(text.substr(start, end - start));
+  }
+  return true;
+}
+
+const char* value_in(const std::vector<std::string>& entries, const std::string& name) {
+  for (const auto& e : entries) {
+    if (e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=') {
+      return e.c_str() + name.size() + 1;
+    }
+  }
+  return nullptr;
+}
+
+// The sftp server for the shared job temp, started in it; returns only on failure.
+int serve_shared_job_temp(const std::vector<std::string>& entries, std::vector<char*>& envp) {
+  const char* dir = value_in(entries, "AZ_BATCHAI_SHARED_JOB_TEMP");
+  if (dir == nullptr) return fail("the job's environment names no AZ_BATCHAI_SHARED_JOB_TEMP");
+  for (const char* server : kSftpServers) {
+    if (::access(server, X_OK) != 0) continue;
+    std::string program = server, flag = "-d", where = dir;
+    std::vector<char*> argv = {program.data(), flag.data(), where.data(), nullptr};
+    ::execve(server, argv.data(), envp.data());
+    return fail("cannot run " + program + ": " + errno_words(errno));
+  }
+  return fail(
+      "no OpenSSH sftp server here (/usr/lib/openssh/sftp-server and the like): the "
+      "job's other nodes cannot mount the shared job temp");
 }
 
 }  // namespace
 
 int run_job_shell(const std::string& environment_file) {
-  UniqueFd fd(::open(environment_file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  const int fd = ::open(environment_file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   struct stat st {};
-  if (!fd.valid() || ::fstat(fd.get(), &st) != 0) {
-    return fail("cannot open " + environment_file + ": " + errno_text(errno));
+  if (fd < 0 || ::fstat(fd, &st) != 0) {
+    return fail("cannot open " + environment_file + ": " + errno_words(errno));
   }
   // It holds the job's secrets: only a root-only file the agent wrote is taken.
   if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077) != 0) {
     return fail(environment_file + " is not a root-only regular file");
   }
-  auto text = read_file("/proc/self/fd/" + std::to_string(fd.get()), kMaxEnvironmentFile);
-  if (!text) return fail(text.error().message);
   std::vector<std::string> entries;
-  std::size_t start = 0;
-  for (std::size_t end; (end = text->find('\0', start)) != std::string::npos; start = end + 1) {
-    entries.push_back(text->substr(start, end - start));
-  }
+  std::string why;
+  const bool read_whole = read_entries(fd, entries, why);
+  ::close(fd);
+  if (!read_whole) return fail("cannot read " + environment_file + ": " + why);
   if (entries.empty()) return fail(environment_file + " holds no working directory");
   const std::string cwd = entries.front();
   entries.erase(entries.begin());
@@ -55,23 +113,27 @@ int run_job_shell(const std::string& environment_file) {
   envp.reserve(entries.size() + 1);
   for (auto& e : entries) envp.push_back(e.data());
   envp.push_back(nullptr);
-  if (::chdir(cwd.c_str()) != 0) return fail("cannot enter " + cwd + ": " + errno_text(errno));
+  if (::chdir(cwd.c_str()) != 0) return fail("cannot enter " + cwd + ": " + errno_words(errno));
   const char* command = std::getenv("SSH_ORIGINAL_COMMAND");
+  if (command != nullptr && std::strcmp(command, kSharedJobTempSftpCommand) == 0) {
+    return serve_shared_job_temp(entries, envp);
+  }
   const std::string dir = environment_file.substr(0, environment_file.rfind('/') + 1);
-  const bool serves_shared_temp = command && std::string(command) == kSharedJobTempSftpCommand;
-  if (!serves_shared_temp && ::access((dir + "ready").c_str(), F_OK) != 0) {
-    std::fprintf(stderr, "batchai-agent job-shell: this node's job preparation is not done\n");
+  if (::access((dir + "ready").c_str(), F_OK) != 0) {
+    std::fprintf(stderr, "batchai-job-shell: this node's job preparation is not done\n");
     return 75;
   }
-  std::string bash = "/bin/bash", dash_c = "-c", cmd = command ? command : "";
-  std::vector<char*> argv = {bash.data()};
+  // Batch AI's images carry bash; an image without it still gets a POSIX shell.
+  std::string shell = ::access("/bin/bash", X_OK) == 0 ? "/bin/bash" : "/bin/sh";
+  std::string dash_c = "-c", cmd = command ? command : "";
+  std::vector<char*> argv = {shell.data()};
   if (command) {
     argv.push_back(dash_c.data());
     argv.push_back(cmd.data());
   }
   argv.push_back(nullptr);
-  ::execve(bash.c_str(), argv.data(), envp.data());
-  return fail("cannot run " + bash + ": " + errno_text(errno));
+  ::execve(shell.c_str(), argv.data(), envp.data());
+  return fail("cannot run " + shell + ": " + errno_words(errno));
 }
 
 }  // namespace batchai

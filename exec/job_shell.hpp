@@ -1,9 +1,10 @@
-// What the job-scoped sshd of a multi-node job runs for every session (its ForceCommand): the
-// session's command (OpenMPI's orted, a user's `ssh host cmd`) in the job's environment and
-// working directory, as the node's own tasks get them, so a process MPI starts on this node
-// sees the same AZ_BATCHAI_* variables as one the agent starts. The environment file is
-// written by the agent, root-only (agent/job/job_ssh.hpp): the working directory, then
-// NAME=VALUE entries, each ended by a NUL.
+// batchai-job-shell: what the job-scoped sshd of a multi-node job runs for every session (its
+// ForceCommand): the session's command (OpenMPI's orted, a user's `ssh host cmd`) in the job's
+// environment and working directory, as the node's own tasks get them, so a process MPI starts
+// on this node sees the same AZ_BATCHAI_* variables as one the agent starts. Static, so the same
+// binary serves the node's own sshd and, bound in at /.batchai/job-shell, the sshd of a
+// container job's image. The environment file is written by the agent, root-only
+// (agent/job/job_ssh.hpp): the working directory, then NAME=VALUE entries, each ended by a NUL.
 //
 // Until the node is ready (a file `ready` beside the environment file: its job preparation is
 // done) a session is refused with exit status 75, but for the one that serves the node's
@@ -14,13 +15,17 @@
 
 namespace batchai {
 
-// The command other nodes' sshfs runs for the shared job temp: the sftp server of Debian's
-// openssh-sftp-server, started in this node's AZ_BATCHAI_SHARED_JOB_TEMP (bash expands it).
-inline constexpr const char* kSharedJobTempSftpCommand =
-    "/usr/lib/openssh/sftp-server -d \"$AZ_BATCHAI_SHARED_JOB_TEMP\"";
+// The command other nodes' sshfs asks for, the shared job temp: job-shell runs the node's (or
+// the image's) OpenSSH sftp server in this node's AZ_BATCHAI_SHARED_JOB_TEMP. A name with a
+// slash: sshfs takes one without for a subsystem, which the ForceCommand would not see.
+inline constexpr const char* kSharedJobTempSftpCommand = "batchai/shared-job-temp";
 
-// Replaces this process with `bash -c "$SSH_ORIGINAL_COMMAND"` (or bash itself for a session
-// with no command). Returns only on failure: the exit status to end with (after saying why).
+// Where a container job's image sees the static job-shell (bound in read-only).
+inline constexpr const char* kJobShellInContainer = "/.batchai/job-shell";
+
+// Replaces this process with `bash -c "$SSH_ORIGINAL_COMMAND"` (sh where the image has no bash;
+// the shell itself for a session with no command), or with the sftp server for the shared job
+// temp. Returns only on failure: the exit status to end with (after saying why).
 int run_job_shell(const std::string& environment_file);
 
 }  // namespace batchai

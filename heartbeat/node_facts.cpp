@@ -4,9 +4,11 @@
 #include <dirent.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include <memory>
@@ -109,6 +111,21 @@ std::string interface_with_address(const std::string& ip) {
     if (address == ip) return name;
   }
   return "";
+}
+
+std::vector<std::string> infiniband_devices(const std::string& dir) {
+  std::vector<std::string> devices;
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
+  if (!d) return devices;
+  while (const dirent* e = ::readdir(d.get())) {
+    const std::string path = join_path(dir, e->d_name);
+    struct stat st {};
+    if (e->d_name[0] != '.' && ::lstat(path.c_str(), &st) == 0 && S_ISCHR(st.st_mode)) {
+      devices.push_back(path);
+    }
+  }
+  std::sort(devices.begin(), devices.end());
+  return devices;
 }
 
 }  // namespace batchai

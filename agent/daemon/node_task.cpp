@@ -275,19 +275,18 @@ void NodeTask::take_down(SerialWorker& worker, const std::atomic<bool>& agent_st
   auto work = std::make_shared<Work>();
   work->set_up = false;
   work_ = work;
-  // The name is the uuid's: a container job's container is removed even if the agent died
-  // between creating and recording it; for a bare job the engine has none of that name.
+  // By the uuid's label: a container job's container is removed even if the agent died
+  // between creating and recording it; for a bare job the engine has none so labelled.
   const SiteSettings site{config_.root, config_.storage, config_.docker_socket,
                           config_.container_input_roots};
-  const std::string container =
-      ::access(config_.docker_socket.c_str(), F_OK) == 0 ? job_container_name(names_.job_uuid) : "";
-  worker.post([work, site, container, layout = make_job_layout(config_.root, names_),
+  worker.post([work, site, container_job_uuid = names_.job_uuid,
+               layout = make_job_layout(config_.root, names_),
                ssh_dir = StateLayout(config_.state_dir).job_ssh(job_uuid_), &agent_stopping] {
     if (agent_stopping) {
       work->result.interrupted_by = kStoppedByAgentStop;
     } else {
       try {
-        work->warnings = take_down_job(layout, site, container);
+        work->warnings = take_down_job(layout, site, container_job_uuid);
         for (auto& w : remove_job_ssh(ssh_dir)) work->warnings.push_back(std::move(w));
       } catch (const std::exception& e) {  // a bug: said, and the take-down counts as done
         work->warnings = {std::string("internal error: ") + e.what()};

@@ -2,27 +2,13 @@
 
 #include <unistd.h>
 
+#include "agent/job/helper_programs.hpp"
 #include "agent/job/job_start.hpp"
 #include "heartbeat/node_facts.hpp"
 #include "jobspec/job_parser.hpp"
 #include "jobspec/rules.hpp"
 
 namespace batchai {
-
-namespace {
-
-// The agent's executable as a path others can run (sshd's ForceCommand): /proc/self/exe names
-// it only for this process.
-std::string own_program() {
-  char buf[4096];
-  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  std::string path = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
-  // Replaced by an upgrade while it runs: the new one is at the same path.
-  if (path.ends_with(" (deleted)")) path.resize(path.size() - 10);
-  return path.empty() ? "/usr/sbin/batchai-agent" : path;
-}
-
-}  // namespace
 
 TaskStartResult start_assigned_task(const protocol::TaskAssignment& a, const DaemonConfig& config,
                                     const JobNames& names, std::int64_t accepted_ms,
@@ -56,7 +42,8 @@ TaskStartResult start_assigned_task(const protocol::TaskAssignment& a, const Dae
     gang.index = a.task_index;
     gang.node_id = config.node_id.empty() ? "node-" + std::to_string(a.task_index) : config.node_id;
     gang.ssh_port = config.job_ssh_port;
-    gang.agent_program = own_program();
+    gang.agent_program = agent_program();
+    gang.job_shell_program = helper_program("batchai-job-shell");
     // A gang whose hosts do not fit the document is refused by the planner, naming nodeCount.
     if (static_cast<std::size_t>(a.task_index) < a.hosts.size()) {
       gang.interface = interface_with_address(gang.node_ip());

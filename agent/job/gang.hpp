@@ -17,7 +17,8 @@ struct GangContext {
   std::string node_id;             // this node's, for per-node file names
   int ssh_port = 2200;             // the job's sshd on every node (the agent's jobSshPort)
   std::string ssh_dir;             // the job's SSH files, in the agent's state (job_ssh.hpp)
-  std::string agent_program;       // the agent's executable: sshd's ForceCommand, the peers' wait
+  std::string agent_program;       // the agent's executable: the launcher's wait for its peers
+  std::string job_shell_program;   // the static batchai-job-shell: sshd's ForceCommand
   std::string sshd_program = "/usr/sbin/sshd";   // Debian's openssh-server
   std::string sshfs_program = "/usr/bin/sshfs";  // Debian's sshfs: the shared job temp
   // The network interface of this node's address: gloo binds there, not to whatever the

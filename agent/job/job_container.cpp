@@ -1,13 +1,16 @@
 #include "agent/job/job_container.hpp"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <climits>
 #include <filesystem>
 
+#include "agent/job/helper_programs.hpp"
 #include "common/fs.hpp"
+#include "common/unique_fd.hpp"
 #include "exec/docker_engine.hpp"
+#include "exec/job_shell.hpp"
 
 namespace batchai {
 
@@ -38,29 +41,18 @@ std::string registry_host(const std::string& image) {
   return first.find_first_of(".:") != std::string::npos || first == "localhost" ? first : "";
 }
 
-std::string pause_binary() {
-  char self[PATH_MAX] = {};
-  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  std::string dir = n > 0 ? std::string(self, static_cast<std::size_t>(n)) : "";
-  dir = dir.substr(0, dir.rfind('/'));
-  // Beside the agent in a build tree; in the package, /usr/libexec/batchai-agent/.
-  std::string beside = join_path(dir, "batchai-pause");
-  if (::access(beside.c_str(), X_OK) == 0) return beside;
-  return join_path(dir.substr(0, dir.rfind('/')), "libexec/batchai-agent/batchai-pause");
-}
-
 bool under(const std::string& path, const std::string& root) {
   return path == root || path.starts_with(root + "/");
 }
 
 }  // namespace
 
-std::string job_container_name(const std::string& job_uuid) {
-  return "batchai-job-" + job_uuid;
+std::string job_container_name(const std::string& job_uuid, std::optional<int> gang_index) {
+  return "batchai-job-" + job_uuid + (gang_index ? "." + std::to_string(*gang_index) : "");
 }
 
 json job_container_body(const PlannedJob& job, const std::string& root, const std::string& image,
-                        const std::string& pause_path) {
+                        const std::string& pause_path, const std::string& job_shell_path) {
   // The node's root (mount roots, job directories, job-level mounts below them, where the job
   // writes) and, read-only, its input directories outside it (the planner allowed them), each
   // at the same path inside.
@@ -72,7 +64,28 @@ json job_container_body(const PlannedJob& job, const std::string& root, const st
   }
   binds.push_back(pause_path + ":" + kPauseInContainer + ":ro");
   json host = {{"NetworkMode", "host"}, {"Binds", binds}};
-  if (job.container->shm_size_bytes) host["ShmSize"] = *job.container->shm_size_bytes;
+  if (!job.ssh_dir.empty()) {
+    // A multi-node job's sshd runs in the container: its files (read-only, at the same path,
+    // so the job's ssh and its settings work alike on the node and in the container), the
+    // sessions' static shell, and the privilege separation directory sshd insists on.
+    host["Binds"].push_back(job.ssh_dir + ":" + job.ssh_dir + ":ro");
+    host["Binds"].push_back(job_shell_path + ":" + kJobShellInContainer + ":ro");
+    host["Tmpfs"] = {{"/run/sshd", "mode=0755"}};
+  }
+  if (!job.infiniband_devices.empty()) {
+    // RDMA as on the node: the fabric's devices, memory the NICs may pin without a limit, and
+    // the node's IPC (NCCL and MPI exchange buffers through it; /dev/shm is then the node's, so
+    // shmSize has nothing to size).
+    json devices = json::array();
+    for (const auto& d : job.infiniband_devices) {
+      devices.push_back({{"PathOnHost", d}, {"PathInContainer", d}, {"CgroupPermissions", "rwm"}});
+    }
+    host["Devices"] = devices;
+    host["Ulimits"] = json::array({{{"Name", "memlock"}, {"Soft", -1}, {"Hard", -1}}});
+    host["IpcMode"] = "host";
+  } else if (job.container->shm_size_bytes) {
+    host["ShmSize"] = *job.container->shm_size_bytes;
+  }
   if (job.gpu_count > 0) {
     host["DeviceRequests"] =
         json::array({{{"Driver", "nvidia"}, {"Count", -1}, {"Capabilities", {{"gpu"}}}}});
@@ -80,7 +93,7 @@ json job_container_body(const PlannedJob& job, const std::string& root, const st
   return {{"Image", image},
           {"Entrypoint", {kPauseInContainer}},
           {"Cmd", json::array()},
-          {"Labels", {{kRootLabel, root}, {kJobLabel, job.plan.job_id}}},
+          {"Labels", {{kRootLabel, root}, {kJobLabel, job.job_uuid}}},
           {"HostConfig", host}};
 }
 
@@ -89,7 +102,7 @@ std::optional<JobError> start_job_container(const PlannedJob& job, const std::st
   const ContainerSettings& c = *job.container;
   const std::string image = image_reference(c);
   auto fail = [&](const std::string& why) {
-    (void)remove_job_container(socket, job.container_name);
+    (void)remove_job_containers(socket, root, job.job_uuid);
     return std::optional<JobError>(
         JobError{"FailedStartingContainer",
                  "cannot start the job's container from " + image + ": " + why,
@@ -118,15 +131,47 @@ std::optional<JobError> start_job_container(const PlannedJob& job, const std::st
                   (auth ? "" : " (no registry credentials were given)"));
     }
   }
-  auto id = engine.create(job.container_name, job_container_body(job, root, image, pause_binary()));
+  auto id = engine.create(job.container_name,
+                          job_container_body(job, root, image, helper_program("batchai-pause"),
+                                             helper_program("batchai-job-shell")));
   if (!id) return fail(id.error().message);
   if (auto s = engine.start(*id); !s) return fail(s.error().message);
   return std::nullopt;
 }
 
-Status remove_job_container(const std::string& socket, const std::string& name) {
-  if (name.empty()) return ok();
-  return DockerEngine(socket).remove(name);
+std::optional<JobError> check_sshd_in_container(const PlannedJob& job, const std::string& socket,
+                                                const std::string& sshd_config) {
+  const std::string image = image_reference(*job.container);
+  UniqueFd said(::memfd_create("sshd-check", MFD_CLOEXEC));
+  if (!said.valid()) return JobError{"JobSetupFailed", "memfd_create: " + errno_text(errno), {}};
+  auto code = DockerEngine(socket).exec(job.container_name, {kSshdInImage, "-t", "-f", sshd_config},
+                                        {}, "/", said.get(), said.get(), nullptr);
+  if (code && *code == 0) return std::nullopt;
+  auto words = read_file("/proc/self/fd/" + std::to_string(said.get()), 4096);
+  std::string why = code ? "exit status " + std::to_string(*code) : code.error().message;
+  if (words && !words->empty()) why += ": " + *words;
+  while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+  return JobError{"FailedStartingContainer",
+                  "the image " + image + " cannot run the job's sshd (" + kSshdInImage +
+                      "): a multi-node job in a container needs OpenSSH's server in its image, "
+                      "as Batch AI's Horovod images carried (" +
+                      why + ")",
+                  {{"imageName", image}}};
+}
+
+std::vector<std::string> remove_job_containers(const std::string& socket, const std::string& root,
+                                               const std::string& job_uuid) {
+  if (job_uuid.empty() || ::access(socket.c_str(), F_OK) != 0) return {};
+  DockerEngine engine(socket);
+  auto names =
+      engine.list({std::string(kRootLabel) + "=" + root, std::string(kJobLabel) + "=" + job_uuid});
+  if (!names) return {"the job's containers: " + names.error().message};
+  std::vector<std::string> warnings;
+  for (const auto& n : *names) {
+    if (auto s = engine.remove(n); !s)
+      warnings.push_back("the job's container " + n + ": " + s.error().message);
+  }
+  return warnings;
 }
 
 std::vector<std::string> remove_leftover_containers(const std::string& socket,
@@ -134,7 +179,7 @@ std::vector<std::string> remove_leftover_containers(const std::string& socket,
   std::vector<std::string> warnings;
   if (::access(socket.c_str(), F_OK) != 0) return warnings;  // no engine: no containers
   DockerEngine engine(socket);
-  auto names = engine.list(std::string(kRootLabel) + "=" + root);
+  auto names = engine.list({std::string(kRootLabel) + "=" + root});
   if (!names) return {"leftover containers: " + names.error().message};
   for (const auto& n : *names) {
     if (auto s = engine.remove(n); !s)

@@ -28,13 +28,11 @@ std::vector<std::string> clean_leftovers(const JobLayout& layout, const SiteSett
 }
 
 std::vector<std::string> take_down_job(const JobLayout& layout, const SiteSettings& site,
-                                       const std::string& container_name) {
-  std::vector<std::string> warnings;
+                                       const std::string& container_job_uuid) {
   const StorageSettings& storage = site.storage;
   // The container first: it holds the job's volumes too.
-  if (auto s = remove_job_container(site.docker_socket, container_name); !s) {
-    warnings.push_back("the job's container " + container_name + ": " + s.error().message);
-  }
+  std::vector<std::string> warnings =
+      remove_job_containers(site.docker_socket, site.root, container_job_uuid);
   if (auto s = unmount_all_below(layout.job_mount_root); !s) warnings.push_back(s.error().message);
   // A multi-node job's node other than the master has the master's mounted here (sshfs).
   if (auto s = unmount_all_below(layout.shared_job_temp); !s) {
@@ -51,7 +49,7 @@ std::optional<JobError> set_up_job(const PlannedJob& job, const std::string& int
                                    const std::function<int()>& interrupted, int* interrupted_by) {
   const StorageSettings& storage = site.storage;
   auto fail = [&](JobError e) {
-    take_down_job(job.layout, site, job.container ? job.container_name : "");
+    take_down_job(job.layout, site, job.container ? job.job_uuid : "");
     return std::optional<JobError>(std::move(e));
   };
   // Every directory below the node root is created beneath it: a symbolic link planted on the
@@ -110,13 +108,6 @@ std::optional<JobError> set_up_job(const PlannedJob& job, const std::string& int
   for (const auto& out : job.outputs) log.line("output " + out.id + ": " + out.path);
   if (auto s = write_file_atomic(job.hostfile, job.hostfile_content, 0644); !s) {
     return fail({"JobSetupFailed", s.error().message, {}});
-  }
-  if (job.container) {
-    if (auto e = start_job_container(job, site.root, site.docker_socket)) {
-      log.line(e->code + ": " + e->message);
-      return fail(*e);
-    }
-    log.line("container " + job.container_name + " started from " + job.container->image);
   }
   return std::nullopt;
 }

@@ -31,17 +31,18 @@ struct SiteSettings {
 std::vector<std::string> clean_leftovers(const JobLayout& layout, const SiteSettings& site);
 
 // Creates the directories, mounts the job's volumes, creates stdouterr/ and the outputs, and
-// starts execution.log with `intro` as its first line. `interrupted` is asked between mounts;
-// a non-zero answer stops the set-up (mounts undone) and is returned in *interrupted_by.
-// On failure everything done is undone and the error says what failed (with its Batch AI code).
+// starts execution.log with `intro` as its first line (the container comes later, job_start).
+// `interrupted` is asked between mounts; a non-zero answer stops the set-up (mounts undone) and is
+// returned in *interrupted_by. On failure everything done is undone and the error says what failed
+// (with its Batch AI code).
 std::optional<JobError> set_up_job(const PlannedJob& job, const std::string& intro,
                                    const SiteSettings& site,
                                    const std::function<int()>& interrupted, int* interrupted_by);
 
-// Removes the job's container (container_name, "" for none), unmounts the job's volumes, removes
-// their credentials files and their empty directories; the job's files are never deleted. Returns
-// warnings.
+// Removes the job's containers on this node (those of the job with this uuid; "" for none),
+// unmounts the job's volumes, removes their credentials files and their empty directories; the
+// job's files are never deleted. Returns warnings.
 std::vector<std::string> take_down_job(const JobLayout& layout, const SiteSettings& site,
-                                       const std::string& container_name);
+                                       const std::string& container_job_uuid);
 
 }  // namespace batchai

@@ -11,7 +11,8 @@ namespace batchai {
 
 namespace {
 
-std::string sshd_config_text(const GangContext& gang, const JobSshPaths& p) {
+std::string sshd_config_text(const GangContext& gang, const JobSshPaths& p,
+                             const std::string& job_shell) {
   return "# The sshd of one multi-node job (batchai-agent, docs/multi-node.md)\n"
          "Port " +
          std::to_string(gang.ssh_port) + "\n" + "ListenAddress " + gang.node_ip() + "\n" +
@@ -34,7 +35,7 @@ std::string sshd_config_text(const GangContext& gang, const JobSshPaths& p) {
          "PermitTunnel no\n"
          "PrintMotd no\n"
          "ForceCommand " +
-         shell_quoted(gang.agent_program) + " job-shell " + shell_quoted(p.environment) + "\n";
+         shell_quoted(job_shell) + " " + shell_quoted(p.environment) + "\n";
 }
 
 // Only the job's nodes: ssh elsewhere from a job (git, scp to a server) keeps ssh's defaults.
@@ -93,7 +94,8 @@ std::vector<std::string> sshd_argv(const GangContext& gang, const JobSshPaths& p
 }
 
 Status write_job_ssh(const GangContext& gang, const protocol::JobSshIdentity& identity,
-                     const std::vector<std::string>& environment, const std::string& cwd) {
+                     const std::vector<std::string>& environment, const std::string& cwd,
+                     const std::string& job_shell) {
   const JobSshPaths p = job_ssh_paths(gang.ssh_dir);
   if (auto s = make_dirs(p.dir, 0700); !s) return s;
   ::chmod(p.dir.c_str(), 0700);
@@ -107,7 +109,7 @@ Status write_job_ssh(const GangContext& gang, const protocol::JobSshIdentity& id
       {p.authorized_keys, identity.public_key + "\n"},
       {p.known_hosts, known_hosts_text(gang, identity.host_public_key)},
       {p.ssh_config, ssh_config_text(gang, p)},
-      {p.sshd_config, sshd_config_text(gang, p)},
+      {p.sshd_config, sshd_config_text(gang, p, job_shell)},
       {p.environment, environment_text(environment, cwd)},
   };
   for (const auto& [path, content] : files) {

@@ -6,7 +6,7 @@
 //   ssh_config, ssh              the client settings, and `ssh` with them (first on the job's
 //                                PATH and OpenMPI's plm_rsh_agent): no prompt, nothing else
 //   sshd_config                  the job's sshd: key only, root only, its sessions through
-//                                `batchai-agent job-shell environment` (exec/job_shell.hpp)
+//                                `batchai-job-shell environment` (exec/job_shell.hpp)
 //   environment                  the job's environment for those sessions (secrets included)
 //   ready                        made by the supervisor once the node's job preparation is done:
 //                                until then its sshd serves only the shared job temp
@@ -45,10 +45,12 @@ inline constexpr const char* kSshProgram = "/usr/bin/ssh";
 std::vector<std::string> sshd_argv(const GangContext& gang, const JobSshPaths& paths);
 
 // Writes every file above for this node of the gang. `environment` is the job's ("NAME=VALUE"),
-// `cwd` where sessions start. Also makes sshd's privilege separation directory (/run/sshd)
-// when the node has none.
+// `cwd` where sessions start, `job_shell` the sessions' shell where sshd runs (the node, or a
+// container job's image). Also makes sshd's privilege separation directory (/run/sshd) when the
+// node has none.
 Status write_job_ssh(const GangContext& gang, const protocol::JobSshIdentity& identity,
-                     const std::vector<std::string>& environment, const std::string& cwd);
+                     const std::vector<std::string>& environment, const std::string& cwd,
+                     const std::string& job_shell);
 
 // The directory and everything in it; warnings.
 std::vector<std::string> remove_job_ssh(const std::string& dir);

@@ -11,8 +11,10 @@
 #include "common/fs.hpp"
 #include "exec/execution_log.hpp"
 #include "exec/job_cgroup.hpp"
+#include "exec/job_shell.hpp"
 #include "exec/supervisor_process.hpp"
 #include "heartbeat/gpu_inventory.hpp"
+#include "heartbeat/node_facts.hpp"
 
 namespace batchai {
 
@@ -48,10 +50,12 @@ PlanContext plan_context(const JobStartRequest& r) {
   if (!r.segment.empty()) ctx.layout.segment = r.segment;
   ctx.base_env = r.base_env;
   ctx.gpu_count = static_cast<int>(read_gpu_inventory().gpus.size());
+  ctx.infiniband_devices = infiniband_devices();
   ctx.node_ip = r.node_ip;
   ctx.start_wall_ms = r.start_wall_ms;
   ctx.container_socket = r.site.docker_socket;
-  ctx.container_name = job_container_name(r.names.job_uuid);
+  ctx.container_name = job_container_name(
+      r.names.job_uuid, r.gang ? std::optional<int>(r.gang->index) : std::nullopt);
   ctx.container_input_roots = r.site.container_input_roots;
   ctx.supervision = r.supervision;
   if (auto cg = own_cgroup_dir()) ctx.supervision.cgroup_parent = *cg;
@@ -86,7 +90,10 @@ std::optional<JobError> set_up_gang(const JobStartRequest& request, const Planne
     return JobError{
         "JobSetupFailed", "the multi-node job's assignment carries no SSH identity", {}};
   }
-  if (auto s = write_job_ssh(gang, *request.ssh, job.env.to_envp(true), job.layout.job_temp); !s) {
+  // A container job's sshd runs in its image, where the static shell is bound in.
+  const std::string& shell = job.container ? kJobShellInContainer : gang.job_shell_program;
+  if (auto s = write_job_ssh(gang, *request.ssh, job.env.to_envp(true), job.layout.job_temp, shell);
+      !s) {
     return JobError{"JobSetupFailed", "the job's SSH: " + s.error().message, {}};
   }
   if (gang.is_master()) return std::nullopt;
@@ -95,7 +102,23 @@ std::optional<JobError> set_up_gang(const JobStartRequest& request, const Planne
                                request.interrupted, interrupted_by);
 }
 
-// From the set-up on: the job's directories, volumes, container, then the supervisor.
+// The job's container, once everything bound into it is in place: a gang's SSH files and the
+// master's shared job temp (a mount made after the container started would not show in it).
+std::optional<JobError> start_container(const JobStartRequest& request, const PlannedJob& job) {
+  if (!job.container) return std::nullopt;
+  const std::string& socket = request.site.docker_socket;
+  if (auto e = start_job_container(job, request.site.root, socket)) return e;
+  if (request.gang) {
+    const JobSshPaths ssh = job_ssh_paths(gang_of(request).ssh_dir);
+    if (auto e = check_sshd_in_container(job, socket, ssh.sshd_config)) return e;
+  }
+  ExecutionLog(job.plan.execution_log, job.layout.root)
+      .line("container " + job.container_name + " started from " + job.container->image);
+  return std::nullopt;
+}
+
+// From the set-up on: the job's directories and volumes, a gang's SSH, the container, then the
+// supervisor.
 void set_up_and_launch(const JobStartRequest& request, JobStartResult& result) {
   const PlannedJob& job = *result.job;
   if (auto e = set_up_job(job, request.intro, request.site, request.interrupted,
@@ -115,6 +138,8 @@ void set_up_and_launch(const JobStartRequest& request, JobStartResult& result) {
   } else if (int why = ask(request.interrupted); why != 0) {
     result.interrupted_by = why;
     result.error = stopped_before_start();
+  } else if (auto failed = start_container(request, job)) {
+    result.error = std::move(failed);
   } else {
     auto pid = start_supervisor(StateLayout::supervisor_files(job_state), job.plan,
                                 result.root_lock.get());
@@ -137,7 +162,7 @@ void set_up_and_launch(const JobStartRequest& request, JobStartResult& result) {
 }  // namespace
 
 std::vector<std::string> take_down_started_job(const PlannedJob& job, const SiteSettings& site) {
-  return take_down_job(job.layout, site, job.container ? job.container_name : "");
+  return take_down_job(job.layout, site, job.container ? job.job_uuid : "");
 }
 
 JobStartResult start_job(const JobSpec& spec, Diagnostics& d, const JobStartRequest& request) {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "agent/job/job_container.hpp"
 #include "agent/job/job_ssh.hpp"
 #include "common/fs.hpp"
 #include "heartbeat/gpu_inventory.hpp"
@@ -78,7 +79,7 @@ class Planner {
   // "-<nodeId>" in per-node file names of a multi-node job (reference §5), else "".
   std::string node_suffix() const { return ctx_.gang ? "-" + ctx_.gang->node_id : ""; }
   std::optional<std::vector<std::string>> mpirun_head(const std::string& field);
-  TaskSpec launcher(TaskSpec t) const;
+  void wait_for_peers_first(StepSpec& step) const;
   void plan_mpi(StepSpec& step, const std::vector<std::string>& head, const std::string& field);
   void check_gang();
   std::optional<std::vector<std::string>> toolkit_head(const std::string& field);
@@ -96,6 +97,7 @@ class Planner {
   const PlanContext& ctx_;
   Diagnostics& d_;
   PlannedJob job_;
+  bool launches_over_ssh_ = false;  // the master's "main" reaches the other nodes (MPI, ssh)
   std::set<std::string> reported_;  // "field: message" once, however many tasks expand it
 };
 
@@ -179,9 +181,11 @@ void Planner::add_env_section3() {
     env.set("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
   }
   if (ctx_.gang) {
-    // ssh (and OpenMPI, and a user's own mpirun) reach the job's nodes with the job's key.
+    // ssh (and OpenMPI, and a user's own mpirun) reach the job's nodes with the job's key. By
+    // name, found first on the job's PATH: mpirun hands its setting on to the orted it starts
+    // on each node, where the job's ssh is that node's own (its state dir, its container).
     const JobSshPaths ssh = job_ssh_paths(ctx_.gang->ssh_dir);
-    env.set("OMPI_MCA_plm_rsh_agent", ssh.ssh_command);
+    env.set("OMPI_MCA_plm_rsh_agent", "ssh");
     if (!ctx_.gang->interface.empty()) env.set("GLOO_SOCKET_IFNAME", ctx_.gang->interface);
     env.set("PATH", ssh.dir + ":" + env.value_of("PATH"));
   }
@@ -319,10 +323,14 @@ std::optional<std::vector<std::string>> Planner::mpirun_head(const std::string& 
                                   "--hostfile", job_.hostfile};
 }
 
-// The master's launcher of a gang starts once every other node is ready: its job preparation
-// done, its sshd taking the job's sessions.
-TaskSpec Planner::launcher(TaskSpec t) const {
-  if (!ctx_.gang || ctx_.gang->size() < 2) return t;
+// The master's launcher of a gang (the task "main" of an MPI or a custom toolkit) starts once every
+// other node is ready: its job preparation done, its sshd taking the job's sessions. The wait
+// runs on the node, around a container job's container-exec: the agent is not in the image.
+void Planner::wait_for_peers_first(StepSpec& step) const {
+  if (!launches_over_ssh_ || !ctx_.gang || ctx_.gang->size() < 2) return;
+  auto t = std::find_if(step.tasks.begin(), step.tasks.end(),
+                        [](const TaskSpec& task) { return task.name == "main"; });
+  if (t == step.tasks.end()) return;
   const std::vector<std::string> others(ctx_.gang->hosts.begin() + 1, ctx_.gang->hosts.end());
   std::vector<std::string> argv = {
       ctx_.gang->agent_program,
@@ -334,9 +342,8 @@ TaskSpec Planner::launcher(TaskSpec t) const {
       "--hosts",
       host_list(others),
       "--"};
-  argv.insert(argv.end(), t.argv.begin(), t.argv.end());
-  t.argv = std::move(argv);
-  return t;
+  argv.insert(argv.end(), t->argv.begin(), t->argv.end());
+  t->argv = std::move(argv);
 }
 
 // The MPI toolkits: mpirun on the master, which starts every process through the nodes' sshd.
@@ -345,8 +352,9 @@ void Planner::plan_mpi(StepSpec& step, const std::vector<std::string>& head,
   auto mpi = mpirun_head(field);
   if (!mpi || !master()) return;
   mpi->insert(mpi->end(), head.begin(), head.end());
-  step.tasks.push_back(launcher(task(
-      "main", with_args(*mpi, spec_.toolkit.command_line_args, field + ".commandLineArgs"), "")));
+  launches_over_ssh_ = true;
+  step.tasks.push_back(task(
+      "main", with_args(*mpi, spec_.toolkit.command_line_args, field + ".commandLineArgs"), ""));
 }
 
 void Planner::plan_toolkit(StepSpec& step) {
@@ -360,7 +368,8 @@ void Planner::plan_toolkit(StepSpec& step) {
     // variables are in bash's environment, so bash expands them itself.
     std::string line;
     for (const auto& word : *mpi) line += shell_quoted(word) + " ";
-    step.tasks.push_back(launcher(task("main", {*bash, "-c", line + t.command_line}, "")));
+    launches_over_ssh_ = true;  // a custom command may start its own mpirun or ssh
+    step.tasks.push_back(task("main", {*bash, "-c", line + t.command_line}, ""));
     return;
   }
   auto head = toolkit_head(field);
@@ -399,6 +408,8 @@ void Planner::plan_gang_services(StepSpec& step) {
   const JobSshPaths ssh = job_ssh_paths(ctx_.gang->ssh_dir);
   for (const std::string& needed : {ctx_.gang->sshd_program, ctx_.gang->sshfs_program}) {
     if (needed == ctx_.gang->sshfs_program && master()) continue;  // the master serves it
+    // A container job's sshd is its image's (checked once the container runs).
+    if (needed == ctx_.gang->sshd_program && spec_.container) continue;
     if (::access(needed.c_str(), X_OK) != 0) {
       d_.error(at("nodeCount"), "a multi-node job needs " + needed +
                                     " on its nodes (Debian's openssh-server and sshfs), and "
@@ -406,7 +417,9 @@ void Planner::plan_gang_services(StepSpec& step) {
       return;
     }
   }
-  job_.plan.services.push_back(task("sshd", sshd_argv(*ctx_.gang, ssh), "-sshd" + node_suffix()));
+  std::vector<std::string> sshd = sshd_argv(*ctx_.gang, ssh);
+  if (spec_.container) sshd.front() = kSshdInImage;
+  job_.plan.services.push_back(task("sshd", sshd, "-sshd" + node_suffix()));
   job_.plan.ready_file = ssh.ready;
   step.hold = !master();
 }
@@ -428,12 +441,7 @@ void Planner::check_gang() {
                                   " nodes, but the assignment names " + std::to_string(g.size()) +
                                   " hosts and index " + std::to_string(g.index));
   }
-  if (spec_.container) {
-    d_.error(at("containerSettings"),
-             "a multi-node job in a container is not run by this agent yet; run it bare "
-             "(docs/multi-node.md)");
-  }
-  for (const std::string& path : {g.ssh_dir, g.agent_program}) {
+  for (const std::string& path : {g.ssh_dir, g.agent_program, g.job_shell_program}) {
     if (path.find_first_of(" \t\n\"'\\%") != std::string::npos) {
       d_.error(at("nodeCount"), quote_value(path) +
                                     " holds a blank, a quote or a %, which sshd's configuration "
@@ -566,10 +574,13 @@ void Planner::plan_mounts() {
   }
 }
 
-// Every task runs in the job's container, through the agent's container-exec.
+// Every task runs in the job's container, through the agent's container-exec; so does a
+// multi-node job's sshd.
 void Planner::wrap_in_container() {
-  for (auto& step : job_.plan.steps) {
-    for (auto& t : step.tasks) {
+  std::vector<std::vector<TaskSpec>*> lists = {&job_.plan.services};
+  for (auto& step : job_.plan.steps) lists.push_back(&step.tasks);
+  for (auto* tasks : lists) {
+    for (auto& t : *tasks) {
       std::vector<std::string> argv = {"/proc/self/exe",
                                        "container-exec",
                                        "--socket",
@@ -647,6 +658,7 @@ void Planner::plan_steps() {
   }
   plan.steps.push_back(std::move(main_step));
   if (spec_.container) wrap_in_container();
+  wait_for_peers_first(plan.steps.back());
 }
 
 std::optional<PlannedJob> Planner::run() {
@@ -657,7 +669,10 @@ std::optional<PlannedJob> Planner::run() {
   job_.layout = ctx_.layout;
   job_.container = spec_.container;
   job_.container_name = ctx_.container_name;
+  job_.job_uuid = ctx_.names.job_uuid;
+  if (ctx_.gang) job_.ssh_dir = ctx_.gang->ssh_dir;
   job_.gpu_count = ctx_.gpu_count;
+  job_.infiniband_devices = ctx_.infiniband_devices;
   plan_environment();
   plan_directories();
   plan_mounts();

@@ -43,7 +43,10 @@ struct PlannedJob {
   // directories (bound into the container when they are outside the node's root).
   std::optional<ContainerSettings> container;
   std::string container_name;
+  std::string job_uuid;  // the container's label: the take-down finds it by the job
+  std::string ssh_dir;   // a multi-node job's SSH files (bound into its container read-only)
   int gpu_count = 0;
+  std::vector<std::string> infiniband_devices;  // the node's, passed into its container
   std::vector<std::string> input_paths;
   // For execution.log: what the planner let through with a warning (an undefined variable in
   // arguments expands to nothing, as in the shell Batch AI handed them to).
@@ -63,6 +66,7 @@ struct PlanContext {
   JobNames names;
   JobEnvironment base_env;  // the node's base environment
   int gpu_count = 0;
+  std::vector<std::string> infiniband_devices;  // /dev/infiniband/* (heartbeat/node_facts.hpp)
   std::string node_ip = "127.0.0.1";
   std::int64_t start_wall_ms = 0;
   // Container jobs (containerSettings): the engine's socket and the job's container's name.

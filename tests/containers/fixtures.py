@@ -358,8 +358,12 @@ class Dockerd:
     """
 
     def __init__(self, persistent=True, live_restore=False, shutdown_timeout=5,
-                 extra_args=()):
+                 extra_args=(), data_name="docker-data", enter=()):
+        # data_name: the persistent data root's name in CACHE_DIR (one per dockerd of a suite
+        # that runs several); enter: a command prefix dockerd runs behind (a node's namespaces).
         self.persistent = persistent
+        self.data_name = data_name
+        self.enter = list(enter)
         self.live_restore = live_restore
         self.shutdown_timeout = shutdown_timeout
         self.extra_args = list(extra_args)
@@ -384,8 +388,8 @@ class Dockerd:
     def _pick_data_root(self):
         if self.persistent:
             os.makedirs(CACHE_DIR, exist_ok=True)
-            root = os.path.join(CACHE_DIR, "docker-data")
-            lock = open(os.path.join(CACHE_DIR, "docker-data.lock"), "a")
+            root = os.path.join(CACHE_DIR, self.data_name)
+            lock = open(os.path.join(CACHE_DIR, self.data_name + ".lock"), "a")
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
@@ -424,7 +428,7 @@ class Dockerd:
         return self
 
     def _launch(self):
-        argv = ["dockerd", "--host", "unix://" + self.socket,
+        argv = self.enter + ["dockerd", "--host", "unix://" + self.socket,
                 "--data-root", self.data_root, "--exec-root", self.exec_root,
                 "--pidfile", os.path.join(self.dir, "dockerd.pid"),
                 "--config-file", self.config,
@@ -649,6 +653,26 @@ def build_python_image(dockerd, tag=PYTHON_TAG, cache_dir=CACHE_DIR, log=print):
     with open(tarball, "rb") as f:
         engine.import_tar(f, repo, t, _import_changes(recipe, ["/bin/bash"]))
     log("build_python_image: import %.0f s" % (time.monotonic() - t0))
+    return engine.image_inspect(tag)["Id"]
+
+
+MPI_TAG = "batchai-test/mpi:1"
+# What Batch AI's Horovod images carried for a multi-node job: OpenMPI, mpi4py and OpenSSH.
+MPI_PACKAGES = ("python3", "python3-mpi4py", "openmpi-bin", "openssh-server", "openssh-client")
+
+
+def build_mpi_image(dockerd, tag=MPI_TAG, cache_dir=CACHE_DIR, log=print):
+    """Imports a debootstrap root with OpenMPI, mpi4py and OpenSSH's server and client as tag
+    unless it is there already (the root is built once per machine); returns its ID."""
+    engine = dockerd.engine if isinstance(dockerd, Dockerd) else dockerd
+    tarball = debootstrap_tarball("mpi-rootfs", MPI_PACKAGES, cache_dir, log=log)
+    recipe = os.path.basename(tarball)[len("mpi-rootfs-"):-len(".tar")]
+    image_id = _image_current(engine, tag, recipe)
+    if image_id:
+        return image_id
+    repo, _, t = tag.rpartition(":")
+    with open(tarball, "rb") as f:
+        engine.import_tar(f, repo, t, _import_changes(recipe, ["/bin/bash"]))
     return engine.image_inspect(tag)["Id"]
 
 

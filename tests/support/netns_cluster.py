@@ -141,9 +141,17 @@ class NetnsCluster(unittest.TestCase):
         self.port = free_port()
         self.url = "http://%s:%d" % (self.bridge_ip, self.port)
         self.start_controlplane()
+        self.start_node_services()
         for i in range(self.NODES):
             self.start_agent(i, wait_idle=False)
         self.wait_all_idle()
+
+    def start_node_services(self):
+        """Hook: what the nodes need before their agents start (a suite's dockerds)."""
+
+    def agent_settings(self, i):
+        """Hook: node i's agent.json settings beyond the test defaults."""
+        return {}
 
     # --- names and addresses -----------------------------------------------------------------
 
@@ -479,19 +487,23 @@ class NetnsCluster(unittest.TestCase):
                             "environment": {
                                 "TMPDIR": self.node_tmp(i),
                                 "OMPI_MCA_btl_vader_backing_directory": self.node_tmp(i)}},
-                           **settings), f)
-        if self.AGENT_VIA_IP_NETNS_EXEC:
-            enter = ["ip", "netns", "exec", self.ns(i)]
-        else:
-            enter = ["nsenter", "--net=/run/netns/%s" % self.ns(i), "--uts=%s" % self.uts_file(i),
-                     "--"]
+                           **dict(self.agent_settings(i), **settings)), f)
         # Both exec the agent: the Popen's pid is the agent's, signals reach it directly.
         with open(self.agent_log_path(i), "ab") as log:
             self.agents[i] = subprocess.Popen(
-                enter + [AGENT, "daemon", "--config", self.agent_config(i)],
+                self.node_enter(i) + [AGENT, "daemon", "--config", self.agent_config(i)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         if wait_idle:
             self.wait_node_state(i, "idle")
+
+    def node_enter(self, i):
+        """The command prefix that runs a node's daemon (its agent, its dockerd) in node i's
+        network and UTS namespaces, in the host's mount namespace (the node's mounts are the
+        host's, as the agent's shared job temp and a dockerd's binds need)."""
+        if self.AGENT_VIA_IP_NETNS_EXEC:
+            return ["ip", "netns", "exec", self.ns(i)]
+        return ["nsenter", "--net=/run/netns/%s" % self.ns(i), "--uts=%s" % self.uts_file(i),
+                "--"]
 
     def stop_agent(self, i, sig=signal.SIGTERM):
         """Signals node i's agent and waits for it to exit; returns its exit status."""

@@ -15,21 +15,21 @@ PlannedJob container_job(int gpus) {
   job.gpu_count = gpus;
   job.stdouterr_dir = "/logs/x/stdouterr";  // outside the root: bound at the same path
   job.outputs.push_back({"MODEL", "/mnt/batch/tasks/shared/LS_root/mounts/out"});  // inside
-  job.plan.job_id = "uuid-1";
+  job.job_uuid = "uuid-1";
   return job;
 }
 
 TEST(JobContainer, GpusAskForNvidiasRuntimeAndOnlyThen) {
-  auto with = job_container_body(container_job(2), "/mnt/batch/tasks", "img", "/p");
+  auto with = job_container_body(container_job(2), "/mnt/batch/tasks", "img", "/p", "/s");
   ASSERT_TRUE(with["HostConfig"].contains("DeviceRequests"));
   EXPECT_EQ(with["HostConfig"]["DeviceRequests"],
             nlohmann::json::parse(R"([{"Driver":"nvidia","Count":-1,"Capabilities":[["gpu"]]}])"));
-  auto without = job_container_body(container_job(0), "/mnt/batch/tasks", "img", "/p");
+  auto without = job_container_body(container_job(0), "/mnt/batch/tasks", "img", "/p", "/s");
   EXPECT_FALSE(without["HostConfig"].contains("DeviceRequests"));
 }
 
 TEST(JobContainer, SamePathsHostNetworkShmAndLabels) {
-  auto body = job_container_body(container_job(0), "/mnt/batch/tasks", "img", "/opt/pause");
+  auto body = job_container_body(container_job(0), "/mnt/batch/tasks", "img", "/opt/pause", "/s");
   const auto& host = body["HostConfig"];
   EXPECT_EQ(host["NetworkMode"], "host");
   EXPECT_EQ(host["ShmSize"], 64 << 20);
@@ -45,9 +45,49 @@ TEST(JobContainer, SamePathsHostNetworkShmAndLabels) {
 TEST(JobContainer, InputsOutsideTheRootAreBoundReadOnly) {
   PlannedJob job = container_job(0);
   job.input_paths = {"/tmp", "/mnt/batch/tasks/shared/LS_root/mounts/data"};
-  auto binds = job_container_body(job, "/mnt/batch/tasks", "img", "/p")["HostConfig"]["Binds"];
+  auto binds =
+      job_container_body(job, "/mnt/batch/tasks", "img", "/p", "/s")["HostConfig"]["Binds"];
   EXPECT_EQ(binds, nlohmann::json::parse(R"(["/mnt/batch/tasks:/mnt/batch/tasks",
                                              "/tmp:/tmp:ro", "/p:/.batchai/pause:ro"])"));
+}
+
+TEST(JobContainer, AMultiNodeJobsSshFilesShellAndPrivilegeSeparationDirectory) {
+  PlannedJob job = container_job(0);
+  job.ssh_dir = "/var/lib/batchai-agent/jobs/uuid-1/ssh";
+  auto host =
+      job_container_body(job, "/mnt/batch/tasks", "img", "/p", "/usr/libexec/js")["HostConfig"];
+  EXPECT_EQ(host["Binds"], nlohmann::json::parse(R"(["/mnt/batch/tasks:/mnt/batch/tasks",
+      "/p:/.batchai/pause:ro",
+      "/var/lib/batchai-agent/jobs/uuid-1/ssh:/var/lib/batchai-agent/jobs/uuid-1/ssh:ro",
+      "/usr/libexec/js:/.batchai/job-shell:ro"])"));
+  EXPECT_EQ(host["Tmpfs"], nlohmann::json::parse(R"({"/run/sshd": "mode=0755"})"));
+  // A one-node job gets none of it.
+  EXPECT_FALSE(job_container_body(container_job(0), "/r", "img", "/p", "/s")["HostConfig"].contains(
+      "Tmpfs"));
+}
+
+TEST(JobContainer, InfiniBandDevicesUnlimitedMemlockAndTheNodesIpc) {
+  PlannedJob job = container_job(0);
+  job.infiniband_devices = {"/dev/infiniband/rdma_cm", "/dev/infiniband/uverbs0"};
+  auto host = job_container_body(job, "/r", "img", "/p", "/s")["HostConfig"];
+  EXPECT_EQ(host["Devices"], nlohmann::json::parse(R"([
+      {"PathOnHost": "/dev/infiniband/rdma_cm", "PathInContainer": "/dev/infiniband/rdma_cm",
+       "CgroupPermissions": "rwm"},
+      {"PathOnHost": "/dev/infiniband/uverbs0", "PathInContainer": "/dev/infiniband/uverbs0",
+       "CgroupPermissions": "rwm"}])"));
+  EXPECT_EQ(host["Ulimits"],
+            nlohmann::json::parse(R"([{"Name": "memlock", "Soft": -1, "Hard": -1}])"));
+  EXPECT_EQ(host["IpcMode"], "host");
+  EXPECT_FALSE(host.contains("ShmSize"));
+  // Without the fabric: none of it, and the job's shmSize.
+  auto plain = job_container_body(container_job(0), "/r", "img", "/p", "/s")["HostConfig"];
+  EXPECT_FALSE(plain.contains("Devices") || plain.contains("Ulimits") || plain.contains("IpcMode"));
+  EXPECT_EQ(plain["ShmSize"], 64 << 20);
+}
+
+TEST(JobContainer, EachNodeOfAGangHasItsOwnContainerName) {
+  EXPECT_EQ(job_container_name("u", std::nullopt), "batchai-job-u");
+  EXPECT_EQ(job_container_name("u", 2), "batchai-job-u.2");
 }
 
 }  // namespace

@@ -681,7 +681,9 @@ TEST(GangPlanner, EveryNodeGetsTheJobsHostsAndItsOwnPlace) {
     EXPECT_EQ(env_of(any, "AZ_BATCHAI_JOB_MASTER_NODE_IP"), "10.1.0.2");
     EXPECT_EQ(env_of(any, "AZ_BATCHAI_IS_CURRENT_NODE_MASTER"), i == 0 ? "true" : "false");
     EXPECT_EQ(env_of(any, "AZ_BATCH_HOST_LIST"), "10.1.0.2,10.1.0.3,10.1.0.4");
-    EXPECT_EQ(env_of(any, "OMPI_MCA_plm_rsh_agent"), "/var/lib/agent/jobs/" + kUuid + "/ssh/ssh");
+    EXPECT_EQ(env_of(any, "OMPI_MCA_plm_rsh_agent"), "ssh");  // the job's, first on its PATH
+    EXPECT_TRUE(
+        env_of(any, "PATH").value_or("").starts_with("/var/lib/agent/jobs/" + kUuid + "/ssh:"));
     EXPECT_TRUE(
         env_of(any, "PATH").value_or("").starts_with("/var/lib/agent/jobs/" + kUuid + "/ssh:"));
     EXPECT_EQ(j.hostfile_content, "10.1.0.2 slots=2\n10.1.0.3 slots=2\n10.1.0.4 slots=2\n");
@@ -731,6 +733,35 @@ TEST(GangPlanner, TheMastersLauncherWaitsForTheOtherNodesSshd) {
                                              "/s/t.py"};
   EXPECT_EQ(main.argv, expected);
   EXPECT_EQ(j.hostfile_content, "10.1.0.2 slots=2\n10.1.0.3 slots=2\n");
+}
+
+TEST(GangPlanner, InAContainerTheImagesSshdRunsThereAndTheWaitOnTheNode) {
+  PlanContext ctx = gang_context(0, 2);
+  ctx.container_socket = "/run/docker.sock";
+  ctx.container_name = "batchai-job-" + kUuid + ".0";
+  ctx.gang->sshd_program = "/nonexistent/sshd";  // the node's own is not needed: the image's is
+  PlannedJob j =
+      plan_ok(gang_doc(R"("customMpiSettings": {"commandLine": "hostname", "processCount": 2})", 2,
+                       R"("containerSettings": {"imageSourceRegistry": {"image": "ubuntu"}})"),
+              ctx);
+  const std::vector<std::string> in_container = {"/proc/self/exe", "container-exec",
+                                                 "--socket",       "/run/docker.sock",
+                                                 "--container",    ctx.container_name};
+  ASSERT_EQ(j.plan.services.size(), 1u);
+  const auto& sshd = j.plan.services[0].argv;
+  EXPECT_TRUE(std::equal(in_container.begin(), in_container.end(), sshd.begin()));
+  EXPECT_EQ(std::vector<std::string>(sshd.end() - 5, sshd.end()),
+            (std::vector<std::string>{"/usr/sbin/sshd", "-D", "-e", "-f",
+                                      "/var/lib/agent/jobs/" + kUuid + "/ssh/sshd_config"}));
+  // The master's wait for its peers runs on the node, around the container's mpirun.
+  const auto& main = job_step(j).tasks.at(0).argv;
+  EXPECT_EQ(main.at(0), "/usr/sbin/batchai-agent");
+  EXPECT_EQ(main.at(1), "wait-for-peers");
+  auto dashes = std::find(main.begin(), main.end(), "--");
+  ASSERT_NE(dashes, main.end());
+  EXPECT_TRUE(std::equal(in_container.begin(), in_container.end(), dashes + 1));
+  EXPECT_EQ(j.ssh_dir, "/var/lib/agent/jobs/" + kUuid + "/ssh");
+  EXPECT_EQ(j.job_uuid, kUuid);
 }
 
 TEST(GangPlanner, PyTorchRanksSpreadOverTheNodesInBlocks) {
@@ -787,12 +818,6 @@ TEST(GangPlanner, AGangThatDoesNotFitTheDocumentIsRefused) {
                      "properties.nodeCount: 2 nodes, but the assignment names 3 hosts and "
                      "index 0\n",
                      gang_context(0, 3));
-  expect_plan_errors(
-      gang_doc(R"("customToolkitSettings": {"commandLine": "true"})", 2,
-               R"("containerSettings": {"imageSourceRegistry": {"image": "ubuntu"}})"),
-      "properties.containerSettings: a multi-node job in a container is not run by this agent "
-      "yet; run it bare (docs/multi-node.md)\n",
-      gang_context(0, 2));
   PlanContext no_sshd = gang_context(1, 2);
   no_sshd.gang->sshd_program = "/nonexistent/sshd";
   expect_plan_errors(gang_doc(R"("customToolkitSettings": {"commandLine": "true"})", 2),
