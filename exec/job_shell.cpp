@@ -123,10 +123,14 @@ int run_job_shell(const std::string& environment_file) {
     std::fprintf(stderr, "batchai-job-shell: this node's job preparation is not done\n");
     return 75;
   }
-  // Batch AI's images carry bash; an image without it still gets a POSIX shell.
-  std::string shell = ::access("/bin/bash", X_OK) == 0 ? "/bin/bash" : "/bin/sh";
-  std::string dash_c = "-c", cmd = command ? command : "";
+  // Batch AI's images carry bash; an image without it still gets a POSIX shell. bash started
+  // by sshd reads ~/.bashrc even for a command: --norc keeps the session's environment the
+  // job's, as the node's own tasks have it (a root .bashrc would put its own PATH first).
+  const bool bash = ::access("/bin/bash", X_OK) == 0;
+  std::string shell = bash ? "/bin/bash" : "/bin/sh";
+  std::string norc = "--norc", dash_c = "-c", cmd = command ? command : "";
   std::vector<char*> argv = {shell.data()};
+  if (bash) argv.push_back(norc.data());
   if (command) {
     argv.push_back(dash_c.data());
     argv.push_back(cmd.data());

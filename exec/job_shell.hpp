@@ -23,8 +23,8 @@ inline constexpr const char* kSharedJobTempSftpCommand = "batchai/shared-job-tem
 // Where a container job's image sees the static job-shell (bound in read-only).
 inline constexpr const char* kJobShellInContainer = "/.batchai/job-shell";
 
-// Replaces this process with `bash -c "$SSH_ORIGINAL_COMMAND"` (sh where the image has no bash;
-// the shell itself for a session with no command), or with the sftp server for the shared job
+// Replaces this process with `bash --norc -c "$SSH_ORIGINAL_COMMAND"` (sh where the image has no
+// bash; the shell itself for a session with no command), or with the sftp server for the shared job
 // temp. Returns only on failure: the exit status to end with (after saying why).
 int run_job_shell(const std::string& environment_file);
 

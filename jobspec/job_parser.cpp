@@ -109,8 +109,11 @@ std::optional<ApiVersion> decide_version(const json& root, const json& props, co
       return std::nullopt;
     }
     if (m[0] == "2018-05-01") return ApiVersion::k2018_05_01;
-    if (m[0] == "2018-03-01") return ApiVersion::k2018_03_01;
-    d.error("$schema", "API version " + m[0] + " is not supported: use 2018-05-01 or 2018-03-01");
+    // The preview's job document is 2018-03-01's (the BrainScript-Distributed recipe still
+    // names it).
+    if (m[0] == "2018-03-01" || m[0] == "2017-09-01-preview") return ApiVersion::k2018_03_01;
+    d.error("$schema", "API version " + m[0] +
+                           " is not supported: use 2018-05-01, 2018-03-01 or 2017-09-01-preview");
     return std::nullopt;
   }
   std::string old_field, new_field;
@@ -480,7 +483,11 @@ void read_toolkit(JsonReader& props, Toolkit kind, JobSpec& spec, Diagnostics& d
       t.parameter_server_count = r.integer("parameterServerCount", 0, kMaxProcesses).value_or(0);
       break;
     case Toolkit::kCntk: {
-      auto language = r.string("languageType").value_or("Python");
+      // Unsaid, the language is the one the fields name: a configuration file and no script is
+      // BrainScript (as the CNTK-BrainScript recipes have it).
+      const bool config_only =
+          obj->contains("configFilePath") && !obj->contains("pythonScriptFilePath");
+      auto language = r.string("languageType").value_or(config_only ? "BrainScript" : "Python");
       if (language != "Python" && language != "BrainScript") {
         d.error(r.path_of("languageType"),
                 quote_value(language) + " is not one of Python, BrainScript");
@@ -497,7 +504,8 @@ void read_toolkit(JsonReader& props, Toolkit kind, JobSpec& spec, Diagnostics& d
       } else {
         if (!t.python_script) {
           d.error(r.path_of("pythonScriptFilePath"),
-                  "is required with languageType Python (the default)");
+                  std::string("is required with languageType Python") +
+                      (obj->contains("languageType") ? "" : " (the default)"));
         }
         if (t.config_file)
           d.error(r.path_of("configFilePath"), "is used only with languageType BrainScript");

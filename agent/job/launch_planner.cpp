@@ -260,11 +260,16 @@ std::vector<std::string> Planner::with_args(const std::vector<std::string>& head
 void Planner::plan_pytorch(StepSpec& step, const std::vector<std::string>& head,
                            const std::string& field) {
   const ToolkitSettings& t = spec_.toolkit;
-  // The toolkit's variables first: the recipes name them in their arguments.
+  // The toolkit's variables first: the recipes name them in their arguments. On one node the
+  // rendezvous is a file in the shared job temp; across nodes it is the master's TCP store:
+  // torch's FileStore counts its ranks under flock, which the shared job temp over sshfs does
+  // not share between nodes (a lost count hung one run in six in the tests).
+  const std::string master_ip = job_.env.value_of("AZ_BATCHAI_JOB_MASTER_NODE_IP");
   job_.env.set("AZ_BATCHAI_PYTORCH_INIT_METHOD",
-               "file://" + join_path(ctx_.layout.shared_job_temp, "pytorch_init"));
+               nodes() > 1 ? "tcp://" + master_ip + ":" + std::to_string(kPyTorchMasterPort)
+                           : "file://" + join_path(ctx_.layout.shared_job_temp, "pytorch_init"));
   if (t.communication_backend) job_.env.set("AZ_BATCHAI_PYTORCH_BACKEND", *t.communication_backend);
-  job_.env.set("MASTER_ADDR", job_.env.value_of("AZ_BATCHAI_JOB_MASTER_NODE_IP"));
+  job_.env.set("MASTER_ADDR", master_ip);
   job_.env.set("MASTER_PORT", std::to_string(kPyTorchMasterPort));
   job_.env.set("WORLD_SIZE", std::to_string(t.process_count));
   const RankBlock block = ranks_on_node(t.process_count, nodes(), node_index());

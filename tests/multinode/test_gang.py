@@ -201,7 +201,7 @@ class GangTest(GangCluster):
                                 for r in range(4)])
         self.assert_nothing_left(2)
 
-    def test_pytorch_gloo_across_two_nodes_meets_on_the_shared_job_temp(self):
+    def test_pytorch_gloo_across_two_nodes_with_the_recipes_arguments(self):
         try:
             subprocess.run([PYTHON, "-c", "import torch.distributed"], check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

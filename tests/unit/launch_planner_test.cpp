@@ -783,7 +783,7 @@ TEST(GangPlanner, PyTorchRanksSpreadOverTheNodesInBlocks) {
     EXPECT_EQ(env_of(t, "MASTER_ADDR"), "10.1.0.2");
     EXPECT_EQ(env_of(t, "MASTER_PORT"), "29500");
     EXPECT_EQ(t.argv, (std::vector<std::string>{"/bin/sh", "/s/t.py", "--rank", rank, "--dist-url",
-                                                "file://" + kSharedJobTemp + "/pytorch_init"}));
+                                                "tcp://10.1.0.2:29500"}));
     EXPECT_TRUE(t.stdout_path.ends_with("/stdout-" + rank + ".txt"));
   }
   EXPECT_TRUE(step.hold);  // its ranks done, it waits for the job's end
