@@ -17,7 +17,7 @@ std::string agent_program() {
 std::string helper_program(const std::string& name) {
   const std::string self = agent_program();
   const std::string dir = self.substr(0, self.rfind('/'));
-  const std::string beside = join_path(dir, name);
+  std::string beside = join_path(dir, name);
   if (::access(beside.c_str(), X_OK) == 0) return beside;
   // The package: /usr/sbin/batchai-agent and /usr/libexec/batchai-agent/<name>.
   return join_path(dir.substr(0, dir.rfind('/')), "libexec/batchai-agent/" + name);

@@ -60,7 +60,7 @@ json job_container_body(const PlannedJob& job, const std::string& root, const st
   for (const auto& p : job.input_paths) {
     struct stat st {};
     if (under(p, root) || ::stat(p.c_str(), &st) != 0) continue;
-    binds.push_back(p + ":" + p + ":ro");
+    binds.push_back(std::string(p).append(":").append(p).append(":ro"));
   }
   binds.push_back(pause_path + ":" + kPauseInContainer + ":ro");
   json host = {{"NetworkMode", "host"}, {"Binds", binds}};

@@ -605,7 +605,7 @@ void Planner::wrap_in_container() {
 // with its NUL, and all of them with their pointers within ARG_MAX. A command line the kernel
 // would refuse is refused here, with its field, instead of failing as "exit code 127" later.
 void Planner::check_kernel_limits() {
-  constexpr std::size_t kMaxArgString = 32 * 4096;
+  constexpr std::size_t kMaxArgString = std::size_t{32} * 4096;
   const long arg_max_value = ::sysconf(_SC_ARG_MAX);
   const std::size_t arg_max = arg_max_value > 0 ? static_cast<std::size_t>(arg_max_value) : 131072;
   for (const auto& step : job_.plan.steps) {

@@ -19,6 +19,8 @@ from tests.multinode.test_gang import PYTHON, GangCluster
 from tests.support.common import read_json, read_text
 
 RECIPES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "recipes")
+DEMO_DIR = os.path.realpath(os.path.join(RECIPES, "..", "..", "..", "examples",
+                                         "digits-distributed"))
 
 # Every recipe's process records what it was given in $RECORDS/<name>.json.
 RECORD = r"""
@@ -185,7 +187,7 @@ class RecipeTest(GangCluster):
     def agent_settings(self, i):
         settings = super().agent_settings(i)
         env = {"PATH": self.bin + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-               "RECORDS": self.records, "TMPDIR": self.node_tmp(i),
+               "RECORDS": self.records, "TMPDIR": self.node_tmp(i), "DEMO_DIR": DEMO_DIR,
                "OMPI_MCA_btl_vader_backing_directory": self.node_tmp(i)}
         return dict(settings, environment=env)
 
@@ -340,12 +342,15 @@ class RecipeTest(GangCluster):
         self.assert_mpi_ranks(8, ["--model", "resnet101", "--batch_size", "64",
                                   "--variable_update", "horovod"])
 
-    def test_pytorch_gloo(self):
+    def require_torch(self):
         try:
             subprocess.run([PYTHON, "-c", "import torch.distributed"], check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         except (OSError, subprocess.CalledProcessError):
             self.skipTest("needs python3-torch (scripts/install-test-servers.sh)")
+
+    def test_pytorch_gloo(self):
+        self.require_torch()
         self.run_recipe("PyTorch-GPU-Distributed-Gloo")
         ranks = self.records_of("rank-")
         self.assertEqual(sorted(ranks), ["rank-0", "rank-1"])
@@ -376,6 +381,25 @@ class RecipeTest(GangCluster):
         logs = glob.glob(os.path.join(self.shares, "logs", "**", "execution-node-0.log"),
                          recursive=True)
         self.assertIn("$AZ_BATCHAI_INPUT_DATASET is not defined", read_text(logs[0]))
+
+    def test_the_distributed_demo_job(self):
+        """examples/digits-distributed, as scripts/distributed-demo.sh runs it: the model that
+        two ranks on two nodes trained together is good, and rank 0 saved it per epoch."""
+        self.require_torch()
+        self.cli("job", "create", "-n", "digits-ddp", "-f", os.path.join(DEMO_DIR, "job.json"))
+        job = self.wait_state("digits-ddp", "succeeded", "failed")
+        logs = glob.glob(os.path.join(self.node_root(0), "shared", "LS_root", "mounts", "logs",
+                                      "**", "stdouterr", "stderr-0.txt"), recursive=True)
+        self.assertEqual(len(logs), 1, logs)
+        stderr = read_text(logs[0])
+        self.assertEqual(job["executionState"], "succeeded", stderr[-3000:])
+        self.assertIn("2 processes joined through tcp://%s:29500" % self.node_ip(0), stderr)
+        self.assertIn("Final test error", stderr)
+        models = glob.glob(os.path.join(os.path.dirname(os.path.dirname(logs[0])), "outputs",
+                                        "digits_ddp_epoch_*.pt"))
+        self.assertEqual(len(models), 30, models)
+        self.unmount_external()
+        self.assert_nothing_left(2)
 
 
 if __name__ == "__main__":
