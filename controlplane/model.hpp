@@ -71,6 +71,9 @@ struct JobRecord {
   std::int64_t state_ms = 0;     // executionStateTransitionTime
   std::optional<protocol::ExecutionInfo> info;
   bool terminate = false;  // the user asked for termination
+  // A node of the job left the cluster with "requeue" and stopped its task: once every task of
+  // the gang is final, the job goes back to the queue (the last to report may be another node).
+  bool requeue = false;
   std::vector<std::string> hosts;
   std::vector<TaskRecord> tasks;  // empty until the job is assigned to nodes
   // Multi-node: the job's SSH identity, made when it is assigned (controlplane/ssh_identity.hpp).

@@ -80,6 +80,7 @@ json job_to_json(const JobRecord& j) {
           {"stateMs", j.state_ms},
           {"executionInfo", j.info ? protocol::to_json(*j.info) : json(nullptr)},
           {"terminate", j.terminate},
+          {"requeue", j.requeue},
           {"hosts", j.hosts},
           {"ssh", ssh_to_json(j.ssh)},
           {"tasks", tasks}};
@@ -140,6 +141,7 @@ JobRecord job_from(const json& j) {
   r.state_ms = j.at("stateMs").get<std::int64_t>();
   if (!j.at("executionInfo").is_null()) r.info = info_from(j.at("executionInfo"));
   r.terminate = j.at("terminate").get<bool>();
+  r.requeue = j.value("requeue", false);  // absent in a state written before it was
   r.hosts = j.at("hosts").get<std::vector<std::string>>();
   r.ssh = ssh_from(j.value("ssh", json(nullptr)));
   for (const auto& t : j.at("tasks")) {

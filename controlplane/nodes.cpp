@@ -127,6 +127,7 @@ std::optional<ApiError> apply_report(State& s, const std::string& node_id,
     task->state = tr.state;
     task->info = tr.execution_info;
     task->reported = true;
+    if (node.leave == "requeue" && tr.state == "failed" && !job->terminate) job->requeue = true;
     touched.insert(job_key(job->workspace, job->experiment, job->name));
     if (protocol::is_final_task_state(tr.state)) {
       // The control plane has the final state: the task leaves the desired state, and the
@@ -140,14 +141,13 @@ std::optional<ApiError> apply_report(State& s, const std::string& node_id,
   }
   for (const auto& key : touched) {
     JobRecord& job = s.jobs.at(key);
-    // Scale-down with "requeue": a job the leaving node stopped (not one the user terminated)
-    // goes back to the queue, to run again on another node.
+    // Scale-down with "requeue": a job a leaving node stopped (not one the user terminated)
+    // goes back to the queue once its whole gang has stopped, to run again on other nodes.
     const bool all_final = std::all_of(job.tasks.begin(), job.tasks.end(), [](const auto& t) {
       return protocol::is_final_task_state(t.state);
     });
-    if (node.leave == "requeue" && !job.terminate && all_final && !job.tasks.empty() &&
-        std::any_of(job.tasks.begin(), job.tasks.end(),
-                    [](const auto& t) { return t.state == "failed"; })) {
+    if (job.requeue && !job.terminate && all_final && !job.tasks.empty()) {
+      job.requeue = false;
       job.tasks.clear();
       job.hosts.clear();
       job.ssh.reset();

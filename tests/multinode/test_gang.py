@@ -156,6 +156,10 @@ class GangCluster(NetnsCluster):
         return [pid for pid, argv in living_processes()
                 if b"sshd" in argv[0] and state in b" ".join(argv)]
 
+    def cp_job(self, name):
+        """Job name's record in the control plane's state (its tasks and their nodes)."""
+        return next(j for j in self.cp_state()["jobs"] if j["name"] == name)
+
     @staticmethod
     def sleeps():
         """The living `sleep 600` processes of any node (the tests' long-running ranks)."""
@@ -317,6 +321,36 @@ class GangTest(GangCluster):
         self.assertIn("JobTerminate", [e["code"] for e in job["executionInfo"]["errors"]])
         wait_for(lambda: not self.sleeps(), "the job's processes to end on every node")
         self.assert_nothing_left(3)
+
+    def test_a_scale_down_that_takes_a_node_of_the_gang_requeues_the_whole_job(self):
+        # One rank a node, each on its own: the node that stays does not notice the other
+        # going, so its task ends last, terminated by the control plane.
+        script = self.script("sleep.sh", "exec sleep 600\n")
+        self.create("gang", self.props(2, {"pyTorchSettings": {
+            "pythonScriptFilePath": script, "pythonInterpreterPath": "/bin/sh",
+            "processCount": 2}}))
+        wait_for(lambda: self.job("gang")["executionState"] == "running" and
+                 len(self.sleeps()) == 2, "the job's sleeps on its two nodes")
+        gang_nodes = {t["nodeId"] for t in self.cp_job("gang")["tasks"]}
+        self.assertEqual(len(gang_nodes), 2)
+        # Down to one node: the idle one goes, then one of the gang's. The gang's other task
+        # reports last, from the node that stays: the job is requeued all the same.
+        path = os.path.join(self.tmp, "scale.json")
+        with open(path, "w") as f:
+            json.dump({"scaleSettings": {"manual": {"targetNodeCount": 1,
+                                                    "nodeDeallocationOption": "requeue"}}}, f)
+        self.cli("cluster", "create", "-n", "default", "-f", path)
+        wait_for(lambda: self.job("gang")["executionState"] == "queued" and
+                 not self.cp_job("gang")["tasks"],
+                 "the job to be queued again, with no task")
+        wait_for(lambda: not self.sleeps(), "the job's processes to end on its nodes")
+        wait_for(lambda: not self.job_sshd_running(), "the job's sshd to end on its nodes")
+        for i in range(3):
+            if self.node_id(i) in gang_nodes:
+                wait_for(lambda i=i: not mounts_below(self.node_root(i)),
+                         "node %d to unmount the shared job temp" % i)
+        # One node is left, and a 2-node job waits for a second.
+        self.assertEqual(self.job("gang")["executionState"], "queued")
 
 
 class LostNodeTest(GangCluster):
