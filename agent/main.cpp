@@ -18,6 +18,7 @@
 #include "agent/run_job.hpp"
 #include "common/fs.hpp"
 #include "exec/container_task.hpp"
+#include "exec/job_shell.hpp"
 #include "exec/peer_wait.hpp"
 #include "exec/supervisor_process.hpp"
 #include "mount/helper_mount.hpp"
@@ -95,6 +96,8 @@ struct InternalCommands {
   CLI::App* container = nullptr;
   std::string container_socket, container_name, container_workdir;
   std::vector<std::string> container_argv;
+  CLI::App* job_shell = nullptr;      // an agent before batchai-job-shell named itself in sshd's
+  std::string job_shell_environment;  // ForceCommand: a job it started still runs after an upgrade
   CLI::App* peers = nullptr;
   std::string peer_host_list;
   std::vector<std::string> peer_command;
@@ -125,6 +128,10 @@ void add_internal_commands(CLI::App& app, InternalCommands& c) {
   c.container->add_option("--workdir", c.container_workdir);
   c.container->add_option("command", c.container_argv)->required();
 
+  c.job_shell = app.add_subcommand("job-shell", "Internal: a session of an older job's sshd");
+  c.job_shell->group("");
+  c.job_shell->add_option("environment", c.job_shell_environment)->required();
+
   c.peers = app.add_subcommand("wait-for-peers",
                                "Internal: a multi-node job's launcher, once its nodes answer");
   c.peers->group("");
@@ -147,6 +154,7 @@ int run_internal_command(const InternalCommands& c) {
     return batchai::run_container_task(c.container_socket, c.container_name, c.container_workdir,
                                        c.container_argv);
   }
+  if (*c.job_shell) return batchai::run_job_shell(c.job_shell_environment);
   if (*c.peers) {
     std::vector<std::string> hosts;
     for (std::size_t start = 0; start < c.peer_host_list.size();) {

@@ -106,7 +106,10 @@ void update_job_state(State& s, JobRecord& job, std::int64_t now, Events& events
   job.state = next;
   job.state_ms = now;
   // The job's SSH identity is needed no more once every node is done with it.
-  if (is_final_job_state(next)) job.ssh.reset();
+  if (is_final_job_state(next)) {
+    job.ssh.reset();
+    job.requeue = false;  // it ended otherwise (a terminate, a lost node)
+  }
 }
 
 TaskRecord* find_task(State& s, const std::string& task_id, JobRecord** job) {

@@ -127,7 +127,12 @@ std::optional<ApiError> apply_report(State& s, const std::string& node_id,
     task->state = tr.state;
     task->info = tr.execution_info;
     task->reported = true;
-    if (node.leave == "requeue" && tr.state == "failed" && !job->terminate) job->requeue = true;
+    // The node's own stop for leaving, not a release (the master had ended the job), not a
+    // terminate the control plane sent, and not a job whose master has succeeded.
+    if (node.leave == "requeue" && tr.state == "failed" && !job->terminate && !task->released &&
+        !task->terminate && job->tasks.front().state != "succeeded") {
+      job->requeue = true;
+    }
     touched.insert(job_key(job->workspace, job->experiment, job->name));
     if (protocol::is_final_task_state(tr.state)) {
       // The control plane has the final state: the task leaves the desired state, and the

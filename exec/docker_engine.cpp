@@ -242,7 +242,8 @@ Result<std::vector<std::string>> DockerEngine::list(const std::vector<std::strin
 
 Result<int> DockerEngine::exec(const std::string& id, const std::vector<std::string>& argv,
                                const std::vector<std::string>& env, const std::string& workdir,
-                               int out_fd, int err_fd, const std::atomic<bool>* stop) {
+                               int out_fd, int err_fd, const std::atomic<bool>* stop,
+                               int timeout_seconds) {
   json body = {
       {"AttachStdout", true}, {"AttachStderr", true}, {"Tty", false}, {"Cmd", argv}, {"Env", env}};
   if (!workdir.empty()) body["WorkingDir"] = workdir;
@@ -269,8 +270,9 @@ Result<int> DockerEngine::exec(const std::string& id, const std::vector<std::str
     demux.feed(d, n);
     return true;
   };
-  auto started = request("POST", "/exec/" + exec_id + "/start",
-                         json{{"Detach", false}, {"Tty", false}}.dump(), {}, sink, stop, 0);
+  auto started =
+      request("POST", "/exec/" + exec_id + "/start", json{{"Detach", false}, {"Tty", false}}.dump(),
+              {}, sink, stop, timeout_seconds);
   if (!started) return started.error();
   if (started->status != 200) return err("exec start: " + engine_message(*started));
   auto info = request("GET", "/exec/" + exec_id + "/json");

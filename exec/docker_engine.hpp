@@ -50,10 +50,11 @@ class DockerEngine {
   // carry every one of the labels ("key=value").
   Result<std::vector<std::string>> list(const std::vector<std::string>& labels);
   // Runs argv in the container (exec) and writes its output as it comes: stdout to out_fd,
-  // stderr to err_fd. Returns the command's exit code. `stop` is looked at while it runs.
+  // stderr to err_fd. Returns the command's exit code. `stop` is looked at while it runs;
+  // timeout_seconds bounds the whole run (0: none, as a job's task runs as long as it does).
   Result<int> exec(const std::string& id, const std::vector<std::string>& argv,
                    const std::vector<std::string>& env, const std::string& workdir, int out_fd,
-                   int err_fd, const std::atomic<bool>* stop);
+                   int err_fd, const std::atomic<bool>* stop, int timeout_seconds = 0);
 
   // One request; body "" sends none. Exposed for tests and for the calls above.
   Result<EngineReply> request(const std::string& method, const std::string& path,

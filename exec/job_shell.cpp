@@ -27,6 +27,33 @@ constexpr const char* kSftpServers[] = {"/usr/lib/openssh/sftp-server",
                                         "/usr/libexec/openssh/sftp-server",
                                         "/usr/lib/ssh/sftp-server", "/usr/libexec/sftp-server"};
 
+// The environment file's descriptor, closed on every way out.
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// NAME=VALUE set in entries: replaced where NAME is there already, else added.
+void set_entry(std::vector<std::string>& entries, const std::string& name, const char* value) {
+  const std::string entry = name + "=" + value;
+  for (auto& e : entries) {
+    if (e.compare(0, name.size() + 1, name + "=") == 0) {
+      e = entry;
+      return;
+    }
+  }
+  entries.push_back(entry);
+}
+
 int fail(const std::string& why) {
   std::fprintf(stderr, "batchai-job-shell: %s\n", why.c_str());
   return 126;
@@ -74,24 +101,42 @@ const char* value_in(const std::vector<std::string>& entries, const std::string&
 int serve_shared_job_temp(const std::vector<std::string>& entries, std::vector<char*>& envp) {
   const char* dir = value_in(entries, "AZ_BATCHAI_SHARED_JOB_TEMP");
   if (dir == nullptr) return fail("the job's environment names no AZ_BATCHAI_SHARED_JOB_TEMP");
-  for (const char* server : kSftpServers) {
-    if (::access(server, X_OK) != 0) continue;
-    std::string program = server, flag = "-d", where = dir;
-    std::vector<char*> argv = {program.data(), flag.data(), where.data(), nullptr};
-    ::execve(server, argv.data(), envp.data());
-    return fail("cannot run " + program + ": " + errno_words(errno));
+  const char* server = sftp_server_path();
+  if (server == nullptr) {
+    return fail(
+        "no OpenSSH sftp server here (/usr/lib/openssh/sftp-server and the like): the "
+        "job's other nodes cannot mount the shared job temp");
   }
-  return fail(
-      "no OpenSSH sftp server here (/usr/lib/openssh/sftp-server and the like): the "
-      "job's other nodes cannot mount the shared job temp");
+  std::string program = server, flag = "-d", where = dir;
+  std::vector<char*> argv = {program.data(), flag.data(), where.data(), nullptr};
+  ::execve(server, argv.data(), envp.data());
+  return fail("cannot run " + program + ": " + errno_words(errno));
 }
 
 }  // namespace
 
+const char* sftp_server_path() {
+  for (const char* server : kSftpServers) {
+    if (::access(server, X_OK) == 0) return server;
+  }
+  return nullptr;
+}
+
+int find_sftp_server_command() {
+  if (const char* server = sftp_server_path()) {
+    std::printf("%s\n", server);
+    return 0;
+  }
+  std::fprintf(stderr, "batchai-job-shell: no OpenSSH sftp server (looked for");
+  for (const char* server : kSftpServers) std::fprintf(stderr, " %s", server);
+  std::fprintf(stderr, ")\n");
+  return 1;
+}
+
 int run_job_shell(const std::string& environment_file) {
-  const int fd = ::open(environment_file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  const FileDescriptor fd(::open(environment_file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   struct stat st {};
-  if (fd < 0 || ::fstat(fd, &st) != 0) {
+  if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0) {
     return fail("cannot open " + environment_file + ": " + errno_words(errno));
   }
   // It holds the job's secrets: only a root-only file the agent wrote is taken.
@@ -100,14 +145,13 @@ int run_job_shell(const std::string& environment_file) {
   }
   std::vector<std::string> entries;
   std::string why;
-  const bool read_whole = read_entries(fd, entries, why);
-  ::close(fd);
+  const bool read_whole = read_entries(fd.get(), entries, why);
   if (!read_whole) return fail("cannot read " + environment_file + ": " + why);
   if (entries.empty()) return fail(environment_file + " holds no working directory");
   const std::string cwd = entries.front();
   entries.erase(entries.begin());
   for (const char* name : kSessionVariables) {
-    if (const char* value = std::getenv(name)) entries.push_back(std::string(name) + "=" + value);
+    if (const char* value = std::getenv(name)) set_entry(entries, name, value);
   }
   std::vector<char*> envp;
   envp.reserve(entries.size() + 1);
@@ -115,7 +159,8 @@ int run_job_shell(const std::string& environment_file) {
   envp.push_back(nullptr);
   if (::chdir(cwd.c_str()) != 0) return fail("cannot enter " + cwd + ": " + errno_words(errno));
   const char* command = std::getenv("SSH_ORIGINAL_COMMAND");
-  if (command != nullptr && std::strcmp(command, kSharedJobTempSftpCommand) == 0) {
+  if (command != nullptr && (std::strcmp(command, kSharedJobTempSftpCommand) == 0 ||
+                             std::strcmp(command, kLegacySharedJobTempSftpCommand) == 0)) {
     return serve_shared_job_temp(entries, envp);
   }
   const std::string dir = environment_file.substr(0, environment_file.rfind('/') + 1);

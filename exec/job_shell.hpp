@@ -20,6 +20,11 @@ namespace batchai {
 // slash: sshfs takes one without for a subsystem, which the ForceCommand would not see.
 inline constexpr const char* kSharedJobTempSftpCommand = "batchai/shared-job-temp";
 
+// What an agent before batchai-job-shell had other nodes' sshfs ask for: still served, so the
+// nodes of a gang that an upgrade caught halfway mount each other's shared job temp.
+inline constexpr const char* kLegacySharedJobTempSftpCommand =
+    "/usr/lib/openssh/sftp-server -d \"$AZ_BATCHAI_SHARED_JOB_TEMP\"";
+
 // Where a container job's image sees the static job-shell (bound in read-only).
 inline constexpr const char* kJobShellInContainer = "/.batchai/job-shell";
 
@@ -27,5 +32,12 @@ inline constexpr const char* kJobShellInContainer = "/.batchai/job-shell";
 // bash; the shell itself for a session with no command), or with the sftp server for the shared job
 // temp. Returns only on failure: the exit status to end with (after saying why).
 int run_job_shell(const std::string& environment_file);
+
+// OpenSSH's sftp server here, where the distributions put it; nullptr when there is none.
+const char* sftp_server_path();
+
+// `batchai-job-shell --find-sftp-server`: prints the sftp server it would run for the shared
+// job temp and exits 0, or says there is none and exits 1 (the agent's check of an image).
+int find_sftp_server_command();
 
 }  // namespace batchai

@@ -120,7 +120,9 @@ std::vector<std::string> infiniband_devices(const std::string& dir) {
   while (const dirent* e = ::readdir(d.get())) {
     const std::string path = join_path(dir, e->d_name);
     struct stat st {};
-    if (e->d_name[0] != '.' && ::lstat(path.c_str(), &st) == 0 && S_ISCHR(st.st_mode)) {
+    const std::string name = e->d_name;
+    const bool rdma = name == "rdma_cm" || name.starts_with("uverbs");
+    if (rdma && ::lstat(path.c_str(), &st) == 0 && S_ISCHR(st.st_mode)) {
       devices.push_back(path);
     }
   }

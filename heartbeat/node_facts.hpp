@@ -19,8 +19,9 @@ nlohmann::json node_facts_now(const std::string& root);
 // The name of the network interface that holds the IPv4 address ip; "" when none does.
 std::string interface_with_address(const std::string& ip);
 
-// The node's InfiniBand devices (the character devices in dir, /dev/infiniband: uverbs*,
-// rdma_cm, umad*), in name order; none on a node without the fabric.
+// The node's InfiniBand devices that RDMA needs (the character devices uverbs* and rdma_cm in
+// dir, /dev/infiniband; not umad* or issm*, the fabric's management), in name order; none on a
+// node without the fabric.
 std::vector<std::string> infiniband_devices(const std::string& dir = "/dev/infiniband");
 
 }  // namespace batchai

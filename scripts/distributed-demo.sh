@@ -22,7 +22,8 @@ if [ "${#need[@]}" -gt 0 ]; then
 fi
 TARGET="batchai-agent batchai-controlplane batchai" bash scripts/build.sh
 bin=$PWD/build/bin
-demo=/tmp/batchai-distributed-demo
+# Below /run: only root writes there, so nothing can be planted on the way.
+demo=/run/batchai-distributed-demo
 bridge=baidemo
 net=10.214.0
 port=${BATCHAI_DEMO_PORT:-8781}
@@ -44,8 +45,8 @@ cleanup() {
 }
 trap cleanup EXIT
 cleanup  # what an interrupted run left
-rm -rf "$demo"
-mkdir -p "$demo"
+rm -rf --one-file-system "$demo"
+mkdir -m 0700 -p "$demo"
 
 echo "== a bridge $bridge ($net.1) and two nodes, each in its own network namespace"
 ip link add name "$bridge" type bridge

@@ -18,6 +18,10 @@ namespace {
 
 using nlohmann::json;
 
+// How long the checks of a container's sshd may take: an engine that does not answer fails the
+// job's set-up, never holds it.
+constexpr int kContainerCheckSeconds = 60;
+
 constexpr const char* kRootLabel = "batchai-agent.root";
 constexpr const char* kJobLabel = "batchai-agent.job";
 constexpr const char* kPauseInContainer = "/.batchai/pause";
@@ -70,22 +74,21 @@ json job_container_body(const PlannedJob& job, const std::string& root, const st
     // sessions' static shell, and the privilege separation directory sshd insists on.
     host["Binds"].push_back(job.ssh_dir + ":" + job.ssh_dir + ":ro");
     host["Binds"].push_back(job_shell_path + ":" + kJobShellInContainer + ":ro");
-    host["Tmpfs"] = {{"/run/sshd", "mode=0755"}};
+    host["Tmpfs"] = {{"/run/sshd", "mode=0755,size=1m,nosuid,nodev,noexec"}};
   }
   if (!job.infiniband_devices.empty()) {
-    // RDMA as on the node: the fabric's devices, memory the NICs may pin without a limit, and
-    // the node's IPC (NCCL and MPI exchange buffers through it; /dev/shm is then the node's, so
-    // shmSize has nothing to size).
+    // RDMA as on the node: the verbs and connection manager devices (not umad or issm, which
+    // speak to the fabric's management), and memory the NICs may pin without a limit. The
+    // job's ranks on a node share the container's own IPC and /dev/shm, so the node's are not
+    // needed, and nothing of the job outlives its container there.
     json devices = json::array();
     for (const auto& d : job.infiniband_devices) {
-      devices.push_back({{"PathOnHost", d}, {"PathInContainer", d}, {"CgroupPermissions", "rwm"}});
+      devices.push_back({{"PathOnHost", d}, {"PathInContainer", d}, {"CgroupPermissions", "rw"}});
     }
     host["Devices"] = devices;
     host["Ulimits"] = json::array({{{"Name", "memlock"}, {"Soft", -1}, {"Hard", -1}}});
-    host["IpcMode"] = "host";
-  } else if (job.container->shm_size_bytes) {
-    host["ShmSize"] = *job.container->shm_size_bytes;
   }
+  if (job.container->shm_size_bytes) host["ShmSize"] = *job.container->shm_size_bytes;
   if (job.gpu_count > 0) {
     host["DeviceRequests"] =
         json::array({{{"Driver", "nvidia"}, {"Count", -1}, {"Capabilities", {{"gpu"}}}}});
@@ -119,6 +122,16 @@ std::optional<JobError> start_job_container(const PlannedJob& job, const std::st
                   " (a symbolic link): only the path itself may be bound");
     }
   }
+  // The engine makes a directory where a bind's source is missing: the agent's own helpers are
+  // checked first, so a broken installation is said as such.
+  const std::string pause = helper_program("batchai-pause");
+  const std::string job_shell = helper_program("batchai-job-shell");
+  for (const auto& helper : {pause, job_shell}) {
+    if (::access(helper.c_str(), X_OK) != 0) {
+      return fail("the agent's " + helper + " is missing (" + errno_text(errno) +
+                  "): reinstall the package");
+    }
+  }
   DockerEngine engine(socket);
   if (auto s = engine.ping(); !s) return fail(s.error().message);
   auto present = engine.has_image(image);
@@ -131,9 +144,8 @@ std::optional<JobError> start_job_container(const PlannedJob& job, const std::st
                   (auth ? "" : " (no registry credentials were given)"));
     }
   }
-  auto id = engine.create(job.container_name,
-                          job_container_body(job, root, image, helper_program("batchai-pause"),
-                                             helper_program("batchai-job-shell")));
+  auto id =
+      engine.create(job.container_name, job_container_body(job, root, image, pause, job_shell));
   if (!id) return fail(id.error().message);
   if (auto s = engine.start(*id); !s) return fail(s.error().message);
   return std::nullopt;
@@ -144,25 +156,40 @@ std::optional<JobError> check_sshd_in_container(const PlannedJob& job, const std
   const std::string image = image_reference(*job.container);
   UniqueFd said(::memfd_create("sshd-check", MFD_CLOEXEC));
   if (!said.valid()) return JobError{"JobSetupFailed", "memfd_create: " + errno_text(errno), {}};
-  auto code = DockerEngine(socket).exec(job.container_name, {kSshdInImage, "-t", "-f", sshd_config},
-                                        {}, "/", said.get(), said.get(), nullptr);
-  if (code && *code == 0) return std::nullopt;
-  auto words = read_file("/proc/self/fd/" + std::to_string(said.get()), 4096);
-  std::string why = code ? "exit status " + std::to_string(*code) : code.error().message;
-  if (words && !words->empty()) why += ": " + *words;
-  while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
-  return JobError{"FailedStartingContainer",
-                  "the image " + image + " cannot run the job's sshd (" + kSshdInImage +
-                      "): a multi-node job in a container needs OpenSSH's server in its image, "
-                      "as Batch AI's Horovod images carried (" +
-                      why + ")",
-                  {{"imageName", image}}};
+  // sshd with the job's settings, then the sftp server the other nodes mount the shared job
+  // temp through (job-shell finds it where the image's distribution put it).
+  const std::vector<std::string> checks[] = {{kSshdInImage, "-t", "-f", sshd_config},
+                                             {kJobShellInContainer, "--find-sftp-server"}};
+  for (const auto& argv : checks) {
+    auto code = DockerEngine(socket).exec(job.container_name, argv, {}, "/", said.get(), said.get(),
+                                          nullptr, kContainerCheckSeconds);
+    if (!code) {
+      return JobError{"FailedStartingContainer",
+                      "cannot check the job's sshd in its container: " + code.error().message,
+                      {{"imageName", image}}};
+    }
+    if (*code == 0) continue;
+    auto words = read_file("/proc/self/fd/" + std::to_string(said.get()), 4096);
+    std::string why = "exit status " + std::to_string(*code);
+    if (words && !words->empty()) why += ": " + *words;
+    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    std::string message = "the image " + image;
+    message.append(" cannot run the job's sshd (").append(kSshdInImage);
+    message.append(
+        ") and sftp server: a multi-node job in a container needs OpenSSH's server in "
+        "its image, as Batch AI's Horovod images carried (");
+    message.append(why).append(")");
+    return JobError{"FailedStartingContainer", message, {{"imageName", image}}};
+  }
+  return std::nullopt;
 }
 
 std::vector<std::string> remove_job_containers(const std::string& socket, const std::string& root,
                                                const std::string& job_uuid) {
   if (job_uuid.empty() || ::access(socket.c_str(), F_OK) != 0) return {};
   DockerEngine engine(socket);
+  // An agent before per-node names and job labels named it by the uuid alone.
+  (void)engine.remove(job_container_name(job_uuid, std::nullopt));
   auto names =
       engine.list({std::string(kRootLabel) + "=" + root, std::string(kJobLabel) + "=" + job_uuid});
   if (!names) return {"the job's containers: " + names.error().message};

@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "common/fs.hpp"
+#include "exec/job_shell.hpp"
 
 namespace batchai {
 
@@ -58,6 +59,11 @@ std::string ssh_config_text(const GangContext& gang, const JobSshPaths& p) {
          "  LogLevel ERROR\n";
 }
 
+// The job's key, from the job's nodes only.
+std::string authorized_keys_text(const GangContext& gang, const std::string& public_key) {
+  return "from=\"" + host_list(gang.hosts) + "\" " + public_key + "\n";
+}
+
 std::string known_hosts_text(const GangContext& gang, const std::string& host_public_key) {
   std::string text;
   for (const auto& h : gang.hosts) {
@@ -99,14 +105,24 @@ Status write_job_ssh(const GangContext& gang, const protocol::JobSshIdentity& id
   const JobSshPaths p = job_ssh_paths(gang.ssh_dir);
   if (auto s = make_dirs(p.dir, 0700); !s) return s;
   ::chmod(p.dir.c_str(), 0700);
-  // sshd's privilege separation directory, which Debian's package makes through systemd.
-  if (auto s = make_dirs("/run/sshd", 0755); !s) return s;
+  // A job queued again keeps its uuid and so this directory: what its last run left (the
+  // ready mark above all, which would let sessions in before the job preparation) goes.
+  for (const auto& stale : {p.ready, p.sshfs_log}) {
+    if (::unlink(stale.c_str()) != 0 && errno != ENOENT) {
+      return err("cannot remove " + stale + ": " + errno_text(errno));
+    }
+  }
+  // sshd's privilege separation directory, which Debian's package makes through systemd (a
+  // container job's sshd has its own, a tmpfs in the container).
+  if (job_shell != kJobShellInContainer) {
+    if (auto s = make_dirs("/run/sshd", 0755); !s) return s;
+  }
   const std::string wrapper = "#!/bin/sh\nexec " + std::string(kSshProgram) + " -F " +
                               shell_quoted(p.ssh_config) + " \"$@\"\n";
   const std::pair<std::string, std::string> files[] = {
       {p.private_key, identity.private_key},
       {p.host_key, identity.host_private_key},
-      {p.authorized_keys, identity.public_key + "\n"},
+      {p.authorized_keys, authorized_keys_text(gang, identity.public_key)},
       {p.known_hosts, known_hosts_text(gang, identity.host_public_key)},
       {p.ssh_config, ssh_config_text(gang, p)},
       {p.sshd_config, sshd_config_text(gang, p, job_shell)},

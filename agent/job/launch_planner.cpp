@@ -10,6 +10,7 @@
 #include "agent/job/job_container.hpp"
 #include "agent/job/job_ssh.hpp"
 #include "common/fs.hpp"
+#include "exec/job_shell.hpp"
 #include "heartbeat/gpu_inventory.hpp"
 #include "jobspec/rules.hpp"
 
@@ -411,16 +412,28 @@ void Planner::plan_toolkit(StepSpec& step) {
 void Planner::plan_gang_services(StepSpec& step) {
   if (!ctx_.gang) return;
   const JobSshPaths ssh = job_ssh_paths(ctx_.gang->ssh_dir);
-  for (const std::string& needed : {ctx_.gang->sshd_program, ctx_.gang->sshfs_program}) {
+  for (const std::string& needed : {ctx_.gang->sshd_program, ctx_.gang->sshfs_program,
+                                    std::string(kSshProgram), ctx_.gang->job_shell_program}) {
     if (needed == ctx_.gang->sshfs_program && master()) continue;  // the master serves it
     // A container job's sshd is its image's (checked once the container runs).
     if (needed == ctx_.gang->sshd_program && spec_.container) continue;
     if (::access(needed.c_str(), X_OK) != 0) {
-      d_.error(at("nodeCount"), "a multi-node job needs " + needed +
-                                    " on its nodes (Debian's openssh-server and sshfs), and "
-                                    "this node has none");
+      d_.error(at("nodeCount"),
+               "a multi-node job needs " + needed +
+                   " on its nodes (Debian's openssh-server, openssh-client and sshfs, and the "
+                   "agent's batchai-job-shell), and "
+                   "this node has none");
       return;
     }
+  }
+  // The master serves the shared job temp through the sftp server; without one the other nodes
+  // would wait for it as long as the job may run.
+  if (master() && !spec_.container && ctx_.gang->size() > 1 && sftp_server_path() == nullptr) {
+    d_.error(at("nodeCount"),
+             "a multi-node job's master serves the shared job temp with "
+             "OpenSSH's sftp server (Debian's openssh-sftp-server), and this "
+             "node has none");
+    return;
   }
   std::vector<std::string> sshd = sshd_argv(*ctx_.gang, ssh);
   if (spec_.container) sshd.front() = kSshdInImage;
@@ -468,6 +481,12 @@ void Planner::plan_environment() {
       continue;
     }
     job_.env.set(v.name, *value);
+  }
+  // The job's ssh stays first on PATH, whatever PATH the job sets: OpenMPI finds it by name.
+  if (ctx_.gang) {
+    const std::string dir = job_ssh_paths(ctx_.gang->ssh_dir).dir;
+    const std::string path = job_.env.value_of("PATH");
+    if (!path.starts_with(dir + ":")) job_.env.set("PATH", dir + ":" + path);
   }
 }
 

@@ -325,7 +325,8 @@ class GangTest(GangCluster):
     def test_a_scale_down_that_takes_a_node_of_the_gang_requeues_the_whole_job(self):
         # One rank a node, each on its own: the node that stays does not notice the other
         # going, so its task ends last, terminated by the control plane.
-        script = self.script("sleep.sh", "exec sleep 600\n")
+        # The second run (once requeued) ends at once.
+        script = self.script("sleep.sh", '[ -e "$MARKS/second" ] && exit 0\nexec sleep 600\n')
         self.create("gang", self.props(2, {"pyTorchSettings": {
             "pythonScriptFilePath": script, "pythonInterpreterPath": "/bin/sh",
             "processCount": 2}}))
@@ -351,6 +352,18 @@ class GangTest(GangCluster):
                          "node %d to unmount the shared job temp" % i)
         # One node is left, and a 2-node job waits for a second.
         self.assertEqual(self.job("gang")["executionState"], "queued")
+        # Back to three nodes: the job runs again on two of them, the same uuid, task ids and
+        # SSH directory as its first run (nothing that run left lets this one in early).
+        open(os.path.join(self.marks, "second"), "w").close()
+        with open(path, "w") as f:
+            json.dump({"scaleSettings": {"manual": {"targetNodeCount": 3}}}, f)
+        self.cli("cluster", "create", "-n", "default", "-f", path)
+        for i in range(3):
+            if self.agents[i].poll() is not None:
+                self.start_agent(i, wait_idle=False)
+        job = self.wait_state("gang", "succeeded", "failed")
+        self.assertEqual(job["executionState"], "succeeded", json.dumps(job))
+        self.assert_nothing_left(3)
 
 
 class LostNodeTest(GangCluster):

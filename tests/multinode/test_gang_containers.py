@@ -9,6 +9,7 @@ openssh-server, openmpi-bin and debootstrap (scripts/install-test-servers.sh); t
 OpenMPI, mpi4py and OpenSSH is debootstrapped once per machine (tests/containers/fixtures.py).
 """
 
+import glob
 import os
 
 from tests.containers.fixtures import (BUSYBOX_TAG, MPI_TAG, Dockerd, build_busybox_image,
@@ -84,6 +85,24 @@ class ContainerGangTest(GangCluster):
         log = read_text(os.path.join(master, "execution-node-0.log"))
         self.assertIn("container batchai-job-", log)
         self.assertIn("started from " + MPI_TAG, log)
+        # What node 1's preparation wrote in its container is in the master's shared job temp.
+        shared = glob.glob(os.path.join(self.node_root(0), "tmp", "shared-*"))
+        self.assertEqual(len(shared), 1, shared)
+        self.assertEqual(read_text(os.path.join(shared[0], "prep-" + self.node_ip(1))),
+                         self.node_ip(1) + "\n")
+        self.assert_nothing_left(2)
+        self.assert_no_container_left()
+
+    def test_a_terminated_container_job_ends_on_both_nodes(self):
+        self.create("long", self.container_props(MPI_TAG, {"customMpiSettings": {
+            "commandLine": "sleep 600", "processCount": 2}}))
+        # Each node's sleep is a process MPI started in that node's container.
+        wait_for(lambda: self.job("long")["executionState"] == "running" and
+                 len(self.sleeps()) == 2, "the job's sleeps in both containers")
+        self.cli("job", "terminate", "-n", "long")
+        job = self.wait_state("long", "failed")
+        self.assertIn("JobTerminate", [e["code"] for e in job["executionInfo"]["errors"]])
+        wait_for(lambda: not self.sleeps(), "the job's processes to end in both containers")
         self.assert_nothing_left(2)
         self.assert_no_container_left()
 
@@ -94,8 +113,8 @@ class ContainerGangTest(GangCluster):
         errors = job["executionInfo"]["errors"]
         self.assertTrue(errors, job)
         self.assertEqual(errors[0]["code"], "FailedStartingContainer", errors)
-        self.assertIn(BUSYBOX_TAG, errors[0]["message"])
-        self.assertIn("sshd", errors[0]["message"])
+        self.assertIn("the image %s cannot run the job's sshd (/usr/sbin/sshd)" % BUSYBOX_TAG,
+                      errors[0]["message"])
         self.assertIn({"name": "imageName", "value": BUSYBOX_TAG}, errors[0]["details"])
         self.assert_nothing_left(2)
         self.assert_no_container_left()

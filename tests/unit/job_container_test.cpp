@@ -60,25 +60,26 @@ TEST(JobContainer, AMultiNodeJobsSshFilesShellAndPrivilegeSeparationDirectory) {
       "/p:/.batchai/pause:ro",
       "/var/lib/batchai-agent/jobs/uuid-1/ssh:/var/lib/batchai-agent/jobs/uuid-1/ssh:ro",
       "/usr/libexec/js:/.batchai/job-shell:ro"])"));
-  EXPECT_EQ(host["Tmpfs"], nlohmann::json::parse(R"({"/run/sshd": "mode=0755"})"));
+  EXPECT_EQ(host["Tmpfs"],
+            nlohmann::json::parse(R"({"/run/sshd": "mode=0755,size=1m,nosuid,nodev,noexec"})"));
   // A one-node job gets none of it.
   EXPECT_FALSE(job_container_body(container_job(0), "/r", "img", "/p", "/s")["HostConfig"].contains(
       "Tmpfs"));
 }
 
-TEST(JobContainer, InfiniBandDevicesUnlimitedMemlockAndTheNodesIpc) {
+TEST(JobContainer, InfiniBandDevicesAndUnlimitedMemlockButNotTheNodesIpc) {
   PlannedJob job = container_job(0);
   job.infiniband_devices = {"/dev/infiniband/rdma_cm", "/dev/infiniband/uverbs0"};
   auto host = job_container_body(job, "/r", "img", "/p", "/s")["HostConfig"];
   EXPECT_EQ(host["Devices"], nlohmann::json::parse(R"([
       {"PathOnHost": "/dev/infiniband/rdma_cm", "PathInContainer": "/dev/infiniband/rdma_cm",
-       "CgroupPermissions": "rwm"},
+       "CgroupPermissions": "rw"},
       {"PathOnHost": "/dev/infiniband/uverbs0", "PathInContainer": "/dev/infiniband/uverbs0",
-       "CgroupPermissions": "rwm"}])"));
+       "CgroupPermissions": "rw"}])"));
   EXPECT_EQ(host["Ulimits"],
             nlohmann::json::parse(R"([{"Name": "memlock", "Soft": -1, "Hard": -1}])"));
-  EXPECT_EQ(host["IpcMode"], "host");
-  EXPECT_FALSE(host.contains("ShmSize"));
+  EXPECT_FALSE(host.contains("IpcMode"));  // the container's own: nothing outlives it
+  EXPECT_EQ(host["ShmSize"], 64 << 20);
   // Without the fabric: none of it, and the job's shmSize.
   auto plain = job_container_body(container_job(0), "/r", "img", "/p", "/s")["HostConfig"];
   EXPECT_FALSE(plain.contains("Devices") || plain.contains("Ulimits") || plain.contains("IpcMode"));

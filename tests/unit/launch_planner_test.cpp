@@ -652,6 +652,7 @@ PlanContext gang_context(int index, std::size_t nodes = 3) {
   g.agent_program = "/usr/sbin/batchai-agent";
   g.sshd_program = program_path("true");  // the plan only names them
   g.sshfs_program = program_path("true");
+  g.job_shell_program = program_path("true");
   ctx.gang = g;
   return ctx;
 }
@@ -682,8 +683,6 @@ TEST(GangPlanner, EveryNodeGetsTheJobsHostsAndItsOwnPlace) {
     EXPECT_EQ(env_of(any, "AZ_BATCHAI_IS_CURRENT_NODE_MASTER"), i == 0 ? "true" : "false");
     EXPECT_EQ(env_of(any, "AZ_BATCH_HOST_LIST"), "10.1.0.2,10.1.0.3,10.1.0.4");
     EXPECT_EQ(env_of(any, "OMPI_MCA_plm_rsh_agent"), "ssh");  // the job's, first on its PATH
-    EXPECT_TRUE(
-        env_of(any, "PATH").value_or("").starts_with("/var/lib/agent/jobs/" + kUuid + "/ssh:"));
     EXPECT_TRUE(
         env_of(any, "PATH").value_or("").starts_with("/var/lib/agent/jobs/" + kUuid + "/ssh:"));
     EXPECT_EQ(j.hostfile_content, "10.1.0.2 slots=2\n10.1.0.3 slots=2\n10.1.0.4 slots=2\n");
@@ -733,6 +732,15 @@ TEST(GangPlanner, TheMastersLauncherWaitsForTheOtherNodesSshd) {
                                              "/s/t.py"};
   EXPECT_EQ(main.argv, expected);
   EXPECT_EQ(j.hostfile_content, "10.1.0.2 slots=2\n10.1.0.3 slots=2\n");
+}
+
+TEST(GangPlanner, TheJobsSshStaysFirstOnAPathTheJobSets) {
+  PlannedJob j = plan_ok(
+      gang_doc(R"("customMpiSettings": {"commandLine": "hostname", "processCount": 2})", 2,
+               R"("environmentVariables": [{"name": "PATH", "value": "/opt/conda/bin:/usr/bin"}])"),
+      gang_context(0, 2));
+  EXPECT_EQ(env_of(job_step(j).tasks.at(0), "PATH"),
+            "/var/lib/agent/jobs/" + kUuid + "/ssh:/opt/conda/bin:/usr/bin");
 }
 
 TEST(GangPlanner, InAContainerTheImagesSshdRunsThereAndTheWaitOnTheNode) {
@@ -822,7 +830,8 @@ TEST(GangPlanner, AGangThatDoesNotFitTheDocumentIsRefused) {
   no_sshd.gang->sshd_program = "/nonexistent/sshd";
   expect_plan_errors(gang_doc(R"("customToolkitSettings": {"commandLine": "true"})", 2),
                      "properties.nodeCount: a multi-node job needs /nonexistent/sshd on its nodes "
-                     "(Debian's openssh-server and sshfs), and this node has none\n",
+                     "(Debian's openssh-server, openssh-client and sshfs, and the agent's "
+                     "batchai-job-shell), and this node has none\n",
                      no_sshd);
 }
 
