@@ -6,7 +6,6 @@
 #include <cerrno>
 
 #include "common/fs.hpp"
-#include "exec/job_shell.hpp"
 
 namespace batchai {
 
@@ -111,11 +110,6 @@ Status write_job_ssh(const GangContext& gang, const protocol::JobSshIdentity& id
     if (::unlink(stale.c_str()) != 0 && errno != ENOENT) {
       return err("cannot remove " + stale + ": " + errno_text(errno));
     }
-  }
-  // sshd's privilege separation directory, which Debian's package makes through systemd (a
-  // container job's sshd has its own, a tmpfs in the container).
-  if (job_shell != kJobShellInContainer) {
-    if (auto s = make_dirs("/run/sshd", 0755); !s) return s;
   }
   const std::string wrapper = "#!/bin/sh\nexec " + std::string(kSshProgram) + " -F " +
                               shell_quoted(p.ssh_config) + " \"$@\"\n";

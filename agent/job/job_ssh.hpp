@@ -38,6 +38,10 @@ struct JobSshPaths {
 };
 JobSshPaths job_ssh_paths(const std::string& dir);
 
+// sshd's privilege separation directory, which Debian's package makes through systemd: a job
+// whose sshd runs on the node makes it when the node has none.
+inline constexpr const char* kSshdPrivilegeSeparationDir = "/run/sshd";
+
 // Debian's openssh-client.
 inline constexpr const char* kSshProgram = "/usr/bin/ssh";
 
@@ -46,8 +50,7 @@ std::vector<std::string> sshd_argv(const GangContext& gang, const JobSshPaths& p
 
 // Writes every file above for this node of the gang. `environment` is the job's ("NAME=VALUE"),
 // `cwd` where sessions start, `job_shell` the sessions' shell where sshd runs (the node, or a
-// container job's image). Also makes sshd's privilege separation directory (/run/sshd) when the
-// node has none.
+// container job's image).
 Status write_job_ssh(const GangContext& gang, const protocol::JobSshIdentity& identity,
                      const std::vector<std::string>& environment, const std::string& cwd,
                      const std::string& job_shell);

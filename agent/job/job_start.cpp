@@ -90,8 +90,14 @@ std::optional<JobError> set_up_gang(const JobStartRequest& request, const Planne
     return JobError{
         "JobSetupFailed", "the multi-node job's assignment carries no SSH identity", {}};
   }
-  // A container job's sshd runs in its image, where the static shell is bound in.
+  // A container job's sshd runs in its image, where the static shell is bound in and its
+  // privilege separation directory is a tmpfs; on the node sshd needs the node's.
   const std::string& shell = job.container ? kJobShellInContainer : gang.job_shell_program;
+  if (!job.container) {
+    if (auto s = make_dirs(kSshdPrivilegeSeparationDir, 0755); !s) {
+      return JobError{"JobSetupFailed", "the job's SSH: " + s.error().message, {}};
+    }
+  }
   if (auto s = write_job_ssh(gang, *request.ssh, job.env.to_envp(true), job.layout.job_temp, shell);
       !s) {
     return JobError{"JobSetupFailed", "the job's SSH: " + s.error().message, {}};

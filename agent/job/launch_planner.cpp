@@ -183,12 +183,11 @@ void Planner::add_env_section3() {
   }
   if (ctx_.gang) {
     // ssh (and OpenMPI, and a user's own mpirun) reach the job's nodes with the job's key. By
-    // name, found first on the job's PATH: mpirun hands its setting on to the orted it starts
-    // on each node, where the job's ssh is that node's own (its state dir, its container).
-    const JobSshPaths ssh = job_ssh_paths(ctx_.gang->ssh_dir);
+    // name, found first on the job's PATH (plan_environment puts it there): mpirun hands its
+    // setting on to the orted it starts on each node, where the job's ssh is that node's own
+    // (its state dir, its container).
     env.set("OMPI_MCA_plm_rsh_agent", "ssh");
     if (!ctx_.gang->interface.empty()) env.set("GLOO_SOCKET_IFNAME", ctx_.gang->interface);
-    env.set("PATH", ssh.dir + ":" + env.value_of("PATH"));
   }
 }
 
@@ -482,7 +481,7 @@ void Planner::plan_environment() {
     }
     job_.env.set(v.name, *value);
   }
-  // The job's ssh stays first on PATH, whatever PATH the job sets: OpenMPI finds it by name.
+  // The job's ssh first on PATH, whatever PATH the job sets: OpenMPI finds it by name.
   if (ctx_.gang) {
     const std::string dir = job_ssh_paths(ctx_.gang->ssh_dir).dir;
     const std::string path = job_.env.value_of("PATH");

@@ -156,6 +156,13 @@ class GangCluster(NetnsCluster):
         return [pid for pid, argv in living_processes()
                 if b"sshd" in argv[0] and state in b" ".join(argv)]
 
+    def require_torch(self):
+        try:
+            subprocess.run([PYTHON, "-c", "import torch.distributed"], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except (OSError, subprocess.CalledProcessError):
+            self.skipTest("needs python3-torch (scripts/install-test-servers.sh)")
+
     def cp_job(self, name):
         """Job name's record in the control plane's state (its tasks and their nodes)."""
         return next(j for j in self.cp_state()["jobs"] if j["name"] == name)
@@ -206,11 +213,7 @@ class GangTest(GangCluster):
         self.assert_nothing_left(2)
 
     def test_pytorch_gloo_across_two_nodes_with_the_recipes_arguments(self):
-        try:
-            subprocess.run([PYTHON, "-c", "import torch.distributed"], check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        except (OSError, subprocess.CalledProcessError):
-            self.skipTest("needs python3-torch (scripts/install-test-servers.sh)")
+        self.require_torch()
         script = self.script("torch_allreduce.py", TORCH_ALLREDUCE)
         # The shared job temp is one directory: what the job preparation of node 1 writes
         # there, the master's sees.

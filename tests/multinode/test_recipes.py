@@ -342,13 +342,6 @@ class RecipeTest(GangCluster):
         self.assert_mpi_ranks(8, ["--model", "resnet101", "--batch_size", "64",
                                   "--variable_update", "horovod"])
 
-    def require_torch(self):
-        try:
-            subprocess.run([PYTHON, "-c", "import torch.distributed"], check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        except (OSError, subprocess.CalledProcessError):
-            self.skipTest("needs python3-torch (scripts/install-test-servers.sh)")
-
     def test_pytorch_gloo(self):
         self.require_torch()
         self.run_recipe("PyTorch-GPU-Distributed-Gloo")
