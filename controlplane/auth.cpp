@@ -9,6 +9,8 @@
 #include <array>
 #include <memory>
 
+#include "common/time.hpp"
+
 namespace batchai::cp {
 
 namespace {
@@ -42,12 +44,17 @@ ApiError forbidden(const std::string& what) {
   return {403, "Forbidden", what};
 }
 
+bool valid_access_token(const Credentials& c, const std::string& token) {
+  return c.access_tokens != nullptr && c.access_tokens->verify(token, wall_ms() / 1000);
+}
+
 std::optional<ApiError> authorize_node(const Credentials& c, const httplib::Request& req) {
   const std::string node_id = req.matches.size() > 1 ? std::string(req.matches[1]) : "";
   if (c.node_token) {
     auto given = bearer(req);
     if (!given || !same(*given, *c.node_token)) {
-      if (given && c.user_token && same(*given, *c.user_token)) {
+      if (given &&
+          ((c.user_token && same(*given, *c.user_token)) || valid_access_token(c, *given))) {
         return forbidden("a user's token cannot call the node routes");
       }
       return unauthorized("a node's Authorization: Bearer token is required");
@@ -67,12 +74,14 @@ std::optional<ApiError> authorize_node(const Credentials& c, const httplib::Requ
 }
 
 std::optional<ApiError> authorize_user(const Credentials& c, const httplib::Request& req) {
-  if (!c.user_token) {
+  const bool tokens = c.access_tokens != nullptr && !c.access_tokens->empty();
+  if (!c.user_token && !tokens) {
     if (!c.mutual_tls) return std::nullopt;
     return forbidden("under mutual TLS the user routes need the user token (--token-file)");
   }
   auto given = bearer(req);
-  if (given && same(*given, *c.user_token)) return std::nullopt;
+  if (given && c.user_token && same(*given, *c.user_token)) return std::nullopt;
+  if (given && valid_access_token(c, *given)) return std::nullopt;
   if (given && c.node_token && same(*given, *c.node_token)) {
     return forbidden("a node's token cannot call the user routes");
   }

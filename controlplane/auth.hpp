@@ -5,7 +5,8 @@
 //   tokens alone a node can still act as another node (never as a user);
 // - a user calls everything else (jobs, clusters, files, /v1/stats) with the user token
 //   (--token-file). A node's credential never passes as a user's: under mutual TLS the user
-//   routes need the user token as well.
+//   routes need the user token as well. An access token from the identity endpoint
+//   (controlplane/access_tokens.hpp, for az and the Azure SDK) is a user's credential too.
 // With no credential configured for a role (a loopback test set-up) its routes are open.
 #pragma once
 
@@ -14,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include "controlplane/access_tokens.hpp"
 #include "controlplane/api_error.hpp"
 
 namespace batchai::cp {
@@ -24,6 +26,7 @@ struct Credentials {
   std::optional<std::string> user_token;
   std::optional<std::string> node_token;
   bool mutual_tls = false;
+  const AccessTokens* access_tokens = nullptr;  // none, or no principals: no access tokens
 };
 
 // None when the request may go on; else the answer (401 with no or a wrong credential, 403

@@ -115,6 +115,26 @@ void check_user_account(const json& u, Problems& p) {
   }
 }
 
+// Shown as given: the machines are whatever joins the cluster, so the image is not acted on.
+void check_vm_configuration(const json& v, Problems& p) {
+  if (v.is_null()) return;
+  if (!v.is_object()) return p.push_back("virtualMachineConfiguration: must be an object");
+  check_keys(v, "virtualMachineConfiguration.", {"imageReference"}, p);
+  if (!v.contains("imageReference") || v["imageReference"].is_null()) return;
+  const json& image = v["imageReference"];
+  if (!image.is_object()) {
+    return p.push_back("virtualMachineConfiguration.imageReference: must be an object");
+  }
+  check_keys(image, "virtualMachineConfiguration.imageReference.",
+             {"publisher", "offer", "sku", "version", "virtualMachineImageId"}, p);
+  for (const auto& [key, value] : image.items()) {
+    if (!value.is_null() && (!value.is_string() || value.get<std::string>().size() > 1024)) {
+      p.push_back("virtualMachineConfiguration.imageReference." + key +
+                  ": must be a string of at most 1024 characters");
+    }
+  }
+}
+
 json take(json& obj, const char* key) {
   auto it = obj.find(key);
   return it == obj.end() ? json(nullptr) : *it;
@@ -136,13 +156,23 @@ std::variant<ClusterSettings, ApiError> parse_cluster_settings(const std::string
   }
   Problems p;
   check_keys(root, "",
-             {"nodeSetup", "scaleSettings", "userAccountSettings", "vmSize", "vmPriority"}, p);
+             {"nodeSetup", "scaleSettings", "userAccountSettings", "vmSize", "vmPriority",
+              "virtualMachineConfiguration", "subnet"},
+             p);
   ClusterSettings s;
   s.node_setup = take(root, "nodeSetup");
   s.user_account_settings = take(root, "userAccountSettings");
   s.scale_settings = take(root, "scaleSettings");
   s.vm_size = take(root, "vmSize");
   s.vm_priority = take(root, "vmPriority");
+  s.vm_configuration = take(root, "virtualMachineConfiguration");
+  check_vm_configuration(s.vm_configuration, p);
+  // The nodes are the machines whose agents join the cluster: a subnet chooses none of them.
+  const json subnet = take(root, "subnet");
+  if (!subnet.is_null() &&
+      (!subnet.is_object() || !subnet.contains("id") || !subnet["id"].is_string())) {
+    p.push_back("subnet: must be {\"id\": \"<subnet resource id>\"}");
+  }
   check_node_setup(s.node_setup, p);
   check_user_account(s.user_account_settings, p);
   check_scale(s.scale_settings, p);
@@ -174,6 +204,7 @@ bool put_cluster(State& s, const std::string& name, const ClusterSettings& setti
   c.scale_settings = settings.scale_settings;
   c.vm_size = settings.vm_size;
   c.vm_priority = settings.vm_priority;
+  c.vm_configuration = settings.vm_configuration;
   c.modified_ms = now;
   ++c.config_version;
   events.push_back("cluster " + name + (created ? ": created" : ": updated") + " (config version " +

@@ -18,6 +18,7 @@ struct ClusterSettings {
   nlohmann::json scale_settings;
   nlohmann::json vm_size;
   nlohmann::json vm_priority;
+  nlohmann::json vm_configuration;
 };
 
 // {"nodeSetup", "scaleSettings", "userAccountSettings", "vmSize", "vmPriority"} (each optional,

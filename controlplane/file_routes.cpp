@@ -1,5 +1,10 @@
 // GET .../jobs/{job}/files?directory=D and GET .../jobs/{job}/files/{D}/{name}?offset=N.
+#include <algorithm>
+#include <charconv>
 #include <optional>
+
+#include "common/time.hpp"
+#include "controlplane/file_links.hpp"
 
 #include "controlplane/job_files.hpp"
 #include "controlplane/names.hpp"
@@ -64,6 +69,79 @@ void read_route(const ServerContext& ctx, const httplib::Request& req, httplib::
   res.set_content(c.bytes, "application/octet-stream");
 }
 
+// Range: bytes=N- or bytes=N-M (one range, as az's file stream and download tools send).
+struct ByteRange {
+  std::int64_t first = 0;
+  std::optional<std::int64_t> last;
+};
+
+std::optional<ByteRange> parse_range(const std::string& header) {
+  if (!header.starts_with("bytes=")) return std::nullopt;
+  const std::string spec = header.substr(6);
+  const auto dash = spec.find('-');
+  if (dash == std::string::npos || dash == 0) return std::nullopt;
+  ByteRange r;
+  auto whole = [](const std::string& t, std::int64_t& v) {
+    auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+    return !t.empty() && ec == std::errc() && end == t.data() + t.size() && v >= 0;
+  };
+  if (!whole(spec.substr(0, dash), r.first)) return std::nullopt;
+  if (dash + 1 < spec.size()) {
+    std::int64_t last = 0;
+    if (!whole(spec.substr(dash + 1), last) || last < r.first) return std::nullopt;
+    r.last = last;
+  }
+  return r;
+}
+
+// GET /jobfiles?job&uuid&dir&path&se&sig: a downloadUrl of listOutputFiles. The link is the
+// credential; the file is read as the /v1 file route reads it (beneath the node root, no link
+// followed), in chunks, so a large model streams.
+void link_route(const ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
+  auto p = [&](const char* name) { return req.get_param_value(name); };
+  auto link = ctx.file_links->check(p("job"), p("uuid"), p("dir"), p("path"), p("se"), p("sig"),
+                                    wall_ms() / 1000);
+  if (!link) {
+    return send_error(res, {403, "AuthenticationFailed",
+                            "the link is not valid or has expired: list the files again"});
+  }
+  auto job = ctx.store.read([&](const State& s) -> std::optional<JobRecord> {
+    auto it = s.jobs.find(link->job_key);
+    if (it == s.jobs.end() || it->second.uuid != link->uuid) return std::nullopt;
+    return it->second;
+  });
+  if (!job) return send_error(res, not_found("JobNotFound", "the job does not exist any more"));
+  auto dir = job_directory(*job, link->directory, ctx.node_root);
+  if (auto* e = std::get_if<ApiError>(&dir)) return send_error(res, *e);
+  const JobDirectory where = std::get<JobDirectory>(dir);
+  auto head = read_file_chunk(where, link->path, 0, 0);
+  if (auto* e = std::get_if<ApiError>(&head)) return send_error(res, *e);
+  const std::int64_t size = std::get<FileChunk>(head).file_size;
+  // httplib applies the request's Range itself (206, Content-Range) to what the provider gives
+  // at each offset of the whole file; a range past the end is answered here.
+  if (req.has_header("Range")) {
+    auto range = parse_range(req.get_header_value("Range"));
+    if (!range || range->first >= size) {
+      res.set_header("Content-Range", "bytes */" + std::to_string(size));
+      return send_error(res,
+                        {416, "InvalidRange",
+                         "the range is not within the file's " + std::to_string(size) + " bytes"});
+    }
+  }
+  res.set_header("Accept-Ranges", "bytes");
+  if (size == 0) return res.set_content("", "application/octet-stream");
+  res.set_content_provider(
+      static_cast<std::size_t>(size), "application/octet-stream",
+      [where, name = link->path](std::size_t offset, std::size_t want, httplib::DataSink& sink) {
+        auto chunk = read_file_chunk(where, name, static_cast<std::int64_t>(offset),
+                                     std::min(want, kMaxChunkBytes));
+        auto* c = std::get_if<FileChunk>(&chunk);
+        // A file cut short while it is sent ends the answer early: the client sees a short body.
+        if (c == nullptr || c->bytes.empty()) return false;
+        return sink.write(c->bytes.data(), c->bytes.size());
+      });
+}
+
 }  // namespace
 
 void add_file_routes(httplib::Server& server, const ServerContext& ctx) {
@@ -72,6 +150,14 @@ void add_file_routes(httplib::Server& server, const ServerContext& ctx) {
              route(ctx, [&ctx](const auto& req, auto& res) { list_route(ctx, req, res); }));
   server.Get(job + "/files/([^/]+)/([^/]+)",
              route(ctx, [&ctx](const auto& req, auto& res) { read_route(ctx, req, res); }));
+  // No bearer token: the link's signature is its credential (what az's file stream expects).
+  server.Get(kFileLinkPath, [&ctx](const httplib::Request& req, httplib::Response& res) {
+    try {
+      link_route(ctx, req, res);
+    } catch (const std::exception&) {
+      send_error(res, {500, "InternalError", "the control plane failed to answer"});
+    }
+  });
 }
 
 }  // namespace batchai::cp

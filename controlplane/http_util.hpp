@@ -10,6 +10,8 @@
 
 #include "controlplane/api_error.hpp"
 #include "controlplane/auth.hpp"
+#include "controlplane/file_links.hpp"
+#include "controlplane/storage_accounts.hpp"
 #include "controlplane/store.hpp"
 #include "controlplane/volumes.hpp"
 #include "protocol/messages.hpp"
@@ -23,6 +25,9 @@ struct ServerContext {
   protocol::PollSettings poll;
   Credentials credentials;   // who may call what (controlplane/auth.hpp)
   FileServers file_servers;  // what fileServer.id may name (--file-server)
+  bool tls = true;           // false under --insecure-http: the URLs handed out say http
+  const StorageAccounts* storage_accounts = nullptr;  // Microsoft.Storage (--storage-accounts)
+  const FileLinks* file_links = nullptr;              // listOutputFiles' downloadUrls
 };
 
 void send_json(httplib::Response& res, int status, const nlohmann::json& body);

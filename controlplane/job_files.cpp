@@ -99,7 +99,8 @@ std::variant<JobDirectory, ApiError> job_directory(const JobRecord& job,
                      "the job's files are not reachable from the control plane: it was started "
                      "without --node-root");
   }
-  const std::string segment = output_segment(job.workspace, job.experiment, job.name, job.uuid);
+  const std::string segment =
+      output_segment(job.resource_group, job.workspace, job.experiment, job.name, job.uuid);
   const json& props = job.properties;
   if (directory == "stdouterr") {
     auto prefix =

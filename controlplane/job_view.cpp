@@ -39,19 +39,21 @@ json view_job(const JobRecord& job) {
     out["schedulingPriority"] = "normal";
   }
   const std::string created = iso8601_utc(job.creation_ms);
-  out["cluster"] = {{"id", cluster_resource_id(job.cluster)}, {"resourceGroup", kResourceGroup}};
+  const std::string group = group_or_default(job.resource_group);
+  out["cluster"] = {{"id", cluster_resource_id(job.resource_group, job.workspace, job.cluster)},
+                    {"resourceGroup", group}};
   out["creationTime"] = created;
   out["executionInfo"] = job.info ? protocol::to_json(*job.info) : json(nullptr);
   out["executionState"] = job.state;
   out["executionStateTransitionTime"] = iso8601_utc(job.state_ms);
-  out["id"] = job_resource_id(job.workspace, job.experiment, job.name);
+  out["id"] = job_resource_id(job.resource_group, job.workspace, job.experiment, job.name);
   out["jobOutputDirectoryPathSegment"] =
-      output_segment(job.workspace, job.experiment, job.name, job.uuid);
+      output_segment(job.resource_group, job.workspace, job.experiment, job.name, job.uuid);
   out["name"] = job.name;
   out["nodeCount"] = job.node_count;
   out["provisioningState"] = "succeeded";
   out["provisioningStateTransitionTime"] = created;
-  out["resourceGroup"] = kResourceGroup;
+  out["resourceGroup"] = group;
   out["toolType"] = job.tool_type;
   out["type"] = "Microsoft.BatchAI/workspaces/experiments/jobs";
   return out;

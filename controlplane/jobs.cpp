@@ -1,5 +1,8 @@
 #include "controlplane/jobs.hpp"
 
+#include <algorithm>
+#include <set>
+
 #include "common/time.hpp"
 #include "common/uuid.hpp"
 #include "controlplane/job_state.hpp"
@@ -112,10 +115,15 @@ std::optional<ApiError> create_job(State& s, const NewJob& nj, std::int64_t now,
                            nj.cluster + "\" does not exist");
   }
   const std::string key = job_key(nj.workspace, nj.experiment, nj.name);
-  if (s.jobs.count(key)) {
-    return conflict("JobAlreadyExists", "the job " + key + " already exists");
+  if (auto old = s.jobs.find(key); old != s.jobs.end()) {
+    return conflict("JobAlreadyExists", old->second.deleted
+                                            ? "the job " + key +
+                                                  " is being deleted; its name is free once "
+                                                  "its tasks have ended"
+                                            : "the job " + key + " already exists");
   }
   JobRecord j;
+  j.resource_group = nj.resource_group;
   j.workspace = nj.workspace;
   j.experiment = nj.experiment;
   j.name = nj.name;
@@ -163,6 +171,39 @@ std::optional<ApiError> terminate_job(State& s, const std::string& key, std::int
   events.push_back("job " + key + ": termination requested");
   update_job_state(s, job, now, events);
   return std::nullopt;
+}
+
+std::optional<ApiError> delete_job(State& s, const std::string& key, std::int64_t now,
+                                   Events& events) {
+  auto it = s.jobs.find(key);
+  if (it == s.jobs.end() || it->second.deleted) {
+    return not_found("JobNotFound", "the job " + key + " does not exist");
+  }
+  bool changed = false;
+  if (auto e = terminate_job(s, key, now, changed, events)) return e;
+  it->second.deleted = true;
+  events.push_back("job " + key + ": deleted");
+  forget_deleted_jobs(s, events);
+  return std::nullopt;
+}
+
+bool forget_deleted_jobs(State& s, Events& events) {
+  std::set<std::string> on_nodes;
+  for (const auto& [id, n] : s.nodes) on_nodes.insert(n.tasks.begin(), n.tasks.end());
+  bool forgot = false;
+  for (auto it = s.jobs.begin(); it != s.jobs.end();) {
+    const JobRecord& job = it->second;
+    const bool busy = std::any_of(job.tasks.begin(), job.tasks.end(),
+                                  [&](const TaskRecord& t) { return on_nodes.count(t.task_id); });
+    if (!job.deleted || !is_final_job_state(job.state) || busy) {
+      ++it;
+      continue;
+    }
+    events.push_back("job " + it->first + ": forgotten (deleted, and its tasks have ended)");
+    it = s.jobs.erase(it);
+    forgot = true;
+  }
+  return forgot;
 }
 
 }  // namespace batchai::cp

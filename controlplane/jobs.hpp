@@ -15,6 +15,7 @@
 namespace batchai::cp {
 
 struct NewJob {
+  std::string resource_group;  // empty for a job of the /v1 routes
   std::string workspace;
   std::string experiment;
   std::string name;
@@ -40,5 +41,12 @@ std::optional<ApiError> create_job(State& s, const NewJob& job, std::int64_t now
 // (changed stays false).
 std::optional<ApiError> terminate_job(State& s, const std::string& key, std::int64_t now,
                                       bool& changed, Events& events);
+
+// Deletes the job: terminates it and hides it; it is forgotten once final (forget_deleted_jobs).
+std::optional<ApiError> delete_job(State& s, const std::string& key, std::int64_t now,
+                                   Events& events);
+
+// Forgets the deleted jobs that are final and on no node's task list. Returns whether any went.
+bool forget_deleted_jobs(State& s, Events& events);
 
 }  // namespace batchai::cp

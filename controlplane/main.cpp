@@ -17,6 +17,37 @@ namespace {
 
 using namespace batchai::cp;
 
+// What the resource-manager API needs from files: the service principals (and the token signing
+// key in the state directory) and the storage accounts. Logs the problem and returns false.
+bool load_resource_manager(const Options& o, std::optional<AccessTokens>& tokens,
+                           StorageAccounts& accounts) {
+  if (!o.service_principals_file.empty()) {
+    auto text = read_secret_file(o.service_principals_file, 1 << 20);
+    if (!text) {
+      spdlog::error("--service-principals: {}", text.error().message);
+      return false;
+    }
+    auto loaded = AccessTokens::load(*text, o.state_dir + "/token-signing.key");
+    if (!loaded) {
+      spdlog::error("--service-principals {}: {}", o.service_principals_file,
+                    loaded.error().message);
+      return false;
+    }
+    tokens = std::move(*loaded);
+  }
+  if (!o.storage_accounts_file.empty()) {
+    auto text = read_secret_file(o.storage_accounts_file, 1 << 20);
+    auto parsed =
+        text ? StorageAccounts::parse(*text) : batchai::Result<StorageAccounts>(text.error());
+    if (!parsed) {
+      spdlog::error("--storage-accounts {}: {}", o.storage_accounts_file, parsed.error().message);
+      return false;
+    }
+    accounts = std::move(*parsed);
+  }
+  return true;
+}
+
 int run(Options& o) {
   if (auto s = check_options(o); !s) {
     spdlog::error("{}", s.error().message);
@@ -51,6 +82,11 @@ int run(Options& o) {
     spdlog::error("{}", store.error().message);
     return 1;
   }
+  std::optional<AccessTokens> tokens;
+  StorageAccounts accounts;
+  if (!load_resource_manager(o, tokens, accounts)) return 2;
+  if (tokens) credentials.access_tokens = &*tokens;
+  const FileLinks file_links;
   auto server = make_server(o);
   if (!server) {
     spdlog::error("{}", server.error().message);
@@ -59,8 +95,9 @@ int run(Options& o) {
   if (o.insecure_http) {
     spdlog::warn("plain http (--insecure-http): requests and job secrets travel unencrypted");
   }
-  ServerContext ctx{**store,     o.cluster,     o.node_root, {o.poll_wait_seconds, 0},
-                    credentials, o.file_servers};
+  ServerContext ctx{**store,     o.cluster,      o.node_root,      {o.poll_wait_seconds, 0},
+                    credentials, o.file_servers, !o.insecure_http, &accounts,
+                    &file_links};
   configure_server(**server, ctx);
 
   // Signals are taken by one thread; every other thread (httplib's workers) starts after this.

@@ -13,8 +13,40 @@
 
 namespace batchai::cp {
 
+// A resource group of the resource-manager API (controlplane/arm_groups.cpp). Its name is
+// matched case-insensitively, as Azure does; the key of State::resource_groups is lower case.
+struct ResourceGroupRecord {
+  std::string name;  // as first written
+  std::string location;
+  nlohmann::json tags;  // object or null
+  std::int64_t creation_ms = 0;
+};
+
+// A Batch AI workspace. Workspace names are unique on this control plane (not per resource
+// group): jobs are keyed by workspace, experiment and name.
+struct WorkspaceRecord {
+  std::string name;
+  std::string resource_group;
+  std::string location;
+  nlohmann::json tags;
+  std::int64_t creation_ms = 0;
+};
+
+struct ExperimentRecord {
+  std::string workspace;
+  std::string name;
+  std::int64_t creation_ms = 0;
+};
+
 struct ClusterRecord {
   std::string name;
+  // The workspace the cluster belongs to, and its resource group (empty: a cluster made before
+  // there were workspaces, shown in the default one). Cluster names are unique on this control
+  // plane: nodes join a cluster by name.
+  std::string workspace;
+  std::string resource_group;
+  nlohmann::json vm_configuration;       // virtualMachineConfiguration, shown, not acted on
+  bool deleting = false;                 // deleted: its nodes leave, then it goes
   nlohmann::json node_setup;             // null when none; holds secrets
   nlohmann::json user_account_settings;  // null when none; holds the admin password
   nlohmann::json scale_settings;         // null when none; shown, not acted on
@@ -57,6 +89,7 @@ struct TaskRecord {
 };
 
 struct JobRecord {
+  std::string resource_group;  // empty: a job made before there were resource groups
   std::string workspace;
   std::string experiment;
   std::string name;
@@ -71,6 +104,9 @@ struct JobRecord {
   std::int64_t state_ms = 0;     // executionStateTransitionTime
   std::optional<protocol::ExecutionInfo> info;
   bool terminate = false;  // the user asked for termination
+  // The user deleted the job: it is terminated, hidden from every view, and forgotten once its
+  // tasks are final (its name is taken until then).
+  bool deleted = false;
   // A node of the job left the cluster with "requeue" and stopped its task: once every task of
   // the gang is final, the job goes back to the queue (the last to report may be another node).
   bool requeue = false;
@@ -82,6 +118,12 @@ struct JobRecord {
 
 struct State {
   std::int64_t next_job_seq = 1;
+  std::map<std::string, ResourceGroupRecord> resource_groups;  // by lower-case name
+  std::map<std::string, WorkspaceRecord> workspaces;
+  std::map<std::string, ExperimentRecord> experiments;  // by "<ws>/<exp>"
+  // The storage accounts of --storage-accounts that `az storage account create` made, and the
+  // resource group each was made in (controlplane/storage_accounts.hpp).
+  std::map<std::string, std::string> storage_account_groups;
   std::map<std::string, ClusterRecord> clusters;
   std::map<std::string, NodeRecord> nodes;
   std::map<std::string, JobRecord> jobs;  // by job_key(ws, exp, job)

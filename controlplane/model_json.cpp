@@ -17,10 +17,30 @@ json opt_int(const std::optional<std::int64_t>& v) {
 }
 
 json cluster_to_json(const ClusterRecord& c) {
-  return {{"nodeSetup", c.node_setup},         {"userAccountSettings", c.user_account_settings},
-          {"scaleSettings", c.scale_settings}, {"vmSize", c.vm_size},
-          {"vmPriority", c.vm_priority},       {"configVersion", c.config_version},
-          {"creationMs", c.creation_ms},       {"modifiedMs", c.modified_ms}};
+  return {{"workspace", c.workspace},
+          {"resourceGroup", c.resource_group},
+          {"nodeSetup", c.node_setup},
+          {"userAccountSettings", c.user_account_settings},
+          {"scaleSettings", c.scale_settings},
+          {"vmSize", c.vm_size},
+          {"vmPriority", c.vm_priority},
+          {"virtualMachineConfiguration", c.vm_configuration},
+          {"deleting", c.deleting},
+          {"configVersion", c.config_version},
+          {"creationMs", c.creation_ms},
+          {"modifiedMs", c.modified_ms}};
+}
+
+json group_to_json(const ResourceGroupRecord& g) {
+  return {
+      {"name", g.name}, {"location", g.location}, {"tags", g.tags}, {"creationMs", g.creation_ms}};
+}
+
+json workspace_to_json(const WorkspaceRecord& w) {
+  return {{"resourceGroup", w.resource_group},
+          {"location", w.location},
+          {"tags", w.tags},
+          {"creationMs", w.creation_ms}};
 }
 
 json node_to_json(const NodeRecord& n) {
@@ -66,7 +86,8 @@ std::optional<protocol::JobSshIdentity> ssh_from(const json& j) {
 json job_to_json(const JobRecord& j) {
   json tasks = json::array();
   for (const auto& t : j.tasks) tasks.push_back(task_to_json(t));
-  return {{"workspace", j.workspace},
+  return {{"resourceGroup", j.resource_group},
+          {"workspace", j.workspace},
           {"experiment", j.experiment},
           {"name", j.name},
           {"uuid", j.uuid},
@@ -80,6 +101,7 @@ json job_to_json(const JobRecord& j) {
           {"stateMs", j.state_ms},
           {"executionInfo", j.info ? protocol::to_json(*j.info) : json(nullptr)},
           {"terminate", j.terminate},
+          {"deleted", j.deleted},
           {"requeue", j.requeue},
           {"hosts", j.hosts},
           {"ssh", ssh_to_json(j.ssh)},
@@ -95,6 +117,11 @@ protocol::ExecutionInfo info_from(const json& j) {
 ClusterRecord cluster_from(const std::string& name, const json& j) {
   ClusterRecord c;
   c.name = name;
+  // Absent in a state written before workspaces were.
+  c.workspace = j.value("workspace", "");
+  c.resource_group = j.value("resourceGroup", "");
+  c.vm_configuration = j.value("virtualMachineConfiguration", json(nullptr));
+  c.deleting = j.value("deleting", false);
   c.node_setup = j.at("nodeSetup");
   c.user_account_settings = j.at("userAccountSettings");
   c.scale_settings = j.at("scaleSettings");
@@ -127,6 +154,8 @@ NodeRecord node_from(const std::string& id, const json& j) {
 
 JobRecord job_from(const json& j) {
   JobRecord r;
+  r.resource_group = j.value("resourceGroup", "");
+  r.deleted = j.value("deleted", false);
   r.workspace = j.at("workspace").get<std::string>();
   r.experiment = j.at("experiment").get<std::string>();
   r.name = j.at("name").get<std::string>();
@@ -168,8 +197,18 @@ std::string state_to_text(const State& state) {
   for (const auto& [id, n] : state.nodes) nodes[id] = node_to_json(n);
   json jobs = json::array();
   for (const auto& [key, j] : state.jobs) jobs.push_back(job_to_json(j));
+  json groups = json::object();
+  for (const auto& [key, g] : state.resource_groups) groups[key] = group_to_json(g);
+  json workspaces = json::object();
+  for (const auto& [name, w] : state.workspaces) workspaces[name] = workspace_to_json(w);
+  json experiments = json::object();
+  for (const auto& [key, e] : state.experiments) experiments[key] = e.creation_ms;
   json doc = {{"format", kFormat},
               {"nextJobSeq", state.next_job_seq},
+              {"resourceGroups", groups},
+              {"workspaces", workspaces},
+              {"experiments", experiments},
+              {"storageAccountGroups", state.storage_account_groups},
               {"clusters", clusters},
               {"nodes", nodes},
               {"jobs", jobs}};
@@ -185,6 +224,27 @@ Result<State> state_from_text(const std::string& text) {
     }
     State s;
     s.next_job_seq = doc.at("nextJobSeq").get<std::int64_t>();
+    // The resource-manager objects are absent in a state written before they were.
+    const json groups = doc.value("resourceGroups", json::object());
+    const json workspaces = doc.value("workspaces", json::object());
+    const json experiments = doc.value("experiments", json::object());
+    for (const auto& [key, g] : groups.items()) {
+      s.resource_groups[key] = {g.at("name").get<std::string>(),
+                                g.at("location").get<std::string>(), g.at("tags"),
+                                g.at("creationMs").get<std::int64_t>()};
+    }
+    for (const auto& [name, w] : workspaces.items()) {
+      s.workspaces[name] = {name, w.at("resourceGroup").get<std::string>(),
+                            w.at("location").get<std::string>(), w.at("tags"),
+                            w.at("creationMs").get<std::int64_t>()};
+    }
+    s.storage_account_groups =
+        doc.value("storageAccountGroups", json::object()).get<std::map<std::string, std::string>>();
+    for (const auto& [key, ms] : experiments.items()) {
+      const auto slash = key.find('/');
+      if (slash == std::string::npos) throw std::runtime_error("experiment key " + key);
+      s.experiments[key] = {key.substr(0, slash), key.substr(slash + 1), ms.get<std::int64_t>()};
+    }
     for (const auto& [name, c] : doc.at("clusters").items()) {
       s.clusters[name] = cluster_from(name, c);
     }

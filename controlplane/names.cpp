@@ -24,9 +24,9 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
-std::string resource_prefix() {
-  return std::string("/subscriptions/") + kSubscription + "/resourceGroups/" + kResourceGroup +
-         "/providers/Microsoft.BatchAI";
+std::string workspace_prefix(const std::string& rg, const std::string& ws) {
+  return group_resource_id(rg) + "/providers/Microsoft.BatchAI/workspaces/" +
+         workspace_or_default(ws);
 }
 
 }  // namespace
@@ -51,10 +51,18 @@ std::string job_key(const std::string& ws, const std::string& exp, const std::st
   return ws + "/" + exp + "/" + job;
 }
 
-std::string output_segment(const std::string& ws, const std::string& exp, const std::string& job,
-                           const std::string& uuid) {
-  return std::string(kSubscription) + "/" + kResourceGroup + "/workspaces/" + ws + "/experiments/" +
-         exp + "/jobs/" + job + "/" + uuid;
+std::string group_or_default(const std::string& resource_group) {
+  return resource_group.empty() ? kResourceGroup : resource_group;
+}
+
+std::string workspace_or_default(const std::string& workspace) {
+  return workspace.empty() ? kDefaultWorkspace : workspace;
+}
+
+std::string output_segment(const std::string& rg, const std::string& ws, const std::string& exp,
+                           const std::string& job, const std::string& uuid) {
+  return std::string(kSubscription) + "/" + group_or_default(rg) + "/workspaces/" + ws +
+         "/experiments/" + exp + "/jobs/" + job + "/" + uuid;
 }
 
 std::string task_id(const std::string& ws, const std::string& exp, const std::string& job,
@@ -79,12 +87,27 @@ std::optional<TaskRef> parse_task_id(const std::string& id) {
   return ref;
 }
 
-std::string job_resource_id(const std::string& ws, const std::string& exp, const std::string& job) {
-  return resource_prefix() + "/workspaces/" + ws + "/experiments/" + exp + "/jobs/" + job;
+std::string group_resource_id(const std::string& rg) {
+  return std::string("/subscriptions/") + kSubscription + "/resourceGroups/" + group_or_default(rg);
 }
 
-std::string cluster_resource_id(const std::string& cluster) {
-  return resource_prefix() + "/clusters/" + cluster;
+std::string workspace_resource_id(const std::string& rg, const std::string& ws) {
+  return workspace_prefix(rg, ws);
+}
+
+std::string experiment_resource_id(const std::string& rg, const std::string& ws,
+                                   const std::string& exp) {
+  return workspace_prefix(rg, ws) + "/experiments/" + exp;
+}
+
+std::string job_resource_id(const std::string& rg, const std::string& ws, const std::string& exp,
+                            const std::string& job) {
+  return experiment_resource_id(rg, ws, exp) + "/jobs/" + job;
+}
+
+std::string cluster_resource_id(const std::string& rg, const std::string& ws,
+                                const std::string& cluster) {
+  return workspace_prefix(rg, ws) + "/clusters/" + cluster;
 }
 
 }  // namespace batchai::cp

@@ -11,6 +11,8 @@ namespace batchai::cp {
 // this control plane has no Azure subscription, so it uses these constants.
 inline constexpr const char* kSubscription = "00000000-0000-0000-0000-000000000000";
 inline constexpr const char* kResourceGroup = "batchai.local";
+// The tenant the subscription belongs to: `az login --tenant` names it.
+inline constexpr const char* kTenant = "00000000-0000-0000-0000-00000000a11c";
 
 // Workspace, experiment, job and cluster names: ^[-\w_]+$, 1 to 64 characters (ASCII).
 bool is_valid_name(const std::string& name);
@@ -19,9 +21,15 @@ bool is_valid_node_id(const std::string& id);
 
 // "<ws>/<exp>/<job>": the key of a job in the state.
 std::string job_key(const std::string& ws, const std::string& exp, const std::string& job);
+// The resource group and workspace of a record made before there were any (the /v1 routes):
+// "" stands for these.
+inline constexpr const char* kDefaultWorkspace = "default";
+std::string group_or_default(const std::string& resource_group);
+std::string workspace_or_default(const std::string& workspace);
+
 // "<sub>/<rg>/workspaces/<ws>/experiments/<exp>/jobs/<job>/<uuid>" (reference section 5).
-std::string output_segment(const std::string& ws, const std::string& exp, const std::string& job,
-                           const std::string& uuid);
+std::string output_segment(const std::string& rg, const std::string& ws, const std::string& exp,
+                           const std::string& job, const std::string& uuid);
 // "<ws>/<exp>/<job>/<uuid>/<taskIndex>".
 std::string task_id(const std::string& ws, const std::string& exp, const std::string& job,
                     const std::string& uuid, int index);
@@ -33,7 +41,14 @@ struct TaskRef {
 };
 std::optional<TaskRef> parse_task_id(const std::string& id);
 
-std::string job_resource_id(const std::string& ws, const std::string& exp, const std::string& job);
-std::string cluster_resource_id(const std::string& cluster);
+// Resource ids: /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.BatchAI/...
+std::string group_resource_id(const std::string& rg);
+std::string workspace_resource_id(const std::string& rg, const std::string& ws);
+std::string experiment_resource_id(const std::string& rg, const std::string& ws,
+                                   const std::string& exp);
+std::string job_resource_id(const std::string& rg, const std::string& ws, const std::string& exp,
+                            const std::string& job);
+std::string cluster_resource_id(const std::string& rg, const std::string& ws,
+                                const std::string& cluster);
 
 }  // namespace batchai::cp

@@ -5,6 +5,7 @@
 
 #include "common/time.hpp"
 #include "controlplane/job_state.hpp"
+#include "controlplane/jobs.hpp"
 #include "controlplane/names.hpp"
 #include "controlplane/scheduler.hpp"
 
@@ -21,8 +22,13 @@ std::optional<ApiError> register_node(State& s, const std::string& node_id,
                                       Events& events) {
   if (!s.clusters.count(req.cluster)) {
     return not_found("ClusterNotFound", "the cluster \"" + req.cluster +
-                                            "\" does not exist; create it with PUT /v1/clusters/" +
-                                            req.cluster);
+                                            "\" does not exist; create it first (az batchai "
+                                            "cluster create -n " +
+                                            req.cluster + ")");
+  }
+  if (s.clusters.at(req.cluster).deleting) {
+    return conflict("ClusterDeleting",
+                    "the cluster \"" + req.cluster + "\" is being deleted; a node cannot join it");
   }
   auto it = s.nodes.find(node_id);
   if (it == s.nodes.end()) {
@@ -72,8 +78,9 @@ protocol::RegisterResponse register_response(const State& s, const std::string& 
     if (r.node_setup.contains("setupTask") && r.node_setup["setupTask"].is_object() &&
         !r.node_setup["setupTask"].contains("stdOutErrPathSuffix")) {
       r.node_setup["setupTask"]["stdOutErrPathSuffix"] =
-          std::string(kSubscription) + "/" + kResourceGroup + "/workspaces/default/clusters/" +
-          c.name + "/" + std::to_string(c.creation_ms) + "-" + std::to_string(c.config_version);
+          std::string(kSubscription) + "/" + group_or_default(c.resource_group) + "/workspaces/" +
+          workspace_or_default(c.workspace) + "/clusters/" + c.name + "/" +
+          std::to_string(c.creation_ms) + "-" + std::to_string(c.config_version);
     }
   }
   r.cluster_config_version = c.config_version;
@@ -164,6 +171,7 @@ std::optional<ApiError> apply_report(State& s, const std::string& node_id,
     }
     update_job_state(s, job, now, events);
   }
+  forget_deleted_jobs(s, events);
   schedule(s, now, events);
   return std::nullopt;
 }
@@ -217,14 +225,27 @@ bool expire_lost_nodes(State& s, std::int64_t now, std::int64_t lost_after_ms,
     for (const auto& key : jobs) update_job_state(s, s.jobs.at(key), now, events);
     changed = true;
   }
+  if (changed) forget_deleted_jobs(s, events);
   return changed;
+}
+
+void forget_deleted_cluster(State& s, const std::string& cluster, Events& events) {
+  auto c = s.clusters.find(cluster);
+  if (c == s.clusters.end() || !c->second.deleting) return;
+  for (const auto& [id, n] : s.nodes) {
+    if (n.cluster == cluster) return;
+  }
+  s.clusters.erase(c);
+  events.push_back("cluster " + cluster + ": deleted (its last node left)");
 }
 
 bool remove_node(State& s, const std::string& node_id, Events& events) {
   auto it = s.nodes.find(node_id);
   if (it == s.nodes.end()) return false;
   events.push_back("node " + node_id + ": left the cluster");
+  const std::string cluster = it->second.cluster;
   s.nodes.erase(it);
+  forget_deleted_cluster(s, cluster, events);
   return true;
 }
 
@@ -246,7 +267,8 @@ protocol::DesiredState desired_state_of(const State& s, const NodeRecord& node,
     a.workspace = job->workspace;
     a.experiment = job->experiment;
     a.job_name = job->name;
-    a.output_segment = output_segment(job->workspace, job->experiment, job->name, job->uuid);
+    a.output_segment =
+        output_segment(job->resource_group, job->workspace, job->experiment, job->name, job->uuid);
     a.task_index = task->index;
     a.hosts = job->hosts;
     a.terminate = task->terminate;

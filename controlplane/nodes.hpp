@@ -51,6 +51,9 @@ void plan_scale_down(State& s, const ClusterRecord& c, Events& events);
 bool expire_lost_nodes(State& s, std::int64_t now, std::int64_t lost_after_ms,
                        std::int64_t heard_floor, Events& events);
 
+// A deleted cluster is forgotten once none of its nodes is left.
+void forget_deleted_cluster(State& s, const std::string& cluster, Events& events);
+
 // A node that has left (DELETE /v1/nodes/{id}, after its tasks ended): forgotten.
 bool remove_node(State& s, const std::string& node_id, Events& events);
 

@@ -27,6 +27,12 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
       "File with the users' bearer token: jobs, clusters, files (mode 0600 or stricter)");
   app.add_option("--node-token-file", o.node_token_file,
                  "File with the nodes' bearer token: the node routes (mode 0600 or stricter)");
+  app.add_option("--service-principals", o.service_principals_file,
+                 "File of \"APPID SECRET\" lines: the service principals that may sign in at "
+                 "/adfs (az login --service-principal, the Azure SDK); mode 0600 or stricter");
+  app.add_option("--storage-accounts", o.storage_accounts_file,
+                 "JSON file of the storage accounts Microsoft.Storage offers, with their keys "
+                 "(docs/real-clients.md); mode 0600 or stricter");
   app.add_flag("--insecure-http", o.insecure_http, "Serve plain http (no TLS): for tests only");
   std::string node_root;
   app.add_option("--node-root", node_root,
@@ -99,14 +105,18 @@ Status check_options(Options& o) {
   return ok();
 }
 
-Result<std::string> load_token(const std::string& path) {
+Result<std::string> read_secret_file(const std::string& path, std::size_t max_bytes) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return err("cannot stat " + path + ": " + errno_text(errno));
   if (!S_ISREG(st.st_mode)) return err(path + " is not a regular file");
   if ((st.st_mode & 077) != 0) {
     return err(path + " can be read by group or others: chmod 600 it");
   }
-  auto text = read_file(path, 4096);
+  return read_file(path, max_bytes);
+}
+
+Result<std::string> load_token(const std::string& path) {
+  auto text = read_secret_file(path, 4096);
   if (!text) return text.error();
   const auto blank = " \t\r\n";
   auto first = text->find_first_not_of(blank);

@@ -18,8 +18,10 @@ struct Options {
   std::string tls_cert;
   std::string tls_key;
   std::string client_ca;
-  std::string token_file;       // the user token
-  std::string node_token_file;  // the node token
+  std::string token_file;               // the user token
+  std::string node_token_file;          // the node token
+  std::string service_principals_file;  // "APPID SECRET" lines: who may get access tokens
+  std::string storage_accounts_file;    // the storage accounts of Microsoft.Storage (JSON)
   bool insecure_http = false;
   std::optional<std::string> node_root;
   std::string cluster = "default";
@@ -37,6 +39,10 @@ std::optional<int> parse_options(int argc, char** argv, Options& options);
 
 // Checks the combinations and fills host and port from listen.
 Status check_options(Options& options);
+
+// A file that holds secrets: a regular file that neither group nor others can read, at most
+// max_bytes long.
+Result<std::string> read_secret_file(const std::string& path, std::size_t max_bytes);
 
 // The bearer token: the file's content without surrounding blanks. The file must be a regular
 // file that neither group nor others can read, as the agent requires of its own.

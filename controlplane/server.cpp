@@ -110,6 +110,8 @@ void configure_server(httplib::Server& server, const ServerContext& ctx) {
   add_node_routes(server, ctx);
   add_user_routes(server, ctx);
   add_file_routes(server, ctx);
+  add_arm_routes(server, ctx);
+  add_identity_routes(server, ctx);
 }
 
 }  // namespace batchai::cp

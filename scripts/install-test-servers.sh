@@ -32,7 +32,9 @@ packages=(samba smbclient cifs-utils rclone fuse3 openssl
   # packages may start does not get in their way.
   docker.io docker-registry apache2-utils busybox-static
   # tests/multinode: each job's own sshd and OpenMPI across agents in network namespaces.
-  openssh-server openssh-client openmpi-bin python3-mpi4py sshfs python3-torch)
+  openssh-server openssh-client openmpi-bin python3-mpi4py sshfs python3-torch
+  # tests/clients: the real clients of the resource-manager API, az batchai and the Azure SDK.
+  azure-cli python3-azure)
 if ! command -v node >/dev/null 2>&1; then packages+=(nodejs); fi
 if ! command -v npm >/dev/null 2>&1; then packages+=(npm); fi
 missing=()

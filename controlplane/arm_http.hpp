@@ -1,0 +1,57 @@
+// What the resource-manager routes share (docs/real-clients.md): the parsed request, api-version,
+// query parameters by any case, the base URL the client used, resources in the
+// {id, name, type, properties} envelope, lists with nextLink paging, and the long-running
+// operation headers.
+#pragma once
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "controlplane/arm_path.hpp"
+#include "controlplane/http_util.hpp"
+
+namespace batchai::cp {
+
+struct ArmRequest {
+  const httplib::Request& http;
+  ArmPath path;
+};
+
+// The api-versions served: Batch AI's and the others' (any dated version: the resource,
+// subscription and storage calls of the clients use fields every version has).
+inline constexpr const char* kBatchAiApiVersion = "2018-05-01";
+
+// A 400 unless api-version fits the path's provider.
+std::optional<ApiError> check_api_version(const ArmRequest& req);
+
+// A query parameter whose name matches name in any case (az writes outputdirectoryid, the SDK
+// the same; Azure ignores case); "" when absent.
+std::string query_param(const httplib::Request& req, const std::string& name);
+
+// "https://HOST:PORT" as the client addressed the control plane (its Host header), or none when
+// the header is not a host and port.
+std::optional<std::string> base_url(const httplib::Request& req, bool tls);
+
+// The resource envelope of a flat view: id, name, type, location and tags at the top, the rest
+// (but resourceGroup) under properties.
+nlohmann::json arm_resource(const nlohmann::json& flat, const std::string& type);
+
+// {"value": [...]} with at most maxresults (default 1000) items from $skiptoken on, and a
+// nextLink to the rest.
+void send_list(const ArmRequest& req, httplib::Response& res, const nlohmann::json& items,
+               bool tls);
+
+// 202 Accepted for a long-running operation whose status is at status_path (an
+// Azure-AsyncOperation and Location), polled at once (Retry-After: 0).
+void send_accepted(const ArmRequest& req, httplib::Response& res, const std::string& status_path,
+                   bool tls);
+
+ApiError resource_not_found(const std::string& what);
+
+// The body as a JSON object (empty allowed: {}), with a 400 naming the problem otherwise.
+std::variant<nlohmann::json, ApiError> body_object(const httplib::Request& req);
+
+}  // namespace batchai::cp

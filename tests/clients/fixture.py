@@ -1,0 +1,115 @@
+"""A control plane that speaks the resource-manager API over TLS, as the real clients need it
+(docs/real-clients.md): its own CA and certificate, a service principal, a storage account
+file, and optionally one agent that runs the jobs (root).
+
+Runs under Debian's /usr/bin/python3, which has azure-cli's and python3-azure's modules."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import unittest
+import warnings
+
+from tests.support.common import (LOOPBACK, free_port, require_root_and_binaries, stop_processes,
+                                  wait_for, wait_port)
+
+CONTROLPLANE = os.environ.get("BATCHAI_CONTROLPLANE", "build/bin/batchai-controlplane")
+AGENT = os.environ.get("BATCHAI_AGENT", "build/bin/batchai-agent")
+
+SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+TENANT = "00000000-0000-0000-0000-00000000a11c"
+APP_ID = "quickstart-app"
+SECRET = "a-secret-of-the-tests"
+STORAGE_ACCOUNT = "baiquickstart"
+STORAGE_KEY = "c3RvcmFnZS1rZXktb2YtdGhlLXRlc3Rz"
+
+
+def openssl(cwd, *args):
+    subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=cwd)
+
+
+def make_tls(directory):
+    """A CA and a server certificate for 127.0.0.1 signed by it; returns (ca, cert, key)."""
+    openssl(directory, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=batchai test CA",
+            "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    openssl(directory, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key",
+            "-out", "server.csr", "-subj", "/CN=127.0.0.1")
+    with open(os.path.join(directory, "server.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    openssl(directory, "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-out", "server.pem", "-extfile", "server.ext")
+    os.chmod(os.path.join(directory, "server.key"), 0o600)
+    return tuple(os.path.join(directory, n) for n in ("ca.pem", "server.pem", "server.key"))
+
+
+def write_secret(path, text):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+class ResourceManagerCase(unittest.TestCase):
+    """Starts the control plane with TLS, a service principal and a storage account."""
+
+    with_agent = False
+
+    def setUp(self):
+        # The SDK's pooled connections are closed by the garbage collector, not by the tests.
+        warnings.simplefilter("ignore", ResourceWarning)
+        if self.with_agent:
+            require_root_and_binaries()
+        self.tmp = tempfile.mkdtemp(prefix="batchai-clients-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.procs = []
+        self.addCleanup(stop_processes, self.procs)
+        self.ca, cert, key = make_tls(self.tmp)
+        self.root = self.path("node")
+        os.makedirs(self.root)
+        principals = self.path("principals")
+        write_secret(principals, "# the tests' service principal\n%s %s\n" % (APP_ID, SECRET))
+        accounts = self.path("storage.json")
+        write_secret(accounts, json.dumps({"accounts": [{
+            "name": STORAGE_ACCOUNT, "key": STORAGE_KEY,
+            "blobEndpoint": "http://127.0.0.1:10000/%s/" % STORAGE_ACCOUNT}]}))
+        self.port = free_port()
+        self.base = "https://%s:%d" % (LOOPBACK, self.port)
+        log = open(self.path("cp.log"), "ab")
+        self.addCleanup(log.close)
+        self.procs.append(subprocess.Popen(
+            [CONTROLPLANE, "--listen", "%s:%d" % (LOOPBACK, self.port),
+             "--state-dir", self.path("cp-state"), "--tls-cert", cert, "--tls-key", key,
+             "--service-principals", principals, "--storage-accounts", accounts,
+             "--node-root", self.root, "--poll-wait-seconds", "20", "--cluster", "unused"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log))
+        wait_port(self.port, proc=self.procs[-1], log=self.path("cp.log"))
+        os.environ["REQUESTS_CA_BUNDLE"] = self.ca
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def read(self, name):
+        with open(self.path(name), errors="replace") as f:
+            return f.read()
+
+    def start_agent(self, cluster):
+        config = {"controlPlaneUrl": self.base, "caBundle": self.ca, "nodeId": "node-0",
+                  "cluster": cluster, "root": self.root, "stateDir": self.path("agent-state"),
+                  "killGraceSeconds": 2, "requestTimeoutSeconds": 5}
+        with open(self.path("agent.json"), "w") as f:
+            json.dump(config, f)
+        log = open(self.path("agent.log"), "ab")
+        self.addCleanup(log.close)
+        self.procs.append(subprocess.Popen([AGENT, "daemon", "--config", self.path("agent.json")],
+                                           stdin=subprocess.DEVNULL, stdout=log, stderr=log))
+
+    def agent_stopped_tasks(self):
+        return "ended" in self.read("agent.log")
+
+
+__all__ = ["ResourceManagerCase", "SUBSCRIPTION", "TENANT", "APP_ID", "SECRET", "STORAGE_ACCOUNT",
+           "STORAGE_KEY", "signal", "wait_for"]
