@@ -97,7 +97,7 @@ Result<AccessTokens> AccessTokens::from(const std::string& principals_text,
     }
     if (secret.size() > 256) return err(where + "the secret is longer than 256 characters");
     for (const auto& p : tokens.principals_) {
-      if (p.app_id == app_id) return err(where + "the application id " + app_id + " is repeated");
+      if (p.app_id == app_id) return err(where + "the application id is repeated");
     }
     tokens.principals_.push_back({app_id, sha256(secret)});
   }

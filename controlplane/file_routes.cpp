@@ -17,7 +17,7 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kJob = "/v1/workspaces/([^/]+)/experiments/([^/]+)/jobs/([^/]+)";
-constexpr std::size_t kMaxChunkBytes = 4u * 1024 * 1024;
+constexpr std::size_t kMaxChunkBytes = std::size_t{4} * 1024 * 1024;
 
 // The job's record, copied out of the state: the files are read without the lock.
 std::optional<JobRecord> find_job(const ServerContext& ctx, const httplib::Request& req) {

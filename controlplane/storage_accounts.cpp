@@ -40,8 +40,10 @@ Result<StorageAccounts> StorageAccounts::parse(const std::string& text) {
     for (const auto& [key, value] : a.items()) {
       const bool known = key == "name" || key == "key" || key == "location" ||
                          key == "blobEndpoint" || key == "fileEndpoint" || key == "resourceGroup";
-      if (!known) return err(at + "." + key + ": is not a known field");
-      if (!value.is_string()) return err(at + "." + key + ": must be a string");
+      std::string field = at;
+      field += "." + key;
+      if (!known) return err(field + ": is not a known field");
+      if (!value.is_string()) return err(field + ": must be a string");
     }
     StorageAccount s;
     s.name = a.value("name", "");

@@ -9,7 +9,7 @@ import subprocess
 import unittest
 
 from tests.clients.fixture import (APP_ID, SECRET, STORAGE_ACCOUNT, STORAGE_KEY, SUBSCRIPTION,
-                                   TENANT, ResourceManagerCase, wait_for)
+                                   TENANT, ResourceManagerCase)
 
 AZ = shutil.which("az")
 G = ["-g", "batchai.quickstart"]

@@ -51,8 +51,8 @@ TEST(ArmPath, RefusesWhatIsNotOfTheShape) {
 }
 
 AccessTokens tokens() {
-  auto t = AccessTokens::from("# principals\napp-1 secret-1\n\napp.2 secret-2\n",
-                              std::string(32, 'k'));
+  auto t =
+      AccessTokens::from("# principals\napp-1 secret-1\n\napp.2 secret-2\n", std::string(32, 'k'));
   EXPECT_TRUE(t) << t.error().message;
   return *t;
 }
