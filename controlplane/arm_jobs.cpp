@@ -12,6 +12,7 @@
 #include "controlplane/job_files.hpp"
 #include "controlplane/jobs.hpp"
 #include "controlplane/names.hpp"
+#include "controlplane/routes.hpp"
 #include "controlplane/views.hpp"
 #include "controlplane/workspaces.hpp"
 
@@ -210,7 +211,7 @@ void arm_list_output_files(const ServerContext& ctx, const ArmRequest& req,
     return send_error(res, bad_request("InvalidQueryParameterValue",
                                        "linkexpiryinminutes must be a whole number from 5 to 600"));
   }
-  auto dir = job_directory(*job, directory_id, ctx.node_root);
+  auto dir = job_directory(*job, directory_id, place_of(ctx, *job));
   if (auto* e = std::get_if<ApiError>(&dir)) return send_error(res, *e);
   auto files = list_files(std::get<JobDirectory>(dir));
   if (auto* e = std::get_if<ApiError>(&files)) return send_error(res, *e);

@@ -39,7 +39,7 @@ void list_route(const ServerContext& ctx, const httplib::Request& req, httplib::
     return send_error(res, bad_request("InvalidQuery",
                                        "directory=stdouterr or directory=<output id> is required"));
   }
-  auto dir = job_directory(*job, req.get_param_value("directory"), ctx.node_root);
+  auto dir = job_directory(*job, req.get_param_value("directory"), place_of(ctx, *job));
   if (auto* e = std::get_if<ApiError>(&dir)) return send_error(res, *e);
   auto files = list_files(std::get<JobDirectory>(dir));
   if (auto* e = std::get_if<ApiError>(&files)) return send_error(res, *e);
@@ -59,7 +59,7 @@ void read_route(const ServerContext& ctx, const httplib::Request& req, httplib::
   if (!offset) {
     return send_error(res, bad_request("InvalidQuery", "offset must be a whole number >= 0"));
   }
-  auto dir = job_directory(*job, req.matches[4], ctx.node_root);
+  auto dir = job_directory(*job, req.matches[4], place_of(ctx, *job));
   if (auto* e = std::get_if<ApiError>(&dir)) return send_error(res, *e);
   auto chunk = read_file_chunk(std::get<JobDirectory>(dir), name, *offset, kMaxChunkBytes);
   if (auto* e = std::get_if<ApiError>(&chunk)) return send_error(res, *e);
@@ -111,7 +111,7 @@ void link_route(const ServerContext& ctx, const httplib::Request& req, httplib::
     return it->second;
   });
   if (!job) return send_error(res, not_found("JobNotFound", "the job does not exist any more"));
-  auto dir = job_directory(*job, link->directory, ctx.node_root);
+  auto dir = job_directory(*job, link->directory, place_of(ctx, *job));
   if (auto* e = std::get_if<ApiError>(&dir)) return send_error(res, *e);
   const JobDirectory where = std::get<JobDirectory>(dir);
   auto head = read_file_chunk(where, link->path, 0, 0);

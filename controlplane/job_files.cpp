@@ -61,7 +61,8 @@ std::variant<JobDirectory, ApiError> below_mount_root(const std::string& dir,
                        "is outside $AZ_BATCHAI_MOUNT_ROOT, where the control plane "
                        "serves nothing");
   }
-  return JobDirectory{node_root, "shared/LS_root/mounts/" + dir.substr(mount_root.size() + 1)};
+  return JobDirectory{node_root, "shared/LS_root/mounts/" + dir.substr(mount_root.size() + 1),
+                      std::nullopt};
 }
 
 // The job's directory, opened beneath the node root: a symbolic link anywhere on the way (in a
@@ -93,51 +94,74 @@ bool is_safe_file_name(const std::string& name) {
 
 std::variant<JobDirectory, ApiError> job_directory(const JobRecord& job,
                                                    const std::string& directory,
-                                                   const std::optional<std::string>& node_root) {
-  if (!node_root) {
-    return not_found("FilesNotReachable",
-                     "the job's files are not reachable from the control plane: it was started "
-                     "without --node-root");
-  }
+                                                   const JobFilesPlace& place) {
   const std::string segment =
       output_segment(job.resource_group, job.workspace, job.experiment, job.name, job.uuid);
   const json& props = job.properties;
+  std::string prefix, suffix, field;
   if (directory == "stdouterr") {
-    auto prefix =
-        expand_here(props.value("stdOutErrPathPrefix", ""), "stdOutErrPathPrefix", *node_root);
-    if (auto* e = std::get_if<ApiError>(&prefix)) return *e;
-    return below_mount_root(join_path(std::get<std::string>(prefix), segment + "/stdouterr"),
-                            "stdOutErrPathPrefix", *node_root);
-  }
-  const json outputs = props.value("outputDirectories", json::array());
-  for (std::size_t i = 0; i < outputs.size(); ++i) {
-    const json& o = outputs[i];
-    if (!o.is_object() || o.value("id", "") != directory) continue;
-    const std::string at = "outputDirectories[" + std::to_string(i) + "]";
-    auto prefix = expand_here(o.value("pathPrefix", ""), at + ".pathPrefix", *node_root);
-    if (auto* e = std::get_if<ApiError>(&prefix)) return *e;
-    std::string dir = std::get<std::string>(prefix);
-    // API 2018-03-01's createNew: false puts the directory at <pathPrefix>[/<pathSuffix>].
-    const bool create_new = !(o.contains("createNew") && o["createNew"] == false);
-    if (create_new) dir = join_path(dir, segment + "/outputs");
-    if (o.contains("pathSuffix") && o["pathSuffix"].is_string() &&
-        !o["pathSuffix"].get<std::string>().empty()) {
-      auto suffix = expand_vars(o["pathSuffix"].get<std::string>(), [](const std::string& name) {
-        return Result<std::string>(err("$" + name));
-      });
-      if (!suffix) {
-        return unreachable(at + ".pathSuffix",
-                           "uses " + suffix.error().message + ", which only the node knows");
+    prefix = props.value("stdOutErrPathPrefix", "");
+    suffix = segment + "/stdouterr";
+    field = "stdOutErrPathPrefix";
+  } else {
+    const json outputs = props.value("outputDirectories", json::array());
+    bool found = false;
+    for (std::size_t i = 0; i < outputs.size() && !found; ++i) {
+      const json& o = outputs[i];
+      if (!o.is_object() || o.value("id", "") != directory) continue;
+      found = true;
+      field = "outputDirectories[" + std::to_string(i) + "].pathPrefix";
+      prefix = o.value("pathPrefix", "");
+      // API 2018-03-01's createNew: false puts the directory at <pathPrefix>[/<pathSuffix>].
+      const bool create_new = !(o.contains("createNew") && o["createNew"] == false);
+      if (create_new) suffix = segment + "/outputs";
+      if (o.contains("pathSuffix") && o["pathSuffix"].is_string() &&
+          !o["pathSuffix"].get<std::string>().empty()) {
+        auto expanded = expand_vars(o["pathSuffix"].get<std::string>(), [](const std::string& n) {
+          return Result<std::string>(err("$" + n));
+        });
+        if (!expanded) {
+          return unreachable("outputDirectories[" + std::to_string(i) + "].pathSuffix",
+                             "uses " + expanded.error().message + ", which only the node knows");
+        }
+        suffix = join_path(suffix, *expanded);
       }
-      dir = join_path(dir, *suffix);
     }
-    return below_mount_root(dir, at + ".pathPrefix", *node_root);
+    if (!found) {
+      return not_found("DirectoryNotFound", "the job has no output directory \"" + directory +
+                                                "\" (and it is not \"stdouterr\")");
+    }
   }
-  return not_found("DirectoryNotFound", "the job has no output directory \"" + directory +
-                                            "\" (and it is not \"stdouterr\")");
+  const ShareVolumes volumes{props.value("mountVolumes", json()), place.cluster_volumes,
+                             place.accounts};
+  if (auto share = share_directory(prefix, suffix, field, volumes)) {
+    if (auto* e = std::get_if<ApiError>(&*share)) return *e;
+    return JobDirectory{"", "", std::get<SmbDirectory>(*share)};
+  }
+  if (!place.node_root) {
+    return not_found("FilesNotReachable",
+                     "the job's files are not reachable from the control plane: they are on no "
+                     "Azure Files share it holds, and it was started without --node-root");
+  }
+  auto expanded = expand_here(prefix, field, *place.node_root);
+  if (auto* e = std::get_if<ApiError>(&expanded)) return *e;
+  return below_mount_root(join_path(std::get<std::string>(expanded), suffix), field,
+                          *place.node_root);
+}
+
+JobFilesPlace job_files_place(const State& s, const JobRecord& job,
+                              const std::optional<std::string>& node_root,
+                              const StorageAccounts* accounts) {
+  JobFilesPlace place{node_root, nullptr, accounts};
+  auto c = s.clusters.find(job.cluster);
+  if (c != s.clusters.end() && c->second.node_setup.is_object()) {
+    place.cluster_volumes = c->second.node_setup.value("mountVolumes", json());
+  }
+  return place;
 }
 
 std::variant<json, ApiError> list_files(const JobDirectory& dir) {
+  if (dir.smb) return list_smb_files(*dir.smb);
   auto opened = open_directory(dir);
   if (auto* e = std::get_if<ApiError>(&opened)) return *e;
   UniqueFd fd = std::move(std::get<UniqueFd>(opened));
@@ -171,6 +195,12 @@ std::variant<FileChunk, ApiError> read_file_chunk(const JobDirectory& dir, const
                                                   std::int64_t offset, std::size_t max_bytes) {
   if (!is_safe_file_name(name)) {
     return bad_request("InvalidFileName", "the file name must be one path component");
+  }
+  if (dir.smb) {
+    auto chunk = read_smb_chunk(*dir.smb, name, offset, max_bytes);
+    if (auto* e = std::get_if<ApiError>(&chunk)) return *e;
+    auto& c = std::get<SmbChunk>(chunk);
+    return FileChunk{std::move(c.bytes), c.file_size};
   }
   auto opened = open_directory(dir);
   if (auto* e = std::get_if<ApiError>(&opened)) return *e;

@@ -1,9 +1,11 @@
-// A job's files as the control plane sees them: with --node-root, the job's stdouterr/ and
-// output directories are found below <node root>/shared/LS_root/mounts, expanding only
-// $AZ_BATCHAI_MOUNT_ROOT (cluster volumes, which the control plane's host has mounted at the
-// same place). Anything else (job volumes, the node's local disk) is on the node only. Nothing
-// outside the mount root is ever served: directories and files are opened beneath the node root
-// with no symbolic link followed (common/beneath.hpp), wherever the document points.
+// A job's files as the control plane sees them. A directory on an Azure Files share of the job
+// or its cluster is read from the share over SMB (controlplane/share_paths.hpp). Otherwise, with
+// --node-root, the job's stdouterr/ and output directories are found below <node
+// root>/shared/LS_root/mounts, expanding only $AZ_BATCHAI_MOUNT_ROOT (cluster volumes, which the
+// control plane's host has mounted at the same place). Anything else (job volumes, the node's local
+// disk) is on the node only. Nothing outside the mount root is ever served: directories and files
+// are opened beneath the node root with no symbolic link followed (common/beneath.hpp), wherever
+// the document points.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +16,7 @@
 
 #include "controlplane/api_error.hpp"
 #include "controlplane/model.hpp"
+#include "controlplane/share_paths.hpp"
 
 namespace batchai::cp {
 
@@ -21,12 +24,26 @@ namespace batchai::cp {
 struct JobDirectory {
   std::string node_root;
   std::string relative;
+  std::optional<SmbDirectory> smb;  // on an Azure Files share: read over SMB instead
+};
+
+// What locates a job's directories besides the job: the node's root as this host sees it, the
+// job's cluster's volumes and the storage accounts the control plane holds (share_paths.hpp).
+struct JobFilesPlace {
+  std::optional<std::string> node_root;
+  nlohmann::json cluster_volumes;
+  const StorageAccounts* accounts = nullptr;
 };
 
 // The job's directory "stdouterr" or output directory <id>.
 std::variant<JobDirectory, ApiError> job_directory(const JobRecord& job,
                                                    const std::string& directory,
-                                                   const std::optional<std::string>& node_root);
+                                                   const JobFilesPlace& place);
+
+// The place of a job's files: the cluster's nodeSetup.mountVolumes read from the state.
+JobFilesPlace job_files_place(const State& s, const JobRecord& job,
+                              const std::optional<std::string>& node_root,
+                              const StorageAccounts* accounts);
 
 // [{"name", "size", "lastModified"}] of the regular files in dir (sorted by name; symbolic
 // links and subdirectories are left out). A directory that does not exist yet is empty.

@@ -4,8 +4,15 @@
 #include <httplib.h>
 
 #include "controlplane/http_util.hpp"
+#include "controlplane/job_files.hpp"
 
 namespace batchai::cp {
+
+// Where the job's files are (its cluster's volumes read from the state).
+inline JobFilesPlace place_of(const ServerContext& ctx, const JobRecord& job) {
+  return ctx.store.read(
+      [&](const State& s) { return job_files_place(s, job, ctx.node_root, ctx.storage_accounts); });
+}
 
 void add_node_routes(httplib::Server& server, const ServerContext& ctx);
 void add_user_routes(httplib::Server& server, const ServerContext& ctx);

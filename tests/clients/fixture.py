@@ -73,9 +73,7 @@ class ResourceManagerCase(unittest.TestCase):
         principals = self.path("principals")
         write_secret(principals, "# the tests' service principal\n%s %s\n" % (APP_ID, SECRET))
         accounts = self.path("storage.json")
-        write_secret(accounts, json.dumps({"accounts": [{
-            "name": STORAGE_ACCOUNT, "key": STORAGE_KEY,
-            "blobEndpoint": "http://127.0.0.1:10000/%s/" % STORAGE_ACCOUNT}]}))
+        write_secret(accounts, json.dumps({"accounts": [self.storage_account()]}))
         self.port = free_port()
         self.base = "https://%s:%d" % (LOOPBACK, self.port)
         log = open(self.path("cp.log"), "ab")
@@ -89,6 +87,11 @@ class ResourceManagerCase(unittest.TestCase):
         wait_port(self.port, proc=self.procs[-1], log=self.path("cp.log"))
         os.environ["REQUESTS_CA_BUNDLE"] = self.ca
 
+    def storage_account(self):
+        """The storage account of --storage-accounts (a subclass adds its endpoints)."""
+        return {"name": STORAGE_ACCOUNT, "key": STORAGE_KEY,
+                "blobEndpoint": "http://127.0.0.1:10000/%s/" % STORAGE_ACCOUNT}
+
     def path(self, name):
         return os.path.join(self.tmp, name)
 
@@ -96,10 +99,10 @@ class ResourceManagerCase(unittest.TestCase):
         with open(self.path(name), errors="replace") as f:
             return f.read()
 
-    def start_agent(self, cluster):
-        config = {"controlPlaneUrl": self.base, "caBundle": self.ca, "nodeId": "node-0",
-                  "cluster": cluster, "root": self.root, "stateDir": self.path("agent-state"),
-                  "killGraceSeconds": 2, "requestTimeoutSeconds": 5}
+    def start_agent(self, cluster, **settings):
+        config = dict({"controlPlaneUrl": self.base, "caBundle": self.ca, "nodeId": "node-0",
+                       "cluster": cluster, "root": self.root, "stateDir": self.path("agent-state"),
+                       "killGraceSeconds": 2, "requestTimeoutSeconds": 5}, **settings)
         with open(self.path("agent.json"), "w") as f:
             json.dump(config, f)
         log = open(self.path("agent.log"), "ab")
