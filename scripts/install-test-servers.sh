@@ -7,8 +7,18 @@
 #   - for tests/containers: docker.io, docker-registry, apache2-utils, busybox-static
 #   - for tests/multinode: openssh-server, openssh-client, openmpi-bin, python3-mpi4py, sshfs,
 #     python3-torch (CPU; large: apt's cache keeps it for the next run)
+#   - for tests/clients: azure-cli and python3-azure (az batchai and the Azure SDK)
+# With --demo, only what the quickstart demo needs (scripts/demo.sh): samba, smbclient, rclone,
+# fuse3, openssl, azure-cli, python3-azure, Azurite and the rclone link.
 # Idempotent: on a machine that has all of it, it only checks and prints.
 set -euo pipefail
+demo_only=0
+for arg in "$@"; do
+  case "$arg" in
+    --demo) demo_only=1 ;;
+    *) echo "install-test-servers.sh: unknown argument $arg" >&2; exit 2 ;;
+  esac
+done
 
 AZURITE_VERSION="${AZURITE_VERSION:-3.35.0}"  # 3.36+ need node >= 21/22; Debian 12 has node 18
 AZURITE_PREFIX="${AZURITE_PREFIX:-/opt/batchai-tests/azurite}"
@@ -35,6 +45,9 @@ packages=(samba smbclient cifs-utils rclone fuse3 openssl
   openssh-server openssh-client openmpi-bin python3-mpi4py sshfs python3-torch
   # tests/clients: the real clients of the resource-manager API, az batchai and the Azure SDK.
   azure-cli python3-azure)
+if [ "$demo_only" = 1 ]; then
+  packages=(samba smbclient rclone fuse3 openssl azure-cli python3-azure)
+fi
 if ! command -v node >/dev/null 2>&1; then packages+=(nodejs); fi
 if ! command -v npm >/dev/null 2>&1; then packages+=(npm); fi
 missing=()

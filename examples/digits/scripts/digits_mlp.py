@@ -11,7 +11,6 @@ import argparse
 import gzip
 import os
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -27,6 +26,12 @@ def log(msg):
 
 def load_data(data_dir):
     path = os.path.join(data_dir, "digits.csv.gz")
+    if not os.path.isfile(path):
+        # The quickstart uploads its data under names with 28x28_cntk in them: one .csv.gz file.
+        found = sorted(n for n in os.listdir(data_dir) if n.endswith(".csv.gz")) \
+            if os.path.isdir(data_dir) else []
+        if len(found) == 1:
+            path = os.path.join(data_dir, found[0])
     if not os.path.isfile(path):
         log("ERROR: data file not found: %s" % path)
         sys.exit(2)
@@ -48,17 +53,12 @@ def forward(params, x):
 
 
 def save_model(model_dir, epoch, params):
+    # Written under its final name: through rclone's FUSE mount of a share, a file renamed right
+    # after it was written may reach the server under its first name (docs/mounts.md).
     final = os.path.join(model_dir, "digits_mlp_epoch_%02d.npz" % epoch)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp_digits_mlp_", suffix=".npz", dir=model_dir)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, w1=params[0], b1=params[1], w2=params[2], b2=params[3],
-                     epoch=np.int64(epoch))
-        os.replace(tmp, final)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with open(final, "wb") as f:
+        np.savez(f, w1=params[0], b1=params[1], w2=params[2], b2=params[3],
+                 epoch=np.int64(epoch))
 
 
 def main():
