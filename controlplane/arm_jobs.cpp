@@ -200,12 +200,11 @@ void arm_list_output_files(const ServerContext& ctx, const ArmRequest& req,
                                        "outputdirectoryid is required: stdouterr or the id of "
                                        "one of the job's outputDirectories"));
   }
-  const std::string directory = query_param(req.http, "directory");
-  if (!directory.empty() && directory != ".") {
-    return send_error(res, bad_request("InvalidQueryParameterValue",
-                                       "directory: only \".\" (the directory itself) is served "
-                                       "so far"));
-  }
+  // directory: a path below the output directory ("." or absent: the directory itself).
+  std::string directory = query_param(req.http, "directory");
+  while (directory.starts_with("./")) directory.erase(0, 2);
+  while (directory.ends_with("/")) directory.pop_back();
+  if (directory == ".") directory.clear();
   auto minutes = link_minutes(req.http);
   if (!minutes) {
     return send_error(res, bad_request("InvalidQueryParameterValue",
@@ -213,14 +212,25 @@ void arm_list_output_files(const ServerContext& ctx, const ArmRequest& req,
   }
   auto dir = job_directory(*job, directory_id, place_of(ctx, *job));
   if (auto* e = std::get_if<ApiError>(&dir)) return send_error(res, *e);
-  auto files = list_files(std::get<JobDirectory>(dir));
+  if (!directory.empty()) {
+    if (auto e = descend(std::get<JobDirectory>(dir), directory)) return send_error(res, *e);
+  }
+  auto files = list_files(std::get<JobDirectory>(dir), true);
   if (auto* e = std::get_if<ApiError>(&files)) return send_error(res, *e);
   const std::string base = base_url(req.http, ctx.tls).value_or("");
   const std::int64_t expiry = wall_ms() / 1000 + *minutes * 60;
   json out = json::array();
   for (const auto& f : std::get<json>(files)) {
-    FileLink link{key_of(req), job->uuid, directory_id, f.at("name").get<std::string>(), expiry};
-    out.push_back({{"name", link.path},
+    const std::string name = f.at("name").get<std::string>();
+    if (f.value("directory", false)) {
+      out.push_back({{"name", name},
+                     {"fileType", "directory"},
+                     {"properties", {{"lastModified", f.at("lastModified")}}}});
+      continue;
+    }
+    FileLink link{key_of(req), job->uuid, directory_id,
+                  directory.empty() ? name : directory + "/" + name, expiry};
+    out.push_back({{"name", name},
                    {"fileType", "file"},
                    {"downloadUrl", base + ctx.file_links->make(link)},
                    {"properties",

@@ -113,8 +113,14 @@ void link_route(const ServerContext& ctx, const httplib::Request& req, httplib::
   if (!job) return send_error(res, not_found("JobNotFound", "the job does not exist any more"));
   auto dir = job_directory(*job, link->directory, place_of(ctx, *job));
   if (auto* e = std::get_if<ApiError>(&dir)) return send_error(res, *e);
-  const JobDirectory where = std::get<JobDirectory>(dir);
-  auto head = read_file_chunk(where, link->path, 0, 0);
+  JobDirectory where = std::get<JobDirectory>(dir);
+  // path: [<subdirectories>/]<name>, below the output directory.
+  const auto slash = link->path.rfind('/');
+  const std::string name = slash == std::string::npos ? link->path : link->path.substr(slash + 1);
+  if (slash != std::string::npos) {
+    if (auto e = descend(where, link->path.substr(0, slash))) return send_error(res, *e);
+  }
+  auto head = read_file_chunk(where, name, 0, 0);
   if (auto* e = std::get_if<ApiError>(&head)) return send_error(res, *e);
   const std::int64_t size = std::get<FileChunk>(head).file_size;
   // httplib applies the request's Range itself (206, Content-Range) to what the provider gives
@@ -132,7 +138,7 @@ void link_route(const ServerContext& ctx, const httplib::Request& req, httplib::
   if (size == 0) return res.set_content("", "application/octet-stream");
   res.set_content_provider(
       static_cast<std::size_t>(size), "application/octet-stream",
-      [where, name = link->path](std::size_t offset, std::size_t want, httplib::DataSink& sink) {
+      [where, name](std::size_t offset, std::size_t want, httplib::DataSink& sink) {
         auto chunk = read_file_chunk(where, name, static_cast<std::int64_t>(offset),
                                      std::min(want, kMaxChunkBytes));
         auto* c = std::get_if<FileChunk>(&chunk);

@@ -160,8 +160,31 @@ JobFilesPlace job_files_place(const State& s, const JobRecord& job,
   return place;
 }
 
-std::variant<json, ApiError> list_files(const JobDirectory& dir) {
-  if (dir.smb) return list_smb_files(*dir.smb);
+std::optional<ApiError> descend(JobDirectory& dir, const std::string& relative) {
+  if (relative.size() > 1024) return bad_request("InvalidPath", "the path is over 1024 bytes");
+  std::size_t start = 0, count = 0;
+  std::string joined;
+  while (start <= relative.size()) {
+    const std::size_t end = std::min(relative.find('/', start), relative.size());
+    const std::string name = relative.substr(start, end - start);
+    if (!is_safe_file_name(name) || ++count > 32) {
+      return bad_request("InvalidPath",
+                         "the path must be names separated by '/', none empty, \".\" or "
+                         "\"..\", at most 32");
+    }
+    joined += (joined.empty() ? "" : "/") + name;
+    start = end + 1;
+  }
+  if (dir.smb) {
+    dir.smb->path = dir.smb->path.empty() ? joined : dir.smb->path + "/" + joined;
+  } else {
+    dir.relative += "/" + joined;
+  }
+  return std::nullopt;
+}
+
+std::variant<json, ApiError> list_files(const JobDirectory& dir, bool with_directories) {
+  if (dir.smb) return list_smb_files(*dir.smb, with_directories);
   auto opened = open_directory(dir);
   if (auto* e = std::get_if<ApiError>(&opened)) return *e;
   UniqueFd fd = std::move(std::get<UniqueFd>(opened));
@@ -179,6 +202,9 @@ std::variant<json, ApiError> list_files(const JobDirectory& dir) {
     if (name == "." || name == "..") continue;
     struct stat st {};
     if (::fstatat(fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (with_directories && S_ISDIR(st.st_mode)) {
+      files.push_back({{"name", name}, {"directory", true}, {"lastModified", iso_of(st.st_mtim)}});
+    }
     if (!S_ISREG(st.st_mode)) continue;
     files.push_back({{"name", name},
                      {"size", static_cast<std::int64_t>(st.st_size)},

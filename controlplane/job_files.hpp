@@ -46,8 +46,14 @@ JobFilesPlace job_files_place(const State& s, const JobRecord& job,
                               const StorageAccounts* accounts);
 
 // [{"name", "size", "lastModified"}] of the regular files in dir (sorted by name; symbolic
-// links and subdirectories are left out). A directory that does not exist yet is empty.
-std::variant<nlohmann::json, ApiError> list_files(const JobDirectory& dir);
+// links are left out), with with_directories also {"name", "directory": true, "lastModified"}
+// of its subdirectories. A directory that does not exist yet is empty.
+std::variant<nlohmann::json, ApiError> list_files(const JobDirectory& dir,
+                                                  bool with_directories = false);
+
+// dir moved down to relative: '/'-separated names, none empty, "." or "..", at most 32 of them
+// and 1024 bytes in all. A 400 naming the problem otherwise.
+std::optional<ApiError> descend(JobDirectory& dir, const std::string& relative);
 
 struct FileChunk {
   std::string bytes;

@@ -130,7 +130,7 @@ std::string iso_of(const struct stat& st) {
 
 }  // namespace
 
-std::variant<json, ApiError> list_smb_files(const SmbDirectory& d) {
+std::variant<json, ApiError> list_smb_files(const SmbDirectory& d, bool with_directories) {
   std::lock_guard lock(smb_mutex());
   auto connected = connect(d);
   if (auto* e = std::get_if<ApiError>(&connected)) return *e;
@@ -144,7 +144,11 @@ std::variant<json, ApiError> list_smb_files(const SmbDirectory& d) {
   struct stat st {};
   while (const auto* info = smbc_getFunctionReaddirPlus2(c)(c, dir, &st)) {
     const std::string name = info->name != nullptr ? info->name : "";
-    if (name.empty() || name == "." || name == ".." || !S_ISREG(st.st_mode)) continue;
+    if (name.empty() || name == "." || name == "..") continue;
+    if (with_directories && S_ISDIR(st.st_mode)) {
+      files.push_back({{"name", name}, {"directory", true}, {"lastModified", iso_of(st)}});
+    }
+    if (!S_ISREG(st.st_mode)) continue;
     files.push_back({{"name", name},
                      {"size", static_cast<std::int64_t>(st.st_size)},
                      {"lastModified", iso_of(st)}});

@@ -23,9 +23,11 @@ struct SmbDirectory {
   std::string password;  // the account key
 };
 
-// [{"name", "size", "lastModified"}] of the regular files in the directory, sorted by name; a
-// directory that does not exist (yet) is empty.
-std::variant<nlohmann::json, ApiError> list_smb_files(const SmbDirectory& dir);
+// [{"name", "size", "lastModified"}] of the regular files in the directory, sorted by name,
+// with with_directories also {"name", "directory": true, "lastModified"} of its
+// subdirectories; a directory that does not exist (yet) is empty.
+std::variant<nlohmann::json, ApiError> list_smb_files(const SmbDirectory& dir,
+                                                      bool with_directories);
 
 struct SmbChunk {
   std::string bytes;

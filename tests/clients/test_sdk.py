@@ -249,6 +249,35 @@ class TheResourceManagerConventions(SdkCase):
                 self.fetch(tampered)
             self.assertEqual(e.exception.code, 403)
 
+    def test_subdirectories_are_listed_and_their_files_downloaded(self):
+        self.make_workspace()
+        cluster = self.client.clusters.begin_create(GROUP, WORKSPACE, CLUSTER,
+                                                    self.cluster_parameters()).result()
+        self.client.jobs.begin_create(GROUP, WORKSPACE, EXPERIMENT, "j",
+                                      self.job_parameters(cluster, "true")).result()
+        segment = self.client.jobs.get(GROUP, WORKSPACE, EXPERIMENT, "j") \
+            .job_output_directory_path_segment
+        models_dir = self.path("node/shared/LS_root/mounts/logs/%s/outputs/Models" % segment)
+        os.makedirs(os.path.join(models_dir, "epoch_1", "deeper"))
+        with open(os.path.join(models_dir, "epoch_1", "model.dnn"), "w") as f:
+            f.write("weights\n")
+
+        def listed(directory):
+            return {f.name: f for f in self.client.jobs.list_output_files(
+                GROUP, WORKSPACE, EXPERIMENT, "j", models.JobsListOutputFilesOptions(
+                    outputdirectoryid="MODEL", directory=directory))}
+
+        top = listed(".")
+        self.assertEqual(top["epoch_1"].file_type, models.FileType.DIRECTORY)
+        self.assertIsNone(top["epoch_1"].download_url)
+        inner = listed("epoch_1")
+        self.assertEqual(sorted(inner), ["deeper", "model.dnn"])
+        self.assertEqual(self.fetch(inner["model.dnn"].download_url), (200, b"weights\n"))
+        for bad in ("../..", "epoch_1/../..", "/etc"):
+            with self.assertRaises(HttpResponseError) as e:
+                listed(bad)
+            self.assertEqual(e.exception.status_code, 400, bad)
+
     def test_storage_accounts_are_the_configured_ones_with_their_keys(self):
         self.resources.resource_groups.create_or_update(GROUP, {"location": "eastus"})
         self.assertEqual(list(self.storage.storage_accounts.list()), [])
