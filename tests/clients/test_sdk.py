@@ -187,6 +187,20 @@ class TheResourceManagerConventions(SdkCase):
         self.assertEqual(e.exception.status_code, 400)
         self.assertIn("properties.cluster", e.exception.error.message)
 
+    def test_a_prefix_on_no_volume_the_control_plane_reaches_is_a_404_saying_why(self):
+        self.make_workspace()
+        cluster = self.client.clusters.begin_create(GROUP, WORKSPACE, CLUSTER,
+                                                    self.cluster_parameters()).result()
+        params = self.job_parameters(cluster, "true")
+        params.std_out_err_path_prefix = "$AZ_BATCHAI_JOB_MOUNT_ROOT/nowhere"
+        self.client.jobs.begin_create(GROUP, WORKSPACE, EXPERIMENT, "j", params).result()
+        with self.assertRaises(ResourceNotFoundError) as e:
+            list(self.client.jobs.list_output_files(
+                GROUP, WORKSPACE, EXPERIMENT, "j",
+                models.JobsListOutputFilesOptions(outputdirectoryid="stdouterr")))
+        self.assertEqual(e.exception.error.code, "FilesNotReachable")
+        self.assertIn("stdOutErrPathPrefix", e.exception.error.message)
+
     def test_a_workspace_needs_its_resource_group(self):
         with self.assertRaises(ResourceNotFoundError) as e:
             self.client.workspaces.begin_create(

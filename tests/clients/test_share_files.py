@@ -92,6 +92,32 @@ class JobFilesOnAShare(SdkCase):
             f.write("late\n")
         self.assertIn("late.txt", self.files("on_share", "stdouterr"))
 
+    def test_a_growing_file_on_the_share_streams_every_byte_once_in_order(self):
+        self.make_workspace()
+        cluster = self.client.clusters.begin_create(GROUP, WORKSPACE, CLUSTER,
+                                                    self.cluster_parameters()).result()
+        self.client.jobs.begin_create(GROUP, WORKSPACE, EXPERIMENT, "growing",
+                                      self.share_job(cluster)).result()
+        segment = self.client.jobs.get(GROUP, WORKSPACE, EXPERIMENT, "growing") \
+            .job_output_directory_path_segment
+        stdouterr = os.path.join(self.logs, segment, "stdouterr")
+        os.makedirs(stdouterr)
+        written = b""
+        with open(os.path.join(stdouterr, "stderr.txt"), "wb") as f:
+            f.write(b"")
+        url = self.files("growing", "stdouterr")["stderr.txt"].download_url
+        # As az's `job file stream` reads: the rest of the file from what it has, again and again.
+        streamed = b""
+        for i in range(20):
+            chunk = ("line %d %s\n" % (i, "x" * (i * 37))).encode()
+            with open(os.path.join(stdouterr, "stderr.txt"), "ab") as f:
+                f.write(chunk)
+            written += chunk
+            status, body = self.fetch(url, {"Range": "bytes=%d-" % len(streamed)})
+            self.assertEqual(status, 206)
+            streamed += body
+        self.assertEqual(streamed, written)
+
     def test_a_share_of_an_account_not_held_or_at_another_host_is_not_read_elsewhere(self):
         self.make_workspace()
         cluster = self.client.clusters.begin_create(GROUP, WORKSPACE, CLUSTER,
