@@ -101,6 +101,8 @@ Result<AccessTokens> AccessTokens::from(const std::string& principals_text,
     }
     tokens.principals_.push_back({app_id, sha256(secret)});
   }
+  // An empty file would leave the user routes open (no credential configured at all).
+  if (tokens.principals_.empty()) return err("lists no service principal");
   return tokens;
 }
 
@@ -111,11 +113,16 @@ Result<AccessTokens> AccessTokens::load(const std::string& principals_text,
   return from(principals_text, *key);
 }
 
-std::string AccessTokens::sign(const std::string& payload) const {
+std::string AccessTokens::sign(const std::string& payload,
+                               const std::array<unsigned char, 32>& secret_digest) const {
+  // The secret's digest is signed too: a principal whose secret changes loses its old tokens.
+  std::string text = payload;
+  text.append(1, '\0');
+  text.append(reinterpret_cast<const char*>(secret_digest.data()), secret_digest.size());
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
   HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
-       reinterpret_cast<const unsigned char*>(payload.data()), payload.size(), mac, &size);
+       reinterpret_cast<const unsigned char*>(text.data()), text.size(), mac, &size);
   static const char* hex = "0123456789abcdef";
   std::string out;
   for (unsigned int i = 0; i < size; ++i) {
@@ -128,15 +135,15 @@ std::string AccessTokens::sign(const std::string& payload) const {
 std::optional<std::string> AccessTokens::issue(const std::string& app_id, const std::string& secret,
                                                std::int64_t now_s) const {
   const auto given = sha256(secret);
-  bool match = false;
+  const Principal* match = nullptr;
   // Every principal is compared, so the time taken says nothing about which id exists.
   for (const auto& p : principals_) {
     const bool secret_ok = CRYPTO_memcmp(p.secret_digest.data(), given.data(), given.size()) == 0;
-    if (same_text(p.app_id, app_id) && secret_ok) match = true;
+    if (same_text(p.app_id, app_id) && secret_ok) match = &p;
   }
-  if (!match) return std::nullopt;
+  if (match == nullptr) return std::nullopt;
   const std::string payload = kPrefix + app_id + "~" + std::to_string(now_s + kAccessTokenSeconds);
-  return payload + "~" + sign(payload);
+  return payload + "~" + sign(payload, match->secret_digest);
 }
 
 bool AccessTokens::verify(const std::string& token, std::int64_t now_s) const {
@@ -146,19 +153,22 @@ bool AccessTokens::verify(const std::string& token, std::int64_t now_s) const {
   const auto last = token.rfind('~');
   const auto middle = token.rfind('~', last - 1);
   if (middle == std::string::npos || middle <= std::string(kPrefix).size()) return false;
+  // A principal removed from the file loses its tokens at the next start.
+  const std::string app_id =
+      token.substr(std::string(kPrefix).size(), middle - std::string(kPrefix).size());
+  const Principal* principal = nullptr;
+  for (const auto& p : principals_) {
+    if (p.app_id == app_id) principal = &p;
+  }
+  if (principal == nullptr) return false;
   const std::string payload = token.substr(0, last);
-  if (!same_text(sign(payload), token.substr(last + 1))) return false;
+  if (!same_text(sign(payload, principal->secret_digest), token.substr(last + 1))) return false;
   std::int64_t expiry = 0;
   const char* begin = token.data() + middle + 1;
   const char* end = token.data() + last;
   auto [ptr, ec] = std::from_chars(begin, end, expiry);
   if (ec != std::errc() || ptr != end) return false;
-  // A principal removed from the file loses its tokens at the next start.
-  const std::string app_id =
-      token.substr(std::string(kPrefix).size(), middle - std::string(kPrefix).size());
-  bool known = false;
-  for (const auto& p : principals_) known = known || p.app_id == app_id;
-  return known && now_s < expiry;
+  return now_s < expiry;
 }
 
 }  // namespace batchai::cp

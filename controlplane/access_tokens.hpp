@@ -1,7 +1,8 @@
 // The identity side of the resource-manager API (docs/real-clients.md): the service principals
 // that may sign in (--service-principals: one "APPID SECRET" per line) and the access tokens the
 // token endpoint issues them. A token is "bai1~<appid>~<expiry>~<signature>": the expiry in
-// seconds since the epoch, the signature HMAC-SHA256 (hex) over what precedes it with a key kept
+// seconds since the epoch, the signature HMAC-SHA256 (hex) over what precedes it and the
+// principal's secret (so a changed secret ends its old tokens) with a key kept
 // in the state directory (0600), so tokens outlive a restart of the control plane and expire on
 // their own. Secrets are kept as SHA-256 digests and compared in constant time.
 #pragma once
@@ -39,7 +40,8 @@ class AccessTokens {
     std::string app_id;
     std::array<unsigned char, 32> secret_digest{};
   };
-  std::string sign(const std::string& payload) const;
+  std::string sign(const std::string& payload,
+                   const std::array<unsigned char, 32>& secret_digest) const;
 
   std::vector<Principal> principals_;
   std::string key_;

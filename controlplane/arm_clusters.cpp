@@ -53,6 +53,7 @@ void save_cluster(const ServerContext& ctx, const ArmRequest& req, httplib::Resp
   const std::string& name = req.path.name_of("clusters");
   const std::string& ws = req.path.name_of("workspaces");
   std::optional<ApiError> error;
+  json view;
   auto saved = ctx.store.modify([&](State& s, Events& events) {
     const auto* w = find_workspace(s, req.path.resource_group.value_or(""), ws);
     if (!w) {
@@ -79,13 +80,12 @@ void save_cluster(const ServerContext& ctx, const ArmRequest& req, httplib::Resp
     put_cluster(s, name, settings, wall_ms(), events);
     s.clusters.at(name).workspace = ws;
     s.clusters.at(name).resource_group = group;
+    view = cluster_resource(s, s.clusters.at(name));
     return true;
   });
   if (error) return send_error(res, *error);
   if (!saved) return send_not_saved(res);
-  send_json(res, 200, ctx.store.read([&](const State& s) {
-    return cluster_resource(s, s.clusters.at(name));
-  }));
+  send_json(res, 200, view);
 }
 
 }  // namespace
@@ -103,7 +103,7 @@ void arm_list_clusters(const ServerContext& ctx, const ArmRequest& req, httplib:
     return out;
   });
   if (!list) return send_error(res, resource_not_found("Microsoft.BatchAI/workspaces/" + ws));
-  send_list(req, res, *list, ctx.tls);
+  send_list(ctx, req, res, *list);
 }
 
 void arm_get_cluster(const ServerContext& ctx, const ArmRequest& req, httplib::Response& res) {
@@ -163,16 +163,15 @@ void arm_delete_cluster(const ServerContext& ctx, const ArmRequest& req, httplib
     if (s.clusters.count(name)) operation = id;
     return true;
   });
-  if (!found) return send_json(res, 204, nullptr);
+  if (!found) return send_no_content(res);
   if (!saved) return send_not_saved(res);
   if (!operation) {
     res.status = 200;
     return;
   }
-  send_accepted(req, res,
+  send_accepted(ctx, req, res,
                 std::string("/subscriptions/") + kSubscription +
-                    "/providers/Microsoft.BatchAI/locations/local/operationstatuses/" + *operation,
-                ctx.tls);
+                    "/providers/Microsoft.BatchAI/locations/local/operationstatuses/" + *operation);
 }
 
 void arm_cluster_remote_login(const ServerContext& ctx, const ArmRequest& req,
@@ -189,7 +188,7 @@ void arm_cluster_remote_login(const ServerContext& ctx, const ArmRequest& req,
     return out;
   });
   if (!list) return send_error(res, cluster_not_found(req));
-  send_list(req, res, *list, ctx.tls);
+  send_list(ctx, req, res, *list);
 }
 
 }  // namespace batchai::cp

@@ -72,7 +72,7 @@ std::optional<ApiError> check_location_and_tags(const json& body, bool location_
 
 void arm_list_subscriptions(const ServerContext& ctx, const ArmRequest& req,
                             httplib::Response& res) {
-  send_list(req, res, json::array({subscription_view()}), ctx.tls);
+  send_list(ctx, req, res, json::array({subscription_view()}));
 }
 
 void arm_get_subscription(const ServerContext&, const ArmRequest&, httplib::Response& res) {
@@ -85,7 +85,7 @@ void arm_list_groups(const ServerContext& ctx, const ArmRequest& req, httplib::R
     for (const auto& [key, g] : s.resource_groups) out.push_back(group_view(g));
     return out;
   });
-  send_list(req, res, groups, ctx.tls);
+  send_list(ctx, req, res, groups);
 }
 
 void arm_get_group(const ServerContext& ctx, const ArmRequest& req, httplib::Response& res) {
@@ -100,8 +100,9 @@ void arm_get_group(const ServerContext& ctx, const ArmRequest& req, httplib::Res
         res, not_found("ResourceGroupNotFound",
                        "Resource group '" + *req.path.resource_group + "' could not be found."));
   }
-  // HEAD (az group exists) is the same answer without its body: 204 as Azure gives.
-  send_json(res, req.http.method == "HEAD" ? 204 : 200, *view);
+  // HEAD (az group exists) is answered 204 as Azure does, with no body.
+  if (req.http.method == "HEAD") return send_no_content(res);
+  send_json(res, 200, *view);
 }
 
 void arm_put_group(const ServerContext& ctx, const ArmRequest& req, httplib::Response& res) {
@@ -114,24 +115,28 @@ void arm_put_group(const ServerContext& ctx, const ArmRequest& req, httplib::Res
   const std::string key = lower_ascii(name);
   bool created = false;
   bool missing = false;
+  bool full = false;
+  json view;
   auto saved = ctx.store.modify([&](State& s, Events& events) {
     auto it = s.resource_groups.find(key);
     if (it == s.resource_groups.end()) {
       if (patch) return !(missing = true);
+      if (s.resource_groups.size() >= kMaxArmObjects) return !(full = true);
       created = true;
       it = s.resource_groups.emplace(key, ResourceGroupRecord{name, "", nullptr, wall_ms()}).first;
       events.push_back("resource group " + name + ": created");
     }
     if (b.contains("location")) it->second.location = b["location"].get<std::string>();
     if (b.contains("tags")) it->second.tags = b["tags"];
+    view = group_view(it->second);
     return true;
   });
+  if (full) return send_error(res, quota_exceeded("resource groups"));
   if (missing) {
     return send_error(res, not_found("ResourceGroupNotFound",
                                      "Resource group '" + name + "' could not be found."));
   }
   if (!saved) return send_not_saved(res);
-  auto view = ctx.store.read([&](const State& s) { return group_view(s.resource_groups.at(key)); });
   send_json(res, created ? 201 : 200, view);
 }
 

@@ -1,6 +1,7 @@
 #include "controlplane/arm_http.hpp"
 
 #include <charconv>
+#include <limits>
 
 namespace batchai::cp {
 
@@ -61,13 +62,14 @@ std::string query_param(const httplib::Request& req, const std::string& name) {
   return "";
 }
 
-std::optional<std::string> base_url(const httplib::Request& req, bool tls) {
+std::optional<std::string> base_url(const ServerContext& ctx, const httplib::Request& req) {
+  if (!ctx.public_url.empty()) return ctx.public_url;
   const std::string host = req.get_header_value("Host");
   if (host.empty() || host.size() > 255) return std::nullopt;
   for (char c : host) {
     if (!is_host_char(c)) return std::nullopt;
   }
-  return std::string(tls ? "https://" : "http://") + host;
+  return std::string(ctx.tls ? "https://" : "http://") + host;
 }
 
 json arm_resource(const json& flat, const std::string& type) {
@@ -85,13 +87,16 @@ json arm_resource(const json& flat, const std::string& type) {
   return out;
 }
 
-void send_list(const ArmRequest& req, httplib::Response& res, const json& items, bool tls) {
+void send_list(const ServerContext& ctx, const ArmRequest& req, httplib::Response& res,
+               const json& items) {
   const std::string max_text = query_param(req.http, "maxresults");
   const std::string skip_text = query_param(req.http, "$skiptoken");
   auto max = max_text.empty() ? std::optional<std::int64_t>(kDefaultMaxResults)
                               : whole(max_text, 1, kDefaultMaxResults);
+  // A list that shrank since the last page ends where it now ends.
   auto skip = skip_text.empty() ? std::optional<std::int64_t>(0)
-                                : whole(skip_text, 0, static_cast<std::int64_t>(items.size()));
+                                : whole(skip_text, 0, std::numeric_limits<std::int32_t>::max());
+  if (skip) skip = std::min<std::int64_t>(*skip, static_cast<std::int64_t>(items.size()));
   if (!max) {
     return send_error(res, bad_request("InvalidQueryParameterValue",
                                        "maxresults must be a whole number from 1 to 1000"));
@@ -104,8 +109,11 @@ void send_list(const ArmRequest& req, httplib::Response& res, const json& items,
   const auto end = std::min<std::int64_t>(*skip + *max, static_cast<std::int64_t>(items.size()));
   for (auto i = *skip; i < end; ++i) page.push_back(items[static_cast<std::size_t>(i)]);
   json body = {{"value", page}};
-  auto base = base_url(req.http, tls);
-  if (end < static_cast<std::int64_t>(items.size()) && base) {
+  auto base = base_url(ctx, req.http);
+  if (end < static_cast<std::int64_t>(items.size())) {
+    if (!base) {
+      return send_error(res, bad_request("InvalidHost", "the Host header is not a host and port"));
+    }
     std::string link = *base + req.http.path + "?";
     for (const auto& [key, value] : req.http.params) {
       if (lower_ascii(key) == "$skiptoken") continue;
@@ -117,14 +125,24 @@ void send_list(const ArmRequest& req, httplib::Response& res, const json& items,
   send_json(res, 200, body);
 }
 
-void send_accepted(const ArmRequest& req, httplib::Response& res, const std::string& status_path,
-                   bool tls) {
+void send_accepted(const ServerContext& ctx, const ArmRequest& req, httplib::Response& res,
+                   const std::string& status_path) {
   const std::string url =
-      base_url(req.http, tls).value_or("") + status_path + "?api-version=" + kBatchAiApiVersion;
+      base_url(ctx, req.http).value_or("") + status_path + "?api-version=" + kBatchAiApiVersion;
   res.set_header("Azure-AsyncOperation", url);
   res.set_header("Location", url);
   res.set_header("Retry-After", "0");
   res.status = 202;
+}
+
+void send_no_content(httplib::Response& res) {
+  res.status = 204;
+  res.body.clear();
+}
+
+ApiError quota_exceeded(const std::string& what) {
+  return conflict("QuotaExceeded", "this control plane holds at most " +
+                                       std::to_string(kMaxArmObjects) + " " + what);
 }
 
 ApiError resource_not_found(const std::string& what) {

@@ -117,7 +117,7 @@ void arm_list_jobs(const ServerContext& ctx, const ArmRequest& req, httplib::Res
     return send_error(
         res, resource_not_found("Microsoft.BatchAI/workspaces/" + ws + "/experiments/" + exp));
   }
-  send_list(req, res, *list, ctx.tls);
+  send_list(ctx, req, res, *list);
 }
 
 void arm_get_job(const ServerContext& ctx, const ArmRequest& req, httplib::Response& res) {
@@ -140,25 +140,29 @@ void arm_put_job(const ServerContext& ctx, const ArmRequest& req, httplib::Respo
   const std::string key = key_of(req);
   for (const auto& w : job.warnings) spdlog::info("job {}: warning: {}", key, w);
   std::optional<ApiError> error;
+  json view;
   auto saved = ctx.store.modify([&](State& s, Events& events) {
     error = check_job_place(s, req, job);
     if (error) return false;
     job.resource_group = s.workspaces.at(job.workspace).resource_group;
     error = create_job(s, job, wall_ms(), events);
+    if (!error) view = job_resource(s.jobs.at(key));
     return !error;
   });
   if (error) return send_error(res, *error);
   if (!saved) return send_not_saved(res);
-  send_json(res, 200, ctx.store.read([&](const State& s) { return job_resource(s.jobs.at(key)); }));
+  send_json(res, 200, view);
 }
 
 void arm_delete_job(const ServerContext& ctx, const ArmRequest& req, httplib::Response& res) {
-  if (!find_job(ctx, req)) return send_json(res, 204, nullptr);
+  if (!find_job(ctx, req)) return send_no_content(res);
   const std::string key = key_of(req);
   std::optional<std::string> uuid;
   std::optional<ApiError> error;
   auto saved = ctx.store.modify([&](State& s, Events& events) {
-    const std::string id = s.jobs.at(key).uuid;
+    auto it = s.jobs.find(key);
+    if (it == s.jobs.end() || it->second.deleted) return false;  // deleted meanwhile
+    const std::string id = it->second.uuid;
     error = delete_job(s, key, wall_ms(), events);
     if (!error && s.jobs.count(key)) uuid = id;
     return !error;
@@ -170,10 +174,9 @@ void arm_delete_job(const ServerContext& ctx, const ArmRequest& req, httplib::Re
     return;
   }
   // Until its tasks have ended on their nodes (operation status job~<uuid>).
-  send_accepted(req, res,
+  send_accepted(ctx, req, res,
                 std::string("/subscriptions/") + kSubscription +
-                    "/providers/Microsoft.BatchAI/locations/local/operationstatuses/job~" + *uuid,
-                ctx.tls);
+                    "/providers/Microsoft.BatchAI/locations/local/operationstatuses/job~" + *uuid);
 }
 
 void arm_terminate_job(const ServerContext& ctx, const ArmRequest& req, httplib::Response& res) {
@@ -217,7 +220,7 @@ void arm_list_output_files(const ServerContext& ctx, const ArmRequest& req,
   }
   auto files = list_files(std::get<JobDirectory>(dir), true);
   if (auto* e = std::get_if<ApiError>(&files)) return send_error(res, *e);
-  const std::string base = base_url(req.http, ctx.tls).value_or("");
+  const std::string base = base_url(ctx, req.http).value_or("");
   const std::int64_t expiry = wall_ms() / 1000 + *minutes * 60;
   json out = json::array();
   for (const auto& f : std::get<json>(files)) {
@@ -236,7 +239,7 @@ void arm_list_output_files(const ServerContext& ctx, const ArmRequest& req,
                    {"properties",
                     {{"lastModified", f.at("lastModified")}, {"contentLength", f.at("size")}}}});
   }
-  send_list(req, res, out, ctx.tls);
+  send_list(ctx, req, res, out);
 }
 
 void arm_job_remote_login(const ServerContext& ctx, const ArmRequest& req, httplib::Response& res) {
@@ -253,7 +256,7 @@ void arm_job_remote_login(const ServerContext& ctx, const ArmRequest& req, httpl
     }
     return out;
   });
-  send_list(req, res, list, ctx.tls);
+  send_list(ctx, req, res, list);
 }
 
 }  // namespace batchai::cp

@@ -45,6 +45,13 @@ const std::array kRoutes = {
     ArmRoute{"POST", "microsoft.batchai/workspaces/experiments/jobs:terminate", arm_terminate_job},
     ArmRoute{"POST", "microsoft.batchai/workspaces/experiments/jobs:listoutputfiles",
              arm_list_output_files},
+    // The SDK asks for a list's next page with GET on its nextLink.
+    ArmRoute{"GET", "microsoft.batchai/workspaces/experiments/jobs:listoutputfiles",
+             arm_list_output_files},
+    ArmRoute{"GET", "microsoft.batchai/workspaces/experiments/jobs:listremotelogininformation",
+             arm_job_remote_login},
+    ArmRoute{"GET", "microsoft.batchai/workspaces/clusters:listremotelogininformation",
+             arm_cluster_remote_login},
     ArmRoute{"POST", "microsoft.batchai/workspaces/experiments/jobs:listremotelogininformation",
              arm_job_remote_login},
     ArmRoute{"GET", "microsoft.batchai/locations:usages", arm_list_usages},
@@ -137,11 +144,14 @@ void add_arm_routes(httplib::Server& server, const ServerContext& ctx) {
   server.Patch(pattern, handler);
   server.Delete(pattern, handler);
   // httplib reads a POST without Content-Length until the client closes: drain a body only
-  // when one is announced (as for the /v1 terminate route).
+  // when one is announced (as for the /v1 terminate route), and only once the caller is known.
   server.Post(pattern,
               httplib::Server::HandlerWithContentReader(
-                  [handler](const httplib::Request& req, httplib::Response& res,
-                            const httplib::ContentReader& reader) {
+                  [&ctx, handler](const httplib::Request& req, httplib::Response& res,
+                                  const httplib::ContentReader& reader) {
+                    if (auto e = authorize(ctx.credentials, Caller::kUser, req)) {
+                      return send_error(res, *e);
+                    }
                     httplib::Request copy = req;
                     if (req.has_header("Content-Length") || req.has_header("Transfer-Encoding")) {
                       std::string body;

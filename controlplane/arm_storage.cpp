@@ -73,7 +73,7 @@ void arm_list_storage_accounts(const ServerContext& ctx, const ArmRequest& req,
       return 0;
     });
   }
-  send_list(req, res, list, ctx.tls);
+  send_list(ctx, req, res, list);
 }
 
 void arm_get_storage_account(const ServerContext& ctx, const ArmRequest& req,
@@ -86,6 +86,7 @@ void arm_get_storage_account(const ServerContext& ctx, const ArmRequest& req,
 void arm_put_storage_account(const ServerContext& ctx, const ArmRequest& req,
                              httplib::Response& res) {
   const std::string& name = req.path.name_of("storageaccounts");
+  if (!req.path.resource_group) return send_error(res, account_not_found(name));
   const auto* a = find_account(ctx, name);
   if (!a) {
     return send_error(res, bad_request("StorageAccountNotOffered",

@@ -58,7 +58,7 @@ void arm_list_workspaces(const ServerContext& ctx, const ArmRequest& req, httpli
     }
     return out;
   });
-  send_list(req, res, list, ctx.tls);
+  send_list(ctx, req, res, list);
 }
 
 void arm_get_workspace(const ServerContext& ctx, const ArmRequest& req, httplib::Response& res) {
@@ -81,6 +81,7 @@ void arm_put_workspace(const ServerContext& ctx, const ArmRequest& req, httplib:
   const std::string& group = *req.path.resource_group;
   const std::string& name = req.path.name_of("workspaces");
   std::optional<ApiError> error;
+  json view;
   auto saved = ctx.store.modify([&](State& s, Events& events) {
     auto g = s.resource_groups.find(lower_ascii(group));
     if (g == s.resource_groups.end()) return (error = group_not_found(group), false);
@@ -94,18 +95,20 @@ void arm_put_workspace(const ServerContext& ctx, const ArmRequest& req, httplib:
     }
     if (it == s.workspaces.end()) {
       if (patch) return (error = workspace_not_found(req), false);
+      if (s.workspaces.size() >= kMaxArmObjects)
+        return (error = quota_exceeded("workspaces"), false);
       it = s.workspaces.emplace(name, WorkspaceRecord{name, g->second.name, "", nullptr, wall_ms()})
                .first;
       events.push_back("workspace " + name + ": created in " + g->second.name);
     }
     if (b.contains("location")) it->second.location = b["location"].get<std::string>();
     if (b.contains("tags")) it->second.tags = b["tags"];
+    view = workspace_view(it->second);
     return true;
   });
   if (error) return send_error(res, *error);
   if (!saved) return send_not_saved(res);
-  send_json(res, 200,
-            ctx.store.read([&](const State& s) { return workspace_view(s.workspaces.at(name)); }));
+  send_json(res, 200, view);
 }
 
 void arm_delete_workspace(const ServerContext& ctx, const ArmRequest& req, httplib::Response& res) {
@@ -117,7 +120,7 @@ void arm_delete_workspace(const ServerContext& ctx, const ArmRequest& req, httpl
     return found;
   });
   // Deleting what does not exist succeeds, as in Azure (204).
-  if (!found) return send_json(res, 204, nullptr);
+  if (!found) return send_no_content(res);
   if (!saved) return send_not_saved(res);
   res.status = 200;
 }
@@ -136,7 +139,7 @@ void arm_list_experiments(const ServerContext& ctx, const ArmRequest& req, httpl
     return out;
   });
   if (!list) return send_error(res, workspace_not_found(req));
-  send_list(req, res, *list, ctx.tls);
+  send_list(ctx, req, res, *list);
 }
 
 void arm_get_experiment(const ServerContext& ctx, const ArmRequest& req, httplib::Response& res) {
@@ -165,6 +168,8 @@ void arm_put_experiment(const ServerContext& ctx, const ArmRequest& req, httplib
     }
     const std::string key = ws + "/" + name;
     if (s.experiments.count(key)) return false;  // exists: nothing to change
+    if (s.experiments.size() >= kMaxArmObjects)
+      return (error = quota_exceeded("experiments"), false);
     s.experiments.emplace(key, ExperimentRecord{ws, name, wall_ms()});
     events.push_back("experiment " + key + ": created");
     return true;
@@ -192,7 +197,7 @@ void arm_delete_experiment(const ServerContext& ctx, const ArmRequest& req,
     events.push_back("experiment " + key + ": deleted");
     return true;
   });
-  if (!found) return send_json(res, 204, nullptr);
+  if (!found) return send_no_content(res);
   if (!saved) return send_not_saved(res);
   res.status = 200;
 }
@@ -207,13 +212,13 @@ void arm_list_usages(const ServerContext& ctx, const ArmRequest& req, httplib::R
                 {"currentValue", cores},
                 {"limit", cores},
                 {"name", {{"value", "dedicatedCores"}, {"localizedValue", "Dedicated Cores"}}}};
-  send_list(req, res, json::array({usage}), ctx.tls);
+  send_list(ctx, req, res, json::array({usage}));
 }
 
 void arm_list_file_servers(const ServerContext& ctx, const ArmRequest& req,
                            httplib::Response& res) {
   // The NFS servers of --file-server are named in fileServers by name; none is managed here.
-  send_list(req, res, json::array(), ctx.tls);
+  send_list(ctx, req, res, json::array());
 }
 
 void arm_get_operation_status(const ServerContext& ctx, const ArmRequest& req,

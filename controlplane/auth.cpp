@@ -59,7 +59,8 @@ std::optional<ApiError> authorize_node(const Credentials& c, const httplib::Requ
       }
       return unauthorized("a node's Authorization: Bearer token is required");
     }
-  } else if (!c.mutual_tls && c.user_token) {
+  } else if (!c.mutual_tls &&
+             (c.user_token || (c.access_tokens != nullptr && !c.access_tokens->empty()))) {
     return forbidden(
         "node routes need a node credential (--node-token-file or mutual TLS), "
         "and this control plane has none");

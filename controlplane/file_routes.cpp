@@ -27,7 +27,7 @@ std::optional<JobRecord> find_job(const ServerContext& ctx, const httplib::Reque
   const std::string key = job_key(req.matches[1], req.matches[2], req.matches[3]);
   return ctx.store.read([&](const State& s) -> std::optional<JobRecord> {
     auto it = s.jobs.find(key);
-    if (it == s.jobs.end()) return std::nullopt;
+    if (it == s.jobs.end() || it->second.deleted) return std::nullopt;
     return it->second;
   });
 }
@@ -69,29 +69,22 @@ void read_route(const ServerContext& ctx, const httplib::Request& req, httplib::
   res.set_content(c.bytes, "application/octet-stream");
 }
 
-// Range: bytes=N- or bytes=N-M (one range, as az's file stream and download tools send).
-struct ByteRange {
-  std::int64_t first = 0;
-  std::optional<std::int64_t> last;
-};
-
-std::optional<ByteRange> parse_range(const std::string& header) {
-  if (!header.starts_with("bytes=")) return std::nullopt;
+// Whether a Range header (one range: bytes=N-, bytes=N-M or bytes=-N, as az's file stream and
+// download tools send) asks for something within a file of size bytes; httplib then serves the
+// range itself.
+bool range_within(const std::string& header, std::int64_t size) {
+  if (!header.starts_with("bytes=") || header.find(',') != std::string::npos) return false;
   const std::string spec = header.substr(6);
   const auto dash = spec.find('-');
-  if (dash == std::string::npos || dash == 0) return std::nullopt;
-  ByteRange r;
+  if (dash == std::string::npos) return false;
   auto whole = [](const std::string& t, std::int64_t& v) {
     auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
     return !t.empty() && ec == std::errc() && end == t.data() + t.size() && v >= 0;
   };
-  if (!whole(spec.substr(0, dash), r.first)) return std::nullopt;
-  if (dash + 1 < spec.size()) {
-    std::int64_t last = 0;
-    if (!whole(spec.substr(dash + 1), last) || last < r.first) return std::nullopt;
-    r.last = last;
-  }
-  return r;
+  std::int64_t first = 0, last = 0;
+  if (dash == 0) return whole(spec.substr(1), last) && last > 0 && size > 0;  // the last N bytes
+  if (!whole(spec.substr(0, dash), first) || first >= size) return false;
+  return dash + 1 == spec.size() || (whole(spec.substr(dash + 1), last) && last >= first);
 }
 
 // GET /jobfiles?job&uuid&dir&path&se&sig: a downloadUrl of listOutputFiles. The link is the
@@ -107,7 +100,9 @@ void link_route(const ServerContext& ctx, const httplib::Request& req, httplib::
   }
   auto job = ctx.store.read([&](const State& s) -> std::optional<JobRecord> {
     auto it = s.jobs.find(link->job_key);
-    if (it == s.jobs.end() || it->second.uuid != link->uuid) return std::nullopt;
+    if (it == s.jobs.end() || it->second.uuid != link->uuid || it->second.deleted) {
+      return std::nullopt;
+    }
     return it->second;
   });
   if (!job) return send_error(res, not_found("JobNotFound", "the job does not exist any more"));
@@ -125,26 +120,32 @@ void link_route(const ServerContext& ctx, const httplib::Request& req, httplib::
   const std::int64_t size = std::get<FileChunk>(head).file_size;
   // httplib applies the request's Range itself (206, Content-Range) to what the provider gives
   // at each offset of the whole file; a range past the end is answered here.
-  if (req.has_header("Range")) {
-    auto range = parse_range(req.get_header_value("Range"));
-    if (!range || range->first >= size) {
-      res.set_header("Content-Range", "bytes */" + std::to_string(size));
-      return send_error(res,
-                        {416, "InvalidRange",
-                         "the range is not within the file's " + std::to_string(size) + " bytes"});
-    }
+  if (req.has_header("Range") && !range_within(req.get_header_value("Range"), size)) {
+    // httplib would cut the error's body to the range and add a Content-Range of its own: the
+    // request (httplib's, not const where it lives) forgets its ranges for this answer.
+    const_cast<httplib::Request&>(req).ranges.clear();
+    res.set_header("Content-Range", "bytes */" + std::to_string(size));
+    return send_error(res, {416, "InvalidRange",
+                            "the range is not within the file's " + std::to_string(size) +
+                                " bytes (one range, bytes=N-, N-M or -N)"});
   }
   res.set_header("Accept-Ranges", "bytes");
   if (size == 0) return res.set_content("", "application/octet-stream");
   res.set_content_provider(
       static_cast<std::size_t>(size), "application/octet-stream",
       [where, name](std::size_t offset, std::size_t want, httplib::DataSink& sink) {
-        auto chunk = read_file_chunk(where, name, static_cast<std::int64_t>(offset),
-                                     std::min(want, kMaxChunkBytes));
-        auto* c = std::get_if<FileChunk>(&chunk);
-        // A file cut short while it is sent ends the answer early: the client sees a short body.
-        if (c == nullptr || c->bytes.empty()) return false;
-        return sink.write(c->bytes.data(), c->bytes.size());
+        // httplib calls this outside its handlers' exception guard.
+        try {
+          auto chunk = read_file_chunk(where, name, static_cast<std::int64_t>(offset),
+                                       std::min(want, kMaxChunkBytes));
+          auto* c = std::get_if<FileChunk>(&chunk);
+          // A file cut short while it is sent ends the answer early: the client sees a short
+          // body.
+          if (c == nullptr || c->bytes.empty()) return false;
+          return sink.write(c->bytes.data(), c->bytes.size());
+        } catch (const std::exception&) {
+          return false;
+        }
       });
 }
 

@@ -28,6 +28,7 @@ struct ServerContext {
   bool tls = true;           // false under --insecure-http: the URLs handed out say http
   const StorageAccounts* storage_accounts = nullptr;  // Microsoft.Storage (--storage-accounts)
   const FileLinks* file_links = nullptr;              // listOutputFiles' downloadUrls
+  std::string public_url;  // --public-url: the start of every link handed out ("" : Host)
 };
 
 void send_json(httplib::Response& res, int status, const nlohmann::json& body);

@@ -20,7 +20,7 @@ void send_oauth_error(httplib::Response& res, int status, const std::string& err
 
 void openid_configuration(const ServerContext& ctx, const httplib::Request& req,
                           httplib::Response& res) {
-  auto base = base_url(req, ctx.tls);
+  auto base = base_url(ctx, req);
   if (!base) return send_error(res, bad_request("InvalidHost", "the Host header is not a host"));
   const std::string adfs = *base + "/adfs";
   send_json(res, 200,
@@ -63,7 +63,7 @@ void token(const ServerContext& ctx, const httplib::Request& req, httplib::Respo
 
 void metadata_endpoints(const ServerContext& ctx, const httplib::Request& req,
                         httplib::Response& res) {
-  auto base = base_url(req, ctx.tls);
+  auto base = base_url(ctx, req);
   if (!base) return send_error(res, bad_request("InvalidHost", "the Host header is not a host"));
   send_json(res, 200,
             {{"galleryEndpoint", *base + "/"},

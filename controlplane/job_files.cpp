@@ -167,7 +167,7 @@ std::optional<ApiError> descend(JobDirectory& dir, const std::string& relative) 
   while (start <= relative.size()) {
     const std::size_t end = std::min(relative.find('/', start), relative.size());
     const std::string name = relative.substr(start, end - start);
-    if (!is_safe_file_name(name) || ++count > 32) {
+    if (!is_safe_file_name(name) || (dir.smb && !is_smb_name(name)) || ++count > 32) {
       return bad_request("InvalidPath",
                          "the path must be names separated by '/', none empty, \".\" or "
                          "\"..\", at most 32");
@@ -223,6 +223,9 @@ std::variant<FileChunk, ApiError> read_file_chunk(const JobDirectory& dir, const
     return bad_request("InvalidFileName", "the file name must be one path component");
   }
   if (dir.smb) {
+    if (!is_smb_name(name)) {
+      return bad_request("InvalidFileName", "the file name is not a plain SMB name");
+    }
     auto chunk = read_smb_chunk(*dir.smb, name, offset, max_bytes);
     if (auto* e = std::get_if<ApiError>(&chunk)) return *e;
     auto& c = std::get<SmbChunk>(chunk);

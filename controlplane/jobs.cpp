@@ -109,10 +109,12 @@ std::variant<NewJob, ApiError> prepare_job(const std::string& ws, const std::str
 }
 
 std::optional<ApiError> create_job(State& s, const NewJob& nj, std::int64_t now, Events& events) {
-  if (!s.clusters.count(nj.cluster)) {
-    return bad_request("InvalidJobDocument",
-                       "the job is not valid (1 problem):\nproperties.cluster: the cluster \"" +
-                           nj.cluster + "\" does not exist");
+  auto cluster = s.clusters.find(nj.cluster);
+  if (cluster == s.clusters.end() || cluster->second.deleting) {
+    return bad_request(
+        "InvalidJobDocument",
+        "the job is not valid (1 problem):\nproperties.cluster: the cluster \"" + nj.cluster +
+            (cluster == s.clusters.end() ? "\" does not exist" : "\" is being deleted"));
   }
   const std::string key = job_key(nj.workspace, nj.experiment, nj.name);
   if (auto old = s.jobs.find(key); old != s.jobs.end()) {

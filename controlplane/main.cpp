@@ -97,7 +97,7 @@ int run(Options& o) {
   }
   ServerContext ctx{**store,     o.cluster,      o.node_root,      {o.poll_wait_seconds, 0},
                     credentials, o.file_servers, !o.insecure_http, &accounts,
-                    &file_links};
+                    &file_links, o.public_url};
   configure_server(**server, ctx);
 
   // Signals are taken by one thread; every other thread (httplib's workers) starts after this.

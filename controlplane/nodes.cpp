@@ -26,7 +26,10 @@ std::optional<ApiError> register_node(State& s, const std::string& node_id,
                                             "cluster create -n " +
                                             req.cluster + ")");
   }
-  if (s.clusters.at(req.cluster).deleting) {
+  // A member of a deleted cluster may register again (after a restart) to learn that it leaves.
+  auto member = s.nodes.find(node_id);
+  const bool is_member = member != s.nodes.end() && member->second.cluster == req.cluster;
+  if (s.clusters.at(req.cluster).deleting && !is_member) {
     return conflict("ClusterDeleting",
                     "the cluster \"" + req.cluster + "\" is being deleted; a node cannot join it");
   }
@@ -226,6 +229,17 @@ bool expire_lost_nodes(State& s, std::int64_t now, std::int64_t lost_after_ms,
     changed = true;
   }
   if (changed) forget_deleted_jobs(s, events);
+  // A deleted cluster's node that is not heard from will not leave by itself: it is forgotten,
+  // so the cluster's deletion ends.
+  std::vector<std::string> gone;
+  for (const auto& [id, node] : s.nodes) {
+    auto c = s.clusters.find(node.cluster);
+    const std::int64_t heard = std::max(node.last_seen_ms, heard_floor);
+    if (c != s.clusters.end() && c->second.deleting && now - heard >= lost_after_ms) {
+      gone.push_back(id);
+    }
+  }
+  for (const auto& id : gone) changed = remove_node(s, id, events) || changed;
   return changed;
 }
 

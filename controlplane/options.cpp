@@ -33,6 +33,10 @@ std::optional<int> parse_options(int argc, char** argv, Options& o) {
   app.add_option("--storage-accounts", o.storage_accounts_file,
                  "JSON file of the storage accounts Microsoft.Storage offers, with their keys "
                  "(docs/real-clients.md); mode 0600 or stricter");
+  app.add_option("--public-url", o.public_url,
+                 "https://HOST[:PORT] the clients reach this control plane at: the start of the "
+                 "links it hands out (downloadUrl, nextLink, Location); without it, the "
+                 "request's Host header");
   app.add_flag("--insecure-http", o.insecure_http, "Serve plain http (no TLS): for tests only");
   std::string node_root;
   app.add_option("--node-root", node_root,
@@ -98,6 +102,16 @@ Status check_options(Options& o) {
   if (o.node_lost_seconds <= 2 * o.poll_wait_seconds || o.node_lost_seconds > 86400) {
     return err("--node-lost-seconds: must be more than twice --poll-wait-seconds (" +
                std::to_string(o.poll_wait_seconds) + ") and at most 86400");
+  }
+  if (!o.public_url.empty()) {
+    const std::string& u = o.public_url;
+    const bool scheme = u.starts_with("https://") || (o.insecure_http && u.starts_with("http://"));
+    const std::string rest = scheme ? u.substr(u.find("://") + 3) : "";
+    const bool host_only = !rest.empty() && rest.size() <= 255 &&
+                           rest.find_first_not_of(
+                               "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU"
+                               "VWXYZ0123456789.-:[]") == std::string::npos;
+    if (!host_only) return err("--public-url: must be https://HOST[:PORT], nothing after it");
   }
   if (o.node_root && (o.node_root->empty() || (*o.node_root)[0] != '/')) {
     return err("--node-root: must be an absolute path");

@@ -22,6 +22,7 @@ struct Options {
   std::string node_token_file;          // the node token
   std::string service_principals_file;  // "APPID SECRET" lines: who may get access tokens
   std::string storage_accounts_file;    // the storage accounts of Microsoft.Storage (JSON)
+  std::string public_url;               // https://HOST[:PORT]: links start with it ("": Host)
   bool insecure_http = false;
   std::optional<std::string> node_root;
   std::string cluster = "default";

@@ -130,6 +130,17 @@ std::variant<SmbDirectory, ApiError> locate(const json& volume, const std::strin
 
 }  // namespace
 
+bool is_smb_name(const std::string& name) {
+  if (name.empty() || name.size() > 255) return false;
+  for (unsigned char c : name) {
+    if (c < 0x20 || c == 0x7f) return false;
+    for (char bad : std::string("\\:*?\"<>|$")) {
+      if (c == static_cast<unsigned char>(bad)) return false;
+    }
+  }
+  return true;
+}
+
 std::optional<std::variant<SmbDirectory, ApiError>> share_directory(const std::string& text,
                                                                     const std::string& suffix,
                                                                     const std::string& field,

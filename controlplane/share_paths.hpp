@@ -23,6 +23,10 @@ struct ShareVolumes {
   const StorageAccounts* accounts = nullptr;
 };
 
+// Whether name is one plain SMB name: no '\\' (SMB's separator), ':' (a stream), wildcards,
+// '$' or control characters.
+bool is_smb_name(const std::string& name);
+
 // None when text is on no share (the caller looks on the node's disk); else the share's
 // directory with suffix appended ('/'-separated, below the path), or why it cannot be read.
 std::optional<std::variant<SmbDirectory, ApiError>> share_directory(const std::string& text,

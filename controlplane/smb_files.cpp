@@ -9,6 +9,7 @@ extern "C" {
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -34,9 +35,17 @@ void no_log(void*, int, const char*) {}
 
 // Debian's libsmbclient exports no thread set-up (smbc_thread_posix), and its contexts share
 // per-process state: one call at a time. Each is bounded by the context's timeout.
-std::mutex& smb_mutex() {
-  static std::mutex m;
+// A call that cannot have its turn within this long is answered 503, so an unreachable server
+// holds back the others' SMB calls for a bounded time and never the other routes.
+constexpr auto kTurnWait = std::chrono::seconds(20);
+
+std::timed_mutex& smb_mutex() {
+  static std::timed_mutex m;
   return m;
+}
+
+ApiError busy() {
+  return {503, "StorageBusy", "the control plane's SMB client is busy: try again"};
 }
 
 std::string encode(const std::string& component) {
@@ -68,6 +77,13 @@ std::string url_of(const SmbDirectory& d, const std::string& name = "") {
   return url;
 }
 
+std::string lower(std::string text) {
+  for (char& ch : text) {
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  }
+  return text;
+}
+
 void copy_into(char* out, int size, const std::string& text) {
   if (size <= 0) return;
   const auto n = std::min<std::size_t>(text.size(), static_cast<std::size_t>(size) - 1);
@@ -75,10 +91,20 @@ void copy_into(char* out, int size, const std::string& text) {
   out[n] = '\0';
 }
 
-void give_credentials(SMBCCTX* c, const char*, const char*, char* workgroup, int workgroup_size,
-                      char* user, int user_size, char* password, int password_size) {
+void give_credentials(SMBCCTX* c, const char* server, const char* share, char* workgroup,
+                      int workgroup_size, char* user, int user_size, char* password,
+                      int password_size) {
   const auto* d = static_cast<const SmbDirectory*>(smbc_getOptionUserData(c));
   copy_into(workgroup, workgroup_size, "WORKGROUP");
+  // Only to the endpoint itself: a DFS referral to another server gets no key.
+  const bool ours = server != nullptr && lower(server) == lower(d->host) &&
+                    (share == nullptr || *share == '\0' || lower(share) == lower(d->share) ||
+                     lower(share) == "ipc$");
+  if (!ours) {
+    copy_into(user, user_size, "");
+    copy_into(password, password_size, "");
+    return;
+  }
   copy_into(user, user_size, d->user);
   copy_into(password, password_size, d->password);
 }
@@ -131,7 +157,8 @@ std::string iso_of(const struct stat& st) {
 }  // namespace
 
 std::variant<json, ApiError> list_smb_files(const SmbDirectory& d, bool with_directories) {
-  std::lock_guard lock(smb_mutex());
+  std::unique_lock lock(smb_mutex(), kTurnWait);
+  if (!lock.owns_lock()) return busy();
   auto connected = connect(d);
   if (auto* e = std::get_if<ApiError>(&connected)) return *e;
   SMBCCTX* c = std::get<Context>(connected).get();
@@ -163,7 +190,8 @@ std::variant<json, ApiError> list_smb_files(const SmbDirectory& d, bool with_dir
 
 std::variant<SmbChunk, ApiError> read_smb_chunk(const SmbDirectory& d, const std::string& name,
                                                 std::int64_t offset, std::size_t max_bytes) {
-  std::lock_guard lock(smb_mutex());
+  std::unique_lock lock(smb_mutex(), kTurnWait);
+  if (!lock.owns_lock()) return busy();
   auto connected = connect(d);
   if (auto* e = std::get_if<ApiError>(&connected)) return *e;
   SMBCCTX* c = std::get<Context>(connected).get();

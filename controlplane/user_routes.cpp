@@ -59,10 +59,19 @@ void put_cluster_route(const ServerContext& ctx, const httplib::Request& req,
     if (!problems.empty()) return send_error(res, invalid("InvalidClusterSettings", problems));
   }
   bool created = false;
+  bool deleting = false;
   auto saved = ctx.store.modify([&](State& s, Events& events) {
+    auto it = s.clusters.find(name);
+    deleting = it != s.clusters.end() && it->second.deleting;
+    if (deleting) return false;
     created = put_cluster(s, name, std::get<ClusterSettings>(settings), wall_ms(), events);
     return true;
   });
+  if (deleting) {
+    return send_error(res, conflict("ClusterDeleting", "the cluster " + name +
+                                                           " is being deleted: its nodes are "
+                                                           "leaving"));
+  }
   if (!saved) return send_not_saved(res);
   auto view = ctx.store.read([&](const State& s) { return view_cluster(s, s.clusters.at(name)); });
   send_json(res, created ? 201 : 200, view);
@@ -108,7 +117,7 @@ void get_job_route(const ServerContext& ctx, const httplib::Request& req, httpli
   const std::string key = key_of(req);
   auto view = ctx.store.read([&](const State& s) -> std::optional<json> {
     auto it = s.jobs.find(key);
-    if (it == s.jobs.end()) return std::nullopt;
+    if (it == s.jobs.end() || it->second.deleted) return std::nullopt;
     return view_job(it->second);
   });
   if (!view) return send_error(res, not_found("JobNotFound", "the job " + key + " does not exist"));
@@ -123,7 +132,7 @@ void list_jobs_route(const ServerContext& ctx, const httplib::Request& req,
     std::vector<const JobRecord*> jobs;
     for (auto it = s.jobs.lower_bound(prefix); it != s.jobs.end() && it->first.starts_with(prefix);
          ++it) {
-      jobs.push_back(&it->second);
+      if (!it->second.deleted) jobs.push_back(&it->second);
     }
     std::sort(jobs.begin(), jobs.end(), [](auto* a, auto* b) { return a->seq < b->seq; });
     json out = json::array();

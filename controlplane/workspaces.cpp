@@ -54,6 +54,9 @@ void delete_group(State& s, const std::string& group_key, std::int64_t now, Even
     if (lower_ascii(w.resource_group) == group_key) workspaces.push_back(name);
   }
   for (const auto& name : workspaces) delete_workspace(s, name, now, events);
+  for (auto it = s.storage_account_groups.begin(); it != s.storage_account_groups.end();) {
+    it = lower_ascii(it->second) == group_key ? s.storage_account_groups.erase(it) : std::next(it);
+  }
   if (s.resource_groups.erase(group_key) != 0) {
     events.push_back("resource group " + group_key + ": deleted");
   }

@@ -121,6 +121,7 @@ def start_storage():
 def start_controlplane(samba, azurite):
     say("the control plane on %s (TLS, its own CA; log %s)" % (BASE, path("controlplane.log")))
     principals = write_secret("principals", "%s %s\n" % (APP_ID, SECRET))
+    node_token = write_secret("node-token", os.urandom(16).hex() + "\n")
     accounts = write_secret("storage.json", json.dumps({"accounts": [{
         "name": ACCOUNT, "key": KEY, "fileEndpoint": "smb://127.0.0.1:%d/" % samba.port,
         "blobEndpoint": "%s/" % azurite.endpoint}]}))
@@ -128,7 +129,8 @@ def start_controlplane(samba, azurite):
         CONTROLPLANE, "--listen", "127.0.0.1:%d" % PORT,
         "--state-dir", path("controlplane"), "--tls-cert", path("tls", "server.pem"),
         "--tls-key", path("tls", "server.key"), "--service-principals", principals,
-        "--storage-accounts", accounts, "--node-root", path("node"), "--cluster", "unused"])
+        "--storage-accounts", accounts, "--node-token-file", node_token,
+        "--node-root", path("node"), "--cluster", "unused"])
     wait_until(lambda: cp.poll() is not None or "listening" in open(
         path("controlplane.log"), errors="replace").read(), "the control plane's start")
     if cp.poll() is not None:
@@ -139,6 +141,7 @@ def start_agent(samba, azurite):
     say("the agent, a node of cluster nc6 (log %s)" % path("agent.log"))
     with open(path("agent.json"), "w") as f:
         json.dump({"controlPlaneUrl": BASE, "caBundle": path("tls", "ca.pem"), "nodeId": "node-0",
+                   "tokenFile": path("node-token"),
                    "cluster": "nc6", "root": path("node"), "stateDir": path("agent-state"),
                    "storage": {"azureFileHost": "127.0.0.1", "smbPort": samba.port,
                                "azureBlobEndpoint": "http://127.0.0.1:%d/{account}"
@@ -157,16 +160,15 @@ def upload_inputs(samba, azurite):
         "the rest goes through smbclient)")
     smbclient(samba, "scripts", "mkdir cntk; put ConvNet_MNIST.py cntk/ConvNet_MNIST.py")
     say("the training data to the container data (the quickstart's az storage commands, with "
-        "--connection-string naming Azurite instead of --account-name)")
+        "AZURE_STORAGE_CONNECTION_STRING naming Azurite instead of --account-name)")
     conn = ("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s;"
             % (ACCOUNT, KEY, azurite.endpoint))
-    print("$ az storage container create -n data --connection-string '<Azurite>'")
-    az("storage", "container", "create", "-n", "data", "--connection-string", conn, show=False)
-    print("$ az storage blob upload-batch -s . --pattern '*28x28_cntk*' --destination data "
-          "--destination-path mnist_cntk --connection-string '<Azurite>'")
+    # The key stays off the command line: az reads the connection string from its environment.
+    ENV["AZURE_STORAGE_CONNECTION_STRING"] = conn
+    az("storage", "container", "create", "-n", "data")
     az("storage", "blob", "upload-batch", "-s", path("upload"), "--pattern", "*28x28_cntk*",
-       "--destination", "data", "--destination-path", "mnist_cntk", "--connection-string", conn,
-       show=False)
+       "--destination", "data", "--destination-path", "mnist_cntk", quiet=True)
+    del ENV["AZURE_STORAGE_CONNECTION_STRING"]
 
 
 def quickstart(samba, azurite):
@@ -177,6 +179,8 @@ def quickstart(samba, azurite):
        "--endpoint-active-directory-resource-id", BASE + "/",
        "--endpoint-active-directory-graph-resource-id", BASE + "/graph/")
     az("cloud", "set", "-n", "batchai-local")
+    # az 2.45 takes a service principal's secret on its command line only; the demo's secret is
+    # made for this run and dies with it.
     az("login", "--service-principal", "-u", APP_ID, "-p", SECRET, "--tenant", TENANT,
        show=False)
     print("$ az login --service-principal -u %s -p <secret> --tenant %s" % (APP_ID, TENANT))

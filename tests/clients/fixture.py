@@ -70,6 +70,8 @@ class ResourceManagerCase(unittest.TestCase):
         self.ca, cert, key = make_tls(self.tmp)
         self.root = self.path("node")
         os.makedirs(self.root)
+        self.node_token = self.path("node-token")
+        write_secret(self.node_token, os.urandom(16).hex() + "\n")
         principals = self.path("principals")
         write_secret(principals, "# the tests' service principal\n%s %s\n" % (APP_ID, SECRET))
         accounts = self.path("storage.json")
@@ -82,6 +84,7 @@ class ResourceManagerCase(unittest.TestCase):
             [CONTROLPLANE, "--listen", "%s:%d" % (LOOPBACK, self.port),
              "--state-dir", self.path("cp-state"), "--tls-cert", cert, "--tls-key", key,
              "--service-principals", principals, "--storage-accounts", accounts,
+             "--node-token-file", self.node_token, "--public-url", self.base,
              "--node-root", self.root, "--poll-wait-seconds", "20", "--cluster", "unused"],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log))
         wait_port(self.port, proc=self.procs[-1], log=self.path("cp.log"))
@@ -101,6 +104,7 @@ class ResourceManagerCase(unittest.TestCase):
 
     def start_agent(self, cluster, **settings):
         config = dict({"controlPlaneUrl": self.base, "caBundle": self.ca, "nodeId": "node-0",
+                       "tokenFile": self.node_token,
                        "cluster": cluster, "root": self.root, "stateDir": self.path("agent-state"),
                        "killGraceSeconds": 2, "requestTimeoutSeconds": 5}, **settings)
         with open(self.path("agent.json"), "w") as f:

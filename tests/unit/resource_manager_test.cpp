@@ -84,6 +84,15 @@ TEST(AccessTokens, ATamperedTokenOrOneOfAnotherKeyFails) {
   EXPECT_FALSE(keyed->verify(token, 1000));
 }
 
+TEST(AccessTokens, ANewSecretEndsTheOldTokensAndAnEmptyFileIsRefused) {
+  auto before = AccessTokens::from("app-1 secret-1\n", std::string(32, 'k'));
+  const std::string token = *before->issue("app-1", "secret-1", 1000);
+  auto after = AccessTokens::from("app-1 secret-2\n", std::string(32, 'k'));
+  EXPECT_TRUE(before->verify(token, 1000));
+  EXPECT_FALSE(after->verify(token, 1000));
+  EXPECT_FALSE(AccessTokens::from("# nobody\n\n", std::string(32, 'k')));
+}
+
 TEST(AccessTokens, AMalformedPrincipalsFileNamesTheLine) {
   auto extra = AccessTokens::from("app-1 secret-1\napp-2 a b\n", std::string(32, 'k'));
   ASSERT_FALSE(extra);
