@@ -2,14 +2,13 @@
 
 #include <fcntl.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <unistd.h>
 
 #include <charconv>
 #include <sstream>
 
+#include "common/digest.hpp"
 #include "common/fs.hpp"
 #include "common/unique_fd.hpp"
 #include "controlplane/options.hpp"
@@ -21,17 +20,8 @@ namespace {
 constexpr const char* kPrefix = "bai1~";
 constexpr std::size_t kKeyBytes = 32;
 
-std::array<unsigned char, 32> sha256(const std::string& text) {
-  std::array<unsigned char, 32> out{};
-  unsigned int size = 0;
-  EVP_Digest(text.data(), text.size(), out.data(), &size, EVP_sha256(), nullptr);
-  return out;
-}
-
 bool same_text(const std::string& a, const std::string& b) {
-  const auto da = sha256(a);
-  const auto db = sha256(b);
-  return CRYPTO_memcmp(da.data(), db.data(), da.size()) == 0;
+  return same_secret(a, b);
 }
 
 // The signing key: read from key_path, or made there (O_EXCL, 0600) on the first start.
@@ -119,17 +109,7 @@ std::string AccessTokens::sign(const std::string& payload,
   std::string text = payload;
   text.append(1, '\0');
   text.append(reinterpret_cast<const char*>(secret_digest.data()), secret_digest.size());
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
-       reinterpret_cast<const unsigned char*>(text.data()), text.size(), mac, &size);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < size; ++i) {
-    out += hex[mac[i] >> 4];
-    out += hex[mac[i] & 15];
-  }
-  return out;
+  return hmac_sha256_hex(key_, text);
 }
 
 std::optional<std::string> AccessTokens::issue(const std::string& app_id, const std::string& secret,

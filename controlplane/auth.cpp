@@ -1,33 +1,21 @@
 #include "controlplane/auth.hpp"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include <algorithm>
-#include <array>
 #include <memory>
 
+#include "common/digest.hpp"
 #include "common/time.hpp"
 
 namespace batchai::cp {
 
 namespace {
 
-// SHA-256 of text: tokens are compared as digests, so neither their content nor their length
-// shows in the time the comparison takes.
-std::array<unsigned char, 32> digest(const std::string& text) {
-  std::array<unsigned char, 32> out{};
-  unsigned int size = 0;
-  EVP_Digest(text.data(), text.size(), out.data(), &size, EVP_sha256(), nullptr);
-  return out;
-}
-
+// Tokens are compared as digests (common/digest.hpp).
 bool same(const std::string& a, const std::string& b) {
-  const auto da = digest(a);
-  const auto db = digest(b);
-  return CRYPTO_memcmp(da.data(), db.data(), da.size()) == 0;
+  return same_secret(a, b);
 }
 
 std::optional<std::string> bearer(const httplib::Request& req) {

@@ -2,26 +2,16 @@
 
 #include <httplib.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <charconv>
 #include <stdexcept>
 
+#include "common/digest.hpp"
+
 namespace batchai::cp {
 
 namespace {
-
-std::string hex_of(const unsigned char* data, unsigned int size) {
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < size; ++i) {
-    out += hex[data[i] >> 4];
-    out += hex[data[i] & 15];
-  }
-  return out;
-}
 
 std::string q(const std::string& v) {
   return httplib::detail::encode_query_param(v);
@@ -40,11 +30,7 @@ std::string FileLinks::sign(const FileLink& l) const {
   std::string text = l.job_key;
   for (const std::string* f : {&l.uuid, &l.directory, &l.path}) text += std::string(1, '\0') + *f;
   text += std::string(1, '\0') + std::to_string(l.expiry_s);
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
-       reinterpret_cast<const unsigned char*>(text.data()), text.size(), mac, &size);
-  return hex_of(mac, size);
+  return hmac_sha256_hex(key_, text);
 }
 
 std::string FileLinks::make(const FileLink& l) const {

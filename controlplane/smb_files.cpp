@@ -15,6 +15,7 @@ extern "C" {
 #include <mutex>
 #include <vector>
 
+#include "common/percent_encode.hpp"
 #include "common/time.hpp"
 
 namespace batchai::cp {
@@ -48,32 +49,15 @@ ApiError busy() {
   return {503, "StorageBusy", "the control plane's SMB client is busy: try again"};
 }
 
-std::string encode(const std::string& component) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : component) {
-    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                       c == '-' || c == '_' || c == '.' || c == '~';
-    if (plain) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 std::string url_of(const SmbDirectory& d, const std::string& name = "") {
-  std::string url = "smb://" + d.host + "/" + encode(d.share);
+  std::string url = "smb://" + d.host + "/" + percent_encode(d.share);
   std::size_t start = 0;
   while (start < d.path.size()) {
     const std::size_t end = std::min(d.path.find('/', start), d.path.size());
-    if (end > start) url += "/" + encode(d.path.substr(start, end - start));
+    if (end > start) url += "/" + percent_encode(d.path.substr(start, end - start));
     start = end + 1;
   }
-  if (!name.empty()) url += "/" + encode(name);
+  if (!name.empty()) url += "/" + percent_encode(name);
   return url;
 }
 

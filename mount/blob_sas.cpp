@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/base64.hpp"
+#include "common/percent_encode.hpp"
 
 namespace batchai {
 
@@ -24,21 +25,6 @@ Result<std::vector<unsigned char>> base64_decode(const std::string& text) {
   std::size_t pad = 0;
   for (std::size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) ++pad;
   out.resize(static_cast<std::size_t>(n) - pad);
-  return out;
-}
-
-std::string url_encode(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
   return out;
 }
 
@@ -70,7 +56,7 @@ Result<std::string> container_sas_url(const std::string& endpoint, const std::st
     return err("cannot sign the container's access token");
   }
   return endpoint + "/" + container + "?sv=" + kSasVersion + "&sr=c&sp=" + permissions +
-         "&se=" + url_encode(expiry) + "&sig=" + url_encode(base64_encode(mac, mac_len));
+         "&se=" + percent_encode(expiry) + "&sig=" + percent_encode(base64_encode(mac, mac_len));
 }
 
 std::string redact_sas(std::string text) {
