@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -191,6 +192,17 @@ Status remove_tree_one_fs(const std::string& path) {
   if (auto s = empty_dir_one_fs(path); !s) return s;
   if (::rmdir(path.c_str()) != 0) return err("cannot remove " + path + ": " + errno_text(errno));
   return ok();
+}
+
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    const std::size_t end = std::min(path.find('/', start), path.size());
+    if (end > start) out.emplace_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
 }
 
 std::string join_path(const std::string& a, const std::string& b) {

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.hpp"
@@ -32,5 +33,8 @@ Status empty_dir_one_fs(const std::string& dir);
 
 // Joins path components with single slashes.
 std::string join_path(const std::string& a, const std::string& b);
+
+// The non-empty '/'-separated components of path ("//a/b/" gives a, b).
+std::vector<std::string> split_path(std::string_view path);
 
 }  // namespace batchai

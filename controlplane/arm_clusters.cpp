@@ -169,9 +169,7 @@ void arm_delete_cluster(const ServerContext& ctx, const ArmRequest& req, httplib
     res.status = 200;
     return;
   }
-  send_accepted(ctx, req, res,
-                std::string("/subscriptions/") + kSubscription +
-                    "/providers/Microsoft.BatchAI/locations/local/operationstatuses/" + *operation);
+  send_accepted(ctx, req, res, *operation);
 }
 
 void arm_cluster_remote_login(const ServerContext& ctx, const ArmRequest& req,

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <limits>
 
+#include "controlplane/names.hpp"
+
 namespace batchai::cp {
 
 using nlohmann::json;
@@ -126,9 +128,10 @@ void send_list(const ServerContext& ctx, const ArmRequest& req, httplib::Respons
 }
 
 void send_accepted(const ServerContext& ctx, const ArmRequest& req, httplib::Response& res,
-                   const std::string& status_path) {
-  const std::string url =
-      base_url(ctx, req.http).value_or("") + status_path + "?api-version=" + kBatchAiApiVersion;
+                   const std::string& operation) {
+  const std::string url = base_url(ctx, req.http).value_or("") + "/subscriptions/" + kSubscription +
+                          "/providers/Microsoft.BatchAI/locations/local/operationstatuses/" +
+                          operation + "?api-version=" + kBatchAiApiVersion;
   res.set_header("Azure-AsyncOperation", url);
   res.set_header("Location", url);
   res.set_header("Retry-After", "0");

@@ -46,10 +46,12 @@ nlohmann::json arm_resource(const nlohmann::json& flat, const std::string& type)
 void send_list(const ServerContext& ctx, const ArmRequest& req, httplib::Response& res,
                const nlohmann::json& items);
 
-// 202 Accepted for a long-running operation whose status is at status_path (an
-// Azure-AsyncOperation and Location), polled at once (Retry-After: 0).
+// 202 Accepted for a long-running operation whose status is
+// .../locations/local/operationstatuses/<operation> (an Azure-AsyncOperation and Location),
+// polled at once (Retry-After: 0). Operations: "job~<uuid>", "cluster~<name>~<creationMs>"
+// (arm_get_operation_status).
 void send_accepted(const ServerContext& ctx, const ArmRequest& req, httplib::Response& res,
-                   const std::string& status_path);
+                   const std::string& operation);
 
 ApiError resource_not_found(const std::string& what);
 

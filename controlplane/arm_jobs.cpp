@@ -174,9 +174,7 @@ void arm_delete_job(const ServerContext& ctx, const ArmRequest& req, httplib::Re
     return;
   }
   // Until its tasks have ended on their nodes (operation status job~<uuid>).
-  send_accepted(ctx, req, res,
-                std::string("/subscriptions/") + kSubscription +
-                    "/providers/Microsoft.BatchAI/locations/local/operationstatuses/job~" + *uuid);
+  send_accepted(ctx, req, res, "job~" + *uuid);
 }
 
 void arm_terminate_job(const ServerContext& ctx, const ArmRequest& req, httplib::Response& res) {

@@ -1,21 +1,8 @@
 #include "controlplane/arm_path.hpp"
 
+#include "common/fs.hpp"
+
 namespace batchai::cp {
-
-namespace {
-
-std::vector<std::string> segments_of(std::string_view path) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= path.size()) {
-    const std::size_t end = std::min(path.find('/', start), path.size());
-    if (end > start) out.emplace_back(path.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
-}  // namespace
 
 std::string lower_ascii(std::string_view text) {
   std::string out(text);
@@ -42,7 +29,7 @@ const std::string& ArmPath::name_of(std::string_view type) const {
 
 std::optional<ArmPath> parse_arm_path(std::string_view path) {
   if (path.size() > kMaxArmPathBytes) return std::nullopt;
-  const auto seg = segments_of(path);
+  const auto seg = split_path(path);
   if (seg.empty() || seg.size() > kMaxArmSegments || lower_ascii(seg[0]) != "subscriptions") {
     return std::nullopt;
   }

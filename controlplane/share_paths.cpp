@@ -3,6 +3,8 @@
 #include <charconv>
 #include <vector>
 
+#include "common/fs.hpp"
+
 namespace batchai::cp {
 
 using nlohmann::json;
@@ -25,17 +27,6 @@ std::optional<std::string> after_root(const std::string& text, const std::string
   return std::nullopt;
 }
 
-std::vector<std::string> components(const std::string& path) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= path.size()) {
-    const std::size_t end = std::min(path.find('/', start), path.size());
-    if (end > start) out.push_back(path.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
 std::string joined(const std::vector<std::string>& parts, std::size_t from) {
   std::string out;
   for (std::size_t i = from; i < parts.size(); ++i) out += (out.empty() ? "" : "/") + parts[i];
@@ -53,7 +44,7 @@ const json* share_at(const json& volumes, const std::vector<std::string>& rest,
     if (!v.is_object() || !v.contains("relativeMountPath") || !v["relativeMountPath"].is_string()) {
       continue;
     }
-    const auto mount = components(v["relativeMountPath"].get<std::string>());
+    const auto mount = split_path(v["relativeMountPath"].get<std::string>());
     if (mount.empty() || mount.size() > rest.size()) continue;
     if (std::equal(mount.begin(), mount.end(), rest.begin())) {
       taken = mount.size();
@@ -89,7 +80,7 @@ bool parse_file_url(const std::string& url, std::string& host, std::string& acco
   if (slash == std::string::npos) return false;
   host = rest.substr(0, slash);
   account = host.substr(0, host.find('.'));
-  const auto parts = components(rest.substr(slash + 1));
+  const auto parts = split_path(rest.substr(slash + 1));
   if (parts.size() != 1) return false;
   share = parts[0];
   return !account.empty();
@@ -152,11 +143,11 @@ std::optional<std::variant<SmbDirectory, ApiError>> share_directory(const std::s
     from = &volumes.cluster;
   }
   if (!rest) return std::nullopt;
-  auto parts = components(*rest);
+  auto parts = split_path(*rest);
   std::size_t taken = 0;
   const json* share = share_at(*from, parts, taken);
   if (share == nullptr) return std::nullopt;
-  for (const auto& p : components(suffix)) parts.push_back(p);
+  for (const auto& p : split_path(suffix)) parts.push_back(p);
   for (std::size_t i = taken; i < parts.size(); ++i) {
     if (parts[i] == "." || parts[i] == ".." || parts[i].find('$') != std::string::npos) {
       return unreachable(field,

@@ -7,7 +7,6 @@ Runs under Debian's /usr/bin/python3, which has azure-cli's and python3-azure's 
 import json
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import unittest
@@ -114,9 +113,7 @@ class ResourceManagerCase(unittest.TestCase):
         self.procs.append(subprocess.Popen([AGENT, "daemon", "--config", self.path("agent.json")],
                                            stdin=subprocess.DEVNULL, stdout=log, stderr=log))
 
-    def agent_stopped_tasks(self):
-        return "ended" in self.read("agent.log")
 
-
+# wait_for is the tests' own, handed on so each test module has one import line.
 __all__ = ["ResourceManagerCase", "SUBSCRIPTION", "TENANT", "APP_ID", "SECRET", "STORAGE_ACCOUNT",
-           "STORAGE_KEY", "signal", "wait_for"]
+           "STORAGE_KEY", "wait_for"]

@@ -308,7 +308,7 @@ class TheResourceManagerConventions(SdkCase):
                                       "location": "eastus"}).result()
         self.assertEqual(e.exception.status_code, 400)
 
-    def test_state_survives_a_restart_and_tokens_stay_valid(self):
+    def test_a_workspace_is_shown_with_its_experiments(self):
         self.make_workspace()
         before = json.loads(json.dumps(
             self.client.workspaces.get(GROUP, WORKSPACE).as_dict(), default=str))
