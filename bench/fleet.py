@@ -5,6 +5,9 @@ the time from job creation to the task starting on a node. Run as root after a b
 
     python3 bench/fleet.py --nodes 40 --idle-seconds 180
 
+The binaries are build/bin's, or those BATCHAI_CONTROLPLANE and BATCHAI_AGENT name. The jobs go
+through the resource-manager API (Batch AI 2018-05-01) to the workspace default and experiment
+default of the resource group batchai.local, on the control plane's cluster "default".
 Writes nothing but a temp dir; prints the figures (docs/fleet.md records them)."""
 
 import argparse
@@ -22,6 +25,11 @@ import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(REPO, "build", "bin")
+CONTROLPLANE = os.environ.get("BATCHAI_CONTROLPLANE") or os.path.join(BIN, "batchai-controlplane")
+AGENT = os.environ.get("BATCHAI_AGENT") or os.path.join(BIN, "batchai-agent")
+API = "?api-version=2018-05-01"
+GROUP = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/batchai.local"
+WORKSPACE = GROUP + "/providers/Microsoft.BatchAI/workspaces/default"
 
 
 def free_port():
@@ -55,7 +63,7 @@ def main():
     url = "http://127.0.0.1:%d" % port
     procs = []
     try:
-        cp = subprocess.Popen([os.path.join(BIN, "batchai-controlplane"), "--listen",
+        cp = subprocess.Popen([CONTROLPLANE, "--listen",
                                "127.0.0.1:%d" % port, "--state-dir", os.path.join(tmp, "cp"),
                                "--insecure-http", "--poll-wait-seconds",
                                str(args.poll_wait_seconds)],
@@ -67,6 +75,11 @@ def main():
                 break
             except OSError:
                 time.sleep(0.1)
+        # The jobs' group, workspace and experiment (a PUT is idempotent: the control plane may
+        # have made them at start).
+        call(url + GROUP + "?api-version=2021-04-01", "PUT", {"location": "eastus"})
+        call(url + WORKSPACE + API, "PUT", {"location": "eastus"})
+        call(url + WORKSPACE + "/experiments/default" + API, "PUT", {})
         for i in range(args.nodes):
             d = os.path.join(tmp, "node-%d" % i)
             os.makedirs(d)
@@ -75,11 +88,11 @@ def main():
                            "nodeId": "node-%d" % i, "root": os.path.join(d, "root"),
                            "stateDir": os.path.join(d, "state")}, f)
             procs.append(subprocess.Popen(
-                [os.path.join(BIN, "batchai-agent"), "daemon", "--config",
+                [AGENT, "daemon", "--config",
                  os.path.join(d, "agent.json")],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        cluster = url + "/v1/clusters/default"
-        while call(cluster)["nodeStateCounts"]["idleNodeCount"] < args.nodes:
+        cluster = url + WORKSPACE + "/clusters/default" + API
+        while call(cluster)["properties"]["nodeStateCounts"]["idleNodeCount"] < args.nodes:
             time.sleep(0.2)
 
         before = call(url + "/v1/stats")["requests"]
@@ -92,16 +105,17 @@ def main():
 
         latencies = []
         for j in range(args.jobs):
-            name = "job-%d" % j
-            job = call(url + "/v1/workspaces/default/experiments/default/jobs/" + name, "PUT",
+            path = url + WORKSPACE + "/experiments/default/jobs/job-%d" % j + API
+            job = call(path, "PUT",
                        {"properties": {"nodeCount": 1,
                                        "stdOutErrPathPrefix": os.path.join(tmp, "logs"),
-                                       "customToolkitSettings": {"commandLine": "true"}}})
-            path = url + "/v1/workspaces/default/experiments/default/jobs/" + name
-            while job["executionState"] not in ("succeeded", "failed"):
+                                       "customToolkitSettings": {"commandLine": "true"},
+                                       "cluster": {"id": WORKSPACE + "/clusters/default"}}})
+            while job["properties"]["executionState"] not in ("succeeded", "failed"):
                 time.sleep(0.05)
                 job = call(path)
-            latencies.append(iso(job["executionInfo"]["startTime"]) - iso(job["creationTime"]))
+            props = job["properties"]
+            latencies.append(iso(props["executionInfo"]["startTime"]) - iso(props["creationTime"]))
 
         print("nodes: %d, idle window: %.0f s, pollWaitSeconds: %d"
               % (args.nodes, elapsed, args.poll_wait_seconds))

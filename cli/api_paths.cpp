@@ -4,6 +4,25 @@
 
 namespace batchai::cli {
 
+namespace {
+
+std::string workspace_path(const WorkspaceRef& ws) {
+  return std::string("/subscriptions/") + kSubscription + "/resourceGroups/" +
+         encode(ws.resource_group) + "/providers/Microsoft.BatchAI/workspaces/" +
+         encode(ws.workspace);
+}
+
+std::string job_path(const JobRef& job) {
+  return workspace_path(job.workspace) + "/experiments/" + encode(job.experiment) + "/jobs/" +
+         encode(job.name);
+}
+
+std::string with_version(const std::string& path) {
+  return path + "?api-version=" + kApiVersion;
+}
+
+}  // namespace
+
 std::string encode(const std::string& s) {
   static const char kHex[] = "0123456789ABCDEF";
   // "." and ".." would be dot segments that a URL parser removes: encode their dots too.
@@ -24,30 +43,29 @@ std::string encode(const std::string& s) {
   return out;
 }
 
-std::string cluster_path(const std::string& cluster) {
-  return "/v1/clusters/" + encode(cluster);
+std::string cluster_target(const WorkspaceRef& ws, const std::string& cluster) {
+  return with_version(workspace_path(ws) + "/clusters/" + encode(cluster));
 }
 
-std::string jobs_path(const std::string& workspace, const std::string& experiment) {
-  return "/v1/workspaces/" + encode(workspace) + "/experiments/" + encode(experiment) + "/jobs";
+std::string experiment_target(const WorkspaceRef& ws, const std::string& experiment) {
+  return with_version(workspace_path(ws) + "/experiments/" + encode(experiment));
 }
 
-std::string job_path(const JobRef& job) {
-  return jobs_path(job.workspace, job.experiment) + "/" + encode(job.name);
+std::string jobs_target(const WorkspaceRef& ws, const std::string& experiment) {
+  return with_version(workspace_path(ws) + "/experiments/" + encode(experiment) + "/jobs");
 }
 
-std::string job_terminate_path(const JobRef& job) {
-  return job_path(job) + "/terminate";
+std::string job_target(const JobRef& job) {
+  return with_version(job_path(job));
 }
 
-std::string job_files_path(const JobRef& job, const std::string& directory) {
-  return job_path(job) + "/files?directory=" + encode(directory);
+std::string job_terminate_target(const JobRef& job) {
+  return with_version(job_path(job) + "/terminate");
 }
 
-std::string job_file_path(const JobRef& job, const std::string& directory, const std::string& file,
-                          std::int64_t offset) {
-  return job_path(job) + "/files/" + encode(directory) + "/" + encode(file) +
-         "?offset=" + std::to_string(offset);
+std::string job_output_files_target(const JobRef& job, const std::string& directory) {
+  return with_version(job_path(job) + "/listOutputFiles") +
+         "&outputdirectoryid=" + encode(directory) + "&linkexpiryinminutes=60";
 }
 
 }  // namespace batchai::cli

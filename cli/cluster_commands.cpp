@@ -10,7 +10,7 @@ using nlohmann::json;
 
 int cluster_show(Context& ctx, const std::string& name) {
   json cluster;
-  if (auto f = call(ctx, "GET", cluster_path(name), nullptr, &cluster)) {
+  if (auto f = get_resource(ctx, cluster_target(ctx.workspace, name), &cluster)) {
     return report("cluster show " + name, *f);
   }
   print_json(cluster);
@@ -45,8 +45,10 @@ int cluster_create(Context& ctx, const ClusterCreateArgs& args) {
     }
   }
   json cluster;
-  if (auto f = call(ctx, "PUT", cluster_path(args.name), &doc, &cluster)) return report(what, *f);
-  print_json(cluster);
+  if (auto f = call(ctx, "PUT", cluster_target(ctx.workspace, args.name), &doc, &cluster)) {
+    return report(what, *f);
+  }
+  print_json(flatten_resource(cluster));
   return kExitOk;
 }
 

@@ -1,8 +1,18 @@
 #include "cli/context.hpp"
 
+#include "cli/output.hpp"
+#include "cli/server_url.hpp"
+
 namespace batchai::cli {
 
 using nlohmann::json;
+
+namespace {
+
+// A server that keeps handing out nextLinks is not followed for ever.
+constexpr int kMaxPages = 1000;
+
+}  // namespace
 
 std::optional<Failure> call(Context& ctx, const std::string& method, const std::string& target,
                             const json* body, json* out) {
@@ -22,9 +32,38 @@ std::optional<Failure> call(Context& ctx, const std::string& method, const std::
   return std::nullopt;
 }
 
+std::optional<Failure> call_list(Context& ctx, const std::string& method, const std::string& target,
+                                 json* items) {
+  *items = json::array();
+  std::string next = target;
+  std::string next_method = method;
+  for (int page = 0; page < kMaxPages; ++page) {
+    json answer;
+    if (auto f = call(ctx, next_method, next, nullptr, &answer)) return f;
+    json value = field(answer, "value");
+    if (!value.is_array()) return fail(kExitServer, "the server's answer is no list");
+    for (auto& item : value) items->push_back(std::move(item));
+    json link = field(answer, "nextLink");
+    if (link.is_null() || link == "") return std::nullopt;
+    if (!link.is_string()) return fail(kExitServer, "the server's nextLink is not a string");
+    auto parts = split_url(link.get<std::string>());
+    if (!parts) return fail(kExitServer, parts.error().message);
+    next = parts->target;
+    next_method = "GET";
+  }
+  return fail(kExitServer, "the server's list goes on for more than 1000 pages");
+}
+
+std::optional<Failure> get_resource(Context& ctx, const std::string& target, json* out) {
+  json resource;
+  if (auto f = call(ctx, "GET", target, nullptr, &resource)) return f;
+  *out = flatten_resource(resource);
+  return std::nullopt;
+}
+
 std::optional<Failure> fetch_job_state(Context& ctx, const JobRef& job, std::string* state) {
   json j;
-  if (auto f = call(ctx, "GET", job_path(job), nullptr, &j)) return f;
+  if (auto f = get_resource(ctx, job_target(job), &j)) return f;
   if (!j.is_object() || !j.contains("executionState") || !j["executionState"].is_string()) {
     return fail(kExitServer, "the server's job has no executionState");
   }

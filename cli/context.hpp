@@ -13,8 +13,8 @@ namespace batchai::cli {
 
 struct Context {
   HttpClient& http;
-  std::string workspace;
-  std::string experiment;
+  WorkspaceRef workspace;      // -g and -w
+  std::string experiment;      // -e
   std::string cluster;         // -c, for job create
   bool cluster_given = false;  // -c was on the command line
 
@@ -25,6 +25,15 @@ struct Context {
 // is null). A transport error, an error status or an answer that is not JSON is the Failure.
 std::optional<Failure> call(Context& ctx, const std::string& method, const std::string& target,
                             const nlohmann::json* body, nlohmann::json* out);
+
+// A list: the first page from METHOD target, the next ones from GET on each page's nextLink
+// (its path, asked of this control plane: the token goes nowhere else). The items of every page
+// in *items (an array).
+std::optional<Failure> call_list(Context& ctx, const std::string& method, const std::string& target,
+                                 nlohmann::json* items);
+
+// The resource as az prints it: its properties merged into it, with its resource group.
+std::optional<Failure> get_resource(Context& ctx, const std::string& target, nlohmann::json* out);
 
 // The job's executionState, asked of the server.
 std::optional<Failure> fetch_job_state(Context& ctx, const JobRef& job, std::string* state);

@@ -79,7 +79,8 @@ HttpClient::~HttpClient() {
 }
 
 Result<HttpResponse> HttpClient::send(const std::string& method, const std::string& target,
-                                      const std::string* body) {
+                                      const std::string* body,
+                                      const std::vector<std::string>& extra_headers) {
   const std::string url = config_.server.base + target;
   curl_easy_reset(curl_);  // keeps the open connection for the next request
   Exchange ex;
@@ -88,6 +89,7 @@ Result<HttpResponse> HttpClient::send(const std::string& method, const std::stri
   headers.add("Accept: application/json");
   headers.add("Expect:");
   if (!config_.token.empty()) headers.add("Authorization: Bearer " + config_.token);
+  for (const auto& line : extra_headers) headers.add(line);
 
   curl_easy_setopt(curl_, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl_, CURLOPT_PROTOCOLS_STR, "http,https");

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "cli/server_url.hpp"
 #include "common/result.hpp"
@@ -34,11 +35,14 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  // Sends METHOD <server><target> (target starts with '/'), with body as JSON when given.
-  // An Error is a transport failure (name resolution, connection, TLS, time-out) naming the URL;
-  // any HTTP status is a response.
+  // Sends METHOD <server><target> (target starts with '/'), with body as JSON when given and
+  // the extra header lines ("Range: bytes=0-99"). An Error is a transport failure (name
+  // resolution, connection, TLS, time-out) naming the URL; any HTTP status is a response.
   Result<HttpResponse> send(const std::string& method, const std::string& target,
-                            const std::string* body = nullptr);
+                            const std::string* body = nullptr,
+                            const std::vector<std::string>& extra_headers = {});
+
+  const ClientConfig& config() const { return config_; }
 
  private:
   ClientConfig config_;

@@ -8,7 +8,7 @@ using nlohmann::json;
 
 int job_show(Context& ctx, const std::string& name) {
   json job;
-  if (auto f = call(ctx, "GET", job_path(ctx.job(name)), nullptr, &job)) {
+  if (auto f = get_resource(ctx, job_target(ctx.job(name)), &job)) {
     return report("job show " + name, *f);
   }
   print_json(job);
@@ -16,17 +16,13 @@ int job_show(Context& ctx, const std::string& name) {
 }
 
 int job_list(Context& ctx) {
-  const std::string what = "job list";
-  json answer;
-  if (auto f = call(ctx, "GET", jobs_path(ctx.workspace, ctx.experiment), nullptr, &answer)) {
-    return report(what, *f);
-  }
-  json jobs = list_items(answer);
-  if (!jobs.is_array()) {
-    return report(what, fail(kExitServer, "the server's answer is no job list"));
+  json jobs;
+  if (auto f = call_list(ctx, "GET", jobs_target(ctx.workspace, ctx.experiment), &jobs)) {
+    return report("job list", *f);
   }
   std::vector<std::vector<std::string>> rows;
-  for (const auto& job : jobs) {
+  for (const auto& resource : jobs) {
+    const json job = flatten_resource(resource);
     rows.push_back({cell(field(job, "name")), cell(field(job, "executionState")),
                     cell(field(job, "creationTime")), cell(field(job, "executionInfo.exitCode"))});
   }
@@ -36,12 +32,16 @@ int job_list(Context& ctx) {
   return kExitOk;
 }
 
+// Terminates, then prints the job as it now is (terminating, or ended if it had not started).
 int job_terminate(Context& ctx, const std::string& name) {
+  const std::string what = "job terminate " + name;
   json answer;
-  if (auto f = call(ctx, "POST", job_terminate_path(ctx.job(name)), nullptr, &answer)) {
-    return report("job terminate " + name, *f);
+  if (auto f = call(ctx, "POST", job_terminate_target(ctx.job(name)), nullptr, &answer)) {
+    return report(what, *f);
   }
-  if (answer.is_object() && !answer.empty()) print_json(answer);
+  json job;
+  if (auto f = get_resource(ctx, job_target(ctx.job(name)), &job)) return report(what, *f);
+  print_json(job);
   return kExitOk;
 }
 

@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("batchai ") + BATCHAI_VERSION);
 
   ConnectionOptions conn;
-  std::string workspace = "default", experiment = "default", cluster;
+  std::string resource_group = kDefaultResourceGroup, workspace = "default", experiment = "default",
+              cluster;
   app.add_option("--server", conn.server,
                  "The control plane's URL (default: $BATCHAI_SERVER, else " +
                      std::string(kDefaultServer) + ")");
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
   app.add_option("--token-file", conn.token_file, "File holding the bearer token");
   app.add_flag("--insecure-http", conn.insecure_http,
                "Allow plain http:// to a server other than this machine (unencrypted!)");
+  app.add_option("-g,--resource-group", resource_group, "Resource group")->capture_default_str();
   app.add_option("-w,--workspace", workspace, "Workspace")->capture_default_str();
   app.add_option("-e,--experiment", experiment, "Experiment")->capture_default_str();
   auto* cluster_opt = app.add_option(
@@ -108,7 +110,7 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   HttpClient http(std::move(*config));
-  Context ctx{http, workspace, experiment, cluster, cluster_opt->count() > 0};
+  Context ctx{http, {resource_group, workspace}, experiment, cluster, cluster_opt->count() > 0};
   try {
     if (*job_create_cmd) return job_create(ctx, create);
     if (*job_show_cmd) return job_show(ctx, job_name);

@@ -1,5 +1,6 @@
 #include "cli/output.hpp"
 
+#include <cctype>
 #include <cstdio>
 
 namespace batchai::cli {
@@ -35,9 +36,37 @@ nlohmann::json field(const nlohmann::json& item, const std::string& dotted) {
   }
 }
 
-nlohmann::json list_items(const nlohmann::json& answer) {
-  nlohmann::json items = answer.is_object() ? field(answer, "value") : answer;
-  return items.is_array() ? items : nlohmann::json();
+namespace {
+
+// The segment after /resourceGroups/ (any case) in a resource id, or "".
+std::string group_of(const std::string& id) {
+  std::string lower = id;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string marker = "/resourcegroups/";
+  const auto at = lower.find(marker);
+  if (at == std::string::npos) return "";
+  const auto start = at + marker.size();
+  return id.substr(start, id.find('/', start) - start);
+}
+
+}  // namespace
+
+nlohmann::json flatten_resource(const nlohmann::json& resource) {
+  if (!resource.is_object()) return resource;
+  nlohmann::json out = nlohmann::json::object();
+  auto properties = resource.find("properties");
+  if (properties != resource.end() && properties->is_object()) {
+    for (const auto& [key, value] : properties->items()) out[key] = value;
+  }
+  for (const auto& [key, value] : resource.items()) {
+    if (key != "properties") out[key] = value;
+  }
+  auto id = resource.find("id");
+  if (id != resource.end() && id->is_string()) {
+    const std::string group = group_of(id->get<std::string>());
+    if (!group.empty()) out["resourceGroup"] = group;
+  }
+  return out;
 }
 
 std::string cell(const nlohmann::json& value) {

@@ -16,8 +16,9 @@ std::string printable(const std::string& s, const std::string& keep = "");
 // The member at a dotted path ("executionInfo.exitCode"), or null when any step is missing.
 nlohmann::json field(const nlohmann::json& item, const std::string& dotted);
 
-// The items of a list answer: a bare array, or Azure's {"value": [...]}; null for anything else.
-nlohmann::json list_items(const nlohmann::json& answer);
+// A resource as az prints it: {"id", "name", "type", ...} with the members of its "properties"
+// merged in, and "resourceGroup" taken from its id.
+nlohmann::json flatten_resource(const nlohmann::json& resource);
 
 // A JSON value as a table cell: strings as they are, null as "", anything else as JSON.
 std::string cell(const nlohmann::json& value);

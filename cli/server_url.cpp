@@ -77,4 +77,17 @@ Result<ServerUrl> parse_server_url(const std::string& text) {
   return out;
 }
 
+Result<UrlParts> split_url(const std::string& url) {
+  constexpr std::size_t kMaxUrlBytes = 8192;
+  if (url.size() > kMaxUrlBytes) return err("a URL of the server's is longer than 8192 bytes");
+  for (char c : url) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f) return err("a URL of the server's holds a space or control byte");
+  }
+  const auto scheme_end = url.find("://");
+  const auto path = scheme_end == std::string::npos ? scheme_end : url.find('/', scheme_end + 3);
+  if (path == std::string::npos) return err("not an absolute URL: " + url.substr(0, 200));
+  return UrlParts{url.substr(0, path), url.substr(path)};
+}
+
 }  // namespace batchai::cli

@@ -22,4 +22,12 @@ std::string choose_server(const std::string& option_value);
 // Accepts http:// and https:// URLs without user info, query or fragment.
 Result<ServerUrl> parse_server_url(const std::string& text);
 
+// An absolute URL a server handed out (a nextLink, a downloadUrl) split into its origin
+// (scheme://authority) and its target (the path and query, starting with '/').
+struct UrlParts {
+  std::string origin;
+  std::string target;
+};
+Result<UrlParts> split_url(const std::string& url);
+
 }  // namespace batchai::cli

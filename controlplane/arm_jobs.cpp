@@ -128,7 +128,7 @@ void arm_get_job(const ServerContext& ctx, const ArmRequest& req, httplib::Respo
 
 void arm_put_job(const ServerContext& ctx, const ArmRequest& req, httplib::Response& res) {
   auto prepared = prepare_job(req.path.name_of("workspaces"), req.path.name_of("experiments"),
-                              req.path.name_of("jobs"), req.http.body, "");
+                              req.path.name_of("jobs"), req.http.body, ctx.default_cluster);
   if (auto* e = std::get_if<ApiError>(&prepared)) return send_error(res, *e);
   NewJob& job = std::get<NewJob>(prepared);
   if (job.properties.contains("mountVolumes")) {

@@ -21,9 +21,11 @@ bool is_valid_node_id(const std::string& id);
 
 // "<ws>/<exp>/<job>": the key of a job in the state.
 std::string job_key(const std::string& ws, const std::string& exp, const std::string& job);
-// The resource group and workspace of a record made before there were any (the /v1 routes):
-// "" stands for these.
+// The resource group and workspace of a record made before there were any (an older state):
+// "" stands for these. The control plane makes them at start, with kDefaultExperiment in the
+// workspace, so a user who names nothing works there.
 inline constexpr const char* kDefaultWorkspace = "default";
+inline constexpr const char* kDefaultExperiment = "default";
 std::string group_or_default(const std::string& resource_group);
 std::string workspace_or_default(const std::string& workspace);
 

@@ -1,4 +1,5 @@
-// The routes of docs/protocol.md: the node messages and the user messages.
+// The routes of docs/protocol.md: the node messages, the resource-manager API (the user's), the
+// identity endpoint and the file links.
 #pragma once
 
 #include <httplib.h>
@@ -15,8 +16,7 @@ inline JobFilesPlace place_of(const ServerContext& ctx, const JobRecord& job) {
 }
 
 void add_node_routes(httplib::Server& server, const ServerContext& ctx);
-void add_user_routes(httplib::Server& server, const ServerContext& ctx);
-void add_file_routes(httplib::Server& server, const ServerContext& ctx);
+void add_file_link_route(httplib::Server& server, const ServerContext& ctx);
 void add_arm_routes(httplib::Server& server, const ServerContext& ctx);
 void add_identity_routes(httplib::Server& server, const ServerContext& ctx);
 

@@ -108,8 +108,7 @@ void configure_server(httplib::Server& server, const ServerContext& ctx) {
                res.set_content(j.dump(), "application/json");
              }));
   add_node_routes(server, ctx);
-  add_user_routes(server, ctx);
-  add_file_routes(server, ctx);
+  add_file_link_route(server, ctx);
   add_arm_routes(server, ctx);
   add_identity_routes(server, ctx);
 }

@@ -10,6 +10,7 @@
 #include "common/fs.hpp"
 #include "common/time.hpp"
 #include "controlplane/model_json.hpp"
+#include "controlplane/names.hpp"
 
 namespace batchai::cp {
 
@@ -23,6 +24,34 @@ ClusterRecord new_cluster(const std::string& name, std::int64_t now) {
   c.creation_ms = now;
   c.modified_ms = now;
   return c;
+}
+
+// The place a user who names nothing works in: the resource group batchai.local, its workspace
+// "default" with the experiment "default", and the --cluster (a cluster of that workspace). Made
+// at start when missing; true when something was added.
+bool add_defaults(State& s, const std::string& default_cluster, std::int64_t now) {
+  bool added = false;
+  // kResourceGroup is in lower case already: it is its own key.
+  if (!s.resource_groups.count(kResourceGroup) && !s.workspaces.count(kDefaultWorkspace)) {
+    s.resource_groups.emplace(kResourceGroup,
+                              ResourceGroupRecord{kResourceGroup, "", nullptr, now});
+    added = true;
+  }
+  if (!s.workspaces.count(kDefaultWorkspace)) {
+    s.workspaces.emplace(kDefaultWorkspace,
+                         WorkspaceRecord{kDefaultWorkspace, kResourceGroup, "", nullptr, now});
+    added = true;
+  }
+  const std::string experiment = std::string(kDefaultWorkspace) + "/" + kDefaultExperiment;
+  if (!s.experiments.count(experiment)) {
+    s.experiments.emplace(experiment, ExperimentRecord{kDefaultWorkspace, kDefaultExperiment, now});
+    added = true;
+  }
+  if (!s.clusters.count(default_cluster)) {
+    s.clusters[default_cluster] = new_cluster(default_cluster, now);
+    added = true;
+  }
+  return added;
 }
 
 }  // namespace
@@ -51,9 +80,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& state_dir,
   } else if (errno != ENOENT) {
     return err("cannot stat " + store->path_ + ": " + errno_text(errno));
   }
-  if (!store->state_.clusters.count(default_cluster)) {
-    State next = store->state_;
-    next.clusters[default_cluster] = new_cluster(default_cluster, wall_ms());
+  State next = store->state_;
+  if (add_defaults(next, default_cluster, wall_ms())) {
     if (auto s = store->save(next); !s) return s.error();
     store->state_ = std::move(next);
   }

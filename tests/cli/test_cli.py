@@ -23,7 +23,14 @@ import urllib.parse
 from tests.support.common import CLI
 
 SAFETY_TIMEOUT = 60  # only a guard against a hung CLI, never a measured expectation
-JOBS = "/v1/workspaces/ws/experiments/exp/jobs"
+SUBSCRIPTION = "/subscriptions/00000000-0000-0000-0000-000000000000"
+WORKSPACE = SUBSCRIPTION + "/resourceGroups/batchai.local/providers/Microsoft.BatchAI/workspaces/ws"
+DEFAULT_WORKSPACE = WORKSPACE[:-len("/ws")] + "/default"
+EXPERIMENT = WORKSPACE + "/experiments/exp"
+JOBS = EXPERIMENT + "/jobs"
+DEFAULT_EXPERIMENT = DEFAULT_WORKSPACE + "/experiments/default"
+DEFAULT_JOBS = DEFAULT_EXPERIMENT + "/jobs"
+JOB_TYPE = "Microsoft.BatchAI/workspaces/experiments/jobs"
 
 # The seeds' sample job, cut down (az batchai job create ... output).
 JOB = {
@@ -55,6 +62,21 @@ CLUSTER = {
                         "runningNodeCount": 1, "unusableNodeCount": 0},
     "scaleSettings": {"manual": {"nodeDeallocationOption": "requeue", "targetNodeCount": 1}},
 }
+
+
+def resource(flat, resource_type=JOB_TYPE, parent=JOBS):
+    """A flat job or cluster (as az prints it) as the resource-manager API sends it: id, name and
+    type at the top, the rest under properties."""
+    properties = {k: v for k, v in flat.items() if k != "name"}
+    return {"id": parent + "/" + flat["name"], "name": flat["name"], "type": resource_type,
+            "properties": properties}
+
+
+def flat(value, resource_type=JOB_TYPE, parent=JOBS):
+    """What the CLI prints for resource(value): the properties merged in, with the resource
+    group."""
+    return dict(value, id=parent + "/" + value["name"], type=resource_type,
+                resourceGroup="batchai.local")
 
 
 def az_json(value):
@@ -151,6 +173,9 @@ class CliTest(unittest.TestCase):
         self.addCleanup(self.fake.close)
         self.tmp = tempfile.TemporaryDirectory()
         self.addCleanup(self.tmp.cleanup)
+        # job create asks for the experiment first; both exist unless a test says otherwise.
+        self.fake.routes[("GET", EXPERIMENT)] = answer(200, {"name": "exp"})
+        self.fake.routes[("GET", DEFAULT_EXPERIMENT)] = answer(200, {"name": "default"})
 
     def run_cli(self, *args, server=True, env=None):
         """Runs batchai with --server pointing at the fake; returns CompletedProcess (text)."""
@@ -172,26 +197,56 @@ class CliTest(unittest.TestCase):
         self.assertEqual(len(self.fake.requests), 1, self.fake.requests)
         return self.fake.requests[0]
 
+    def requests_to(self, method, path):
+        return [r for r in self.fake.requests if (r["method"], r["path"]) == (method, path)]
+
+    def only_put(self, path):
+        puts = self.requests_to("PUT", path)
+        self.assertEqual(len(puts), 1, self.fake.requests)
+        return puts[0]
+
     # --- job create ---------------------------------------------------------------------------
 
     def test_job_create_puts_the_document_and_prints_the_job(self):
-        self.fake.routes[("PUT", JOBS + "/cntk_python_1")] = answer(201, JOB)
+        self.fake.routes[("PUT", JOBS + "/cntk_python_1")] = answer(200, resource(JOB))
         job_file = self.write("job.json", JOB_DOCUMENT)
         r = self.run_cli("job", "create", "-n", "cntk_python_1", "-f", job_file,
                          "-w", "ws", "-e", "exp", "-c", "nc6")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(r.stdout, az_json(JOB))
-        req = self.only_request()
-        self.assertEqual(req["method"], "PUT")
+        self.assertEqual(r.stdout, az_json(flat(JOB)))
+        req = self.only_put(JOBS + "/cntk_python_1")
+        self.assertEqual(req["query"], {"api-version": ["2018-05-01"]})
         self.assertEqual(req["headers"]["content-type"], "application/json")
         sent = json.loads(req["body"])
         expected = json.loads(json.dumps(JOB_DOCUMENT))
         expected["properties"]["cluster"] = {"id": "nc6"}
         self.assertEqual(sent, expected)
+        # The experiment was asked for, not made: it exists.
+        self.assertEqual(len(self.requests_to("GET", EXPERIMENT)), 1)
+        self.assertEqual(self.requests_to("PUT", EXPERIMENT), [])
+
+    def test_job_create_makes_a_missing_experiment_first(self):
+        self.fake.routes[("GET", EXPERIMENT)] = error(404, "ResourceNotFound", "no experiment")
+        self.fake.routes[("PUT", EXPERIMENT)] = answer(200, {"name": "exp"})
+        self.fake.routes[("PUT", JOBS + "/j1")] = answer(200, resource(dict(JOB, name="j1")))
+        r = self.run_cli("job", "create", "-n", "j1", "-f", self.write("job.json", JOB_DOCUMENT),
+                         "-w", "ws", "-e", "exp")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        order = [(q["method"], q["path"]) for q in self.fake.requests]
+        self.assertEqual(order, [("GET", EXPERIMENT), ("PUT", EXPERIMENT), ("PUT", JOBS + "/j1")])
+        self.assertEqual(json.loads(self.requests_to("PUT", EXPERIMENT)[0]["body"]), {})
+
+    def test_job_create_in_a_missing_workspace_fails_without_a_job(self):
+        self.fake.routes[("GET", EXPERIMENT)] = error(404, "ResourceNotFound", "no workspace ws")
+        self.fake.routes[("PUT", EXPERIMENT)] = error(404, "ResourceNotFound", "no workspace ws")
+        r = self.run_cli("job", "create", "-n", "j1", "-f", self.write("job.json", JOB_DOCUMENT),
+                         "-w", "ws", "-e", "exp")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr, "batchai: job create j1: no workspace ws\n")
+        self.assertEqual(self.requests_to("PUT", JOBS + "/j1"), [])
 
     def test_job_create_fills_in_the_configured_storage_account_as_az_did(self):
-        self.fake.routes[("PUT", "/v1/workspaces/default/experiments/default/jobs/j1")] = \
-            answer(201, JOB)
+        self.fake.routes[("PUT", DEFAULT_JOBS + "/j1")] = answer(200, resource(JOB))
         doc = json.loads(json.dumps(JOB_DOCUMENT))
         doc["properties"]["mountVolumes"] = {
             "azureFileShares": [{"azureFileUrl": "https://<AZURE_BATCHAI_STORAGE_ACCOUNT>"
@@ -206,7 +261,7 @@ class CliTest(unittest.TestCase):
         env = {"AZURE_BATCHAI_STORAGE_ACCOUNT": "acct", "AZURE_BATCHAI_STORAGE_KEY": "k1"}
         r = self.run_cli("job", "create", "-n", "j1", "-f", job_file, env=env)
         self.assertEqual(r.returncode, 0, r.stderr)
-        sent = json.loads(self.only_request()["body"])["properties"]["mountVolumes"]
+        sent = json.loads(self.only_put(DEFAULT_JOBS + "/j1")["body"])["properties"]["mountVolumes"]
         share, other = sent["azureFileShares"]
         self.assertEqual(share["azureFileUrl"], "https://acct.file.core.windows.net/logs")
         self.assertEqual(share["accountName"], "acct")
@@ -223,20 +278,28 @@ class CliTest(unittest.TestCase):
         self.assertEqual(self.fake.requests, [])
 
     def test_job_create_without_c_leaves_the_cluster_to_the_server(self):
-        self.fake.routes[("PUT", "/v1/workspaces/default/experiments/default/jobs/j1")] = \
-            answer(201, JOB)
+        self.fake.routes[("PUT", DEFAULT_JOBS + "/j1")] = answer(200, resource(JOB))
         r = self.run_cli("job", "create", "-n", "j1", "-f", self.write("job.json", JOB_DOCUMENT))
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(json.loads(self.only_request()["body"]), JOB_DOCUMENT)
+        self.assertEqual(json.loads(self.only_put(DEFAULT_JOBS + "/j1")["body"]), JOB_DOCUMENT)
 
     def test_job_create_keeps_the_documents_cluster_without_c(self):
-        self.fake.routes[("PUT", "/v1/workspaces/default/experiments/default/jobs/j1")] = \
-            answer(201, JOB)
+        self.fake.routes[("PUT", DEFAULT_JOBS + "/j1")] = answer(200, resource(JOB))
         doc = {"nodeCount": 1, "cluster": {"id": "gpu"},
                "customToolkitSettings": {"commandLine": "true"}, "stdOutErrPathPrefix": "/x"}
         r = self.run_cli("job", "create", "-n", "j1", "-f", self.write("job.json", doc))
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(json.loads(self.only_request()["body"]), doc)
+        self.assertEqual(json.loads(self.only_put(DEFAULT_JOBS + "/j1")["body"]), doc)
+
+    def test_job_create_in_another_resource_group(self):
+        group = SUBSCRIPTION + "/resourceGroups/team.a/providers/Microsoft.BatchAI/workspaces/ws"
+        self.fake.routes[("GET", group + "/experiments/exp")] = answer(200, {"name": "exp"})
+        self.fake.routes[("PUT", group + "/experiments/exp/jobs/j1")] = answer(
+            200, resource(JOB, parent=group + "/experiments/exp/jobs"))
+        r = self.run_cli("-g", "team.a", "-w", "ws", "-e", "exp", "job", "create", "-n", "j1",
+                         "-f", self.write("job.json", JOB_DOCUMENT))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["resourceGroup"], "team.a")
 
     def test_job_create_400_prints_every_problem_and_exits_2(self):
         message = ("the job is not valid (2 problems):\n"
@@ -277,15 +340,16 @@ class CliTest(unittest.TestCase):
 
     # --- job show / list / terminate ---------------------------------------------------------
 
-    def test_job_show_prints_the_job_as_returned(self):
-        self.fake.routes[("GET", JOBS + "/cntk_python_1")] = answer(200, JOB)
+    def test_job_show_prints_the_job_flattened_as_az_does(self):
+        self.fake.routes[("GET", JOBS + "/cntk_python_1")] = answer(200, resource(JOB))
         r = self.run_cli("job", "show", "-n", "cntk_python_1", "-w", "ws", "-e", "exp")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(r.stdout, az_json(JOB))
-        self.assertEqual(self.only_request()["method"], "GET")
+        self.assertEqual(r.stdout, az_json(flat(JOB)))
+        req = self.only_request()
+        self.assertEqual((req["method"], req["query"]), ("GET", {"api-version": ["2018-05-01"]}))
 
     def test_job_show_of_a_missing_job_is_one_line_and_exit_1(self):
-        self.fake.routes[("GET", JOBS + "/nope")] = error(404, "JobNotFound",
+        self.fake.routes[("GET", JOBS + "/nope")] = error(404, "ResourceNotFound",
                                                          "the job ws/exp/nope does not exist")
         r = self.run_cli("job", "show", "-n", "nope", "-w", "ws", "-e", "exp")
         self.assertEqual(r.returncode, 1)
@@ -298,13 +362,17 @@ class CliTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertEqual(r.stderr, "batchai: job show j: the server answered HTTP 502\n")
 
-    def test_job_list_is_a_table(self):
+    def test_job_list_is_a_table_of_every_page(self):
         done = dict(JOB, name="tf_1", executionState="succeeded",
                     creationTime="2018-06-15T08:00:00.000Z",
                     executionInfo={"exitCode": 0, "endTime": "2018-06-15T09:00:00.000Z"})
         failed = dict(JOB, name="x", executionState="failed", creationTime="2018-06-16T00:00:00Z",
                       executionInfo={"exitCode": 137})
-        self.fake.routes[("GET", JOBS)] = answer(200, [JOB, done, failed])
+        # The second page's link names another host: only its path is asked, of this server.
+        next_link = "https://elsewhere.example:443" + JOBS + "?api-version=2018-05-01&$skiptoken=2"
+        self.fake.routes[("GET", JOBS)] = [
+            answer(200, {"value": [resource(JOB), resource(done)], "nextLink": next_link}),
+            answer(200, {"value": [resource(failed)]})]
         r = self.run_cli("job", "list", "-w", "ws", "-e", "exp")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout,
@@ -313,147 +381,218 @@ class CliTest(unittest.TestCase):
                          "cntk_python_1  running    2018-06-14T22:22:57.543Z\n"
                          "tf_1           succeeded  2018-06-15T08:00:00.000Z          0\n"
                          "x              failed     2018-06-16T00:00:00Z            137\n")
+        self.assertEqual([q["query"].get("$skiptoken") for q in self.fake.requests],
+                         [None, ["2"]])
 
-    def test_job_list_accepts_azure_value_wrapper(self):
-        self.fake.routes[("GET", "/v1/workspaces/default/experiments/default/jobs")] = \
-            answer(200, {"value": [{"name": "a", "executionState": "queued"}]})
+    def test_job_list_of_the_default_experiment(self):
+        self.fake.routes[("GET", DEFAULT_JOBS)] = answer(
+            200, {"value": [resource({"name": "a", "executionState": "queued"})]})
         r = self.run_cli("job", "list")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout.splitlines()[2], "a     queued")
 
-    def test_job_terminate_posts(self):
-        self.fake.routes[("POST", JOBS + "/j/terminate")] = answer(
-            200, dict(JOB, name="j", executionState="terminating"))
+    def test_job_list_answer_that_is_no_list_fails(self):
+        self.fake.routes[("GET", DEFAULT_JOBS)] = answer(200, [resource(JOB)])
+        r = self.run_cli("job", "list")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no list", r.stderr)
+
+    def test_job_terminate_posts_and_prints_the_job(self):
+        self.fake.routes[("POST", JOBS + "/j/terminate")] = answer(200)
+        self.fake.routes[("GET", JOBS + "/j")] = answer(
+            200, resource(dict(JOB, name="j", executionState="terminating")))
         r = self.run_cli("job", "terminate", "-n", "j", "-w", "ws", "-e", "exp")
         self.assertEqual(r.returncode, 0, r.stderr)
-        req = self.only_request()
-        self.assertEqual((req["method"], req["body"]), ("POST", b""))
+        post = self.requests_to("POST", JOBS + "/j/terminate")
+        self.assertEqual(len(post), 1)
+        self.assertEqual(post[0]["body"], b"")
         self.assertEqual(json.loads(r.stdout)["executionState"], "terminating")
 
     # --- job file list / stream ----------------------------------------------------------------
 
+    def link(self, name):
+        return self.fake.url + "/jobfiles?path=" + name + "&sig=abc"
+
+    def file_entry(self, name, size=0, modified="2018-04-11T22:05:51Z"):
+        return {"name": name, "fileType": "file", "downloadUrl": self.link(name),
+                "properties": {"contentLength": size, "lastModified": modified}}
+
     def test_file_list_is_a_table(self):
-        self.fake.routes[("GET", JOBS + "/j/files")] = answer(200, [
-            {"name": "ConvNet_MNIST_0.dnn", "size": 409456,
-             "lastModified": "2018-04-11T22:05:51Z"},
-            {"name": "log.txt", "size": 12, "lastModified": "2018-04-11T22:05:55Z"},
-        ])
+        self.fake.routes[("POST", JOBS + "/j/listOutputFiles")] = answer(200, {"value": [
+            self.file_entry("ConvNet_MNIST_0.dnn", 409456),
+            {"name": "checkpoints", "fileType": "directory",
+             "properties": {"lastModified": "2018-04-11T22:05:53Z"}},
+            self.file_entry("log.txt", 12, "2018-04-11T22:05:55Z"),
+        ]})
         r = self.run_cli("job", "file", "list", "-j", "j", "-d", "MODEL", "-w", "ws", "-e", "exp")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(self.only_request()["query"], {"directory": ["MODEL"]})
+        self.assertEqual(self.only_request()["query"]["outputdirectoryid"], ["MODEL"])
         self.assertEqual(r.stdout,
                          "Name                   Size  Last modified\n"
                          "-------------------  ------  --------------------\n"
                          "ConvNet_MNIST_0.dnn  409456  2018-04-11T22:05:51Z\n"
+                         "checkpoints/                 2018-04-11T22:05:53Z\n"
                          "log.txt                  12  2018-04-11T22:05:55Z\n")
 
     def test_file_list_defaults_to_stdouterr(self):
-        self.fake.routes[("GET", JOBS + "/j/files")] = answer(200, [])
+        self.fake.routes[("POST", JOBS + "/j/listOutputFiles")] = answer(200, {"value": []})
         r = self.run_cli("job", "file", "list", "-j", "j", "-w", "ws", "-e", "exp")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(self.only_request()["query"], {"directory": ["stdouterr"]})
+        self.assertEqual(self.only_request()["query"]["outputdirectoryid"], ["stdouterr"])
         self.assertEqual(r.stdout, "Name  Size  Last modified\n----  ----  -------------\n")
 
-    def stream(self, *extra):
-        return self.run_cli("job", "file", "stream", "-j", "j", "-f", "stderr.txt",
+    def stream(self, *extra, name="stderr.txt"):
+        return self.run_cli("job", "file", "stream", "-j", "j", "-f", name,
                             "-w", "ws", "-e", "exp", "--interval", "0.01", *extra)
 
+    def job_states(self, *states):
+        self.fake.routes[("GET", JOBS + "/j")] = [
+            answer(200, resource(dict(JOB, name="j", executionState=s))) for s in states]
+
+    def listing(self, *names):
+        return answer(200, {"value": [self.file_entry(n) for n in names]})
+
+    def ranges(self):
+        return [q["headers"].get("range") for q in self.requests_to("GET", "/jobfiles")]
+
     def test_stream_follows_the_file_until_the_job_ends(self):
-        state = lambda s: {"X-Job-State": s}
-        missing = answer(404, {"error": {"code": "FileNotFound", "message": "no such file"}},
-                         state("queued"))
         # Scripted per request: the file appears, grows, stays, grows as the job ends, then
         # nothing more: the CLI must stop there (a CLI that did not would hang to the guard).
-        self.fake.routes[("GET", JOBS + "/j/files/stdouterr/stderr.txt")] = [
-            missing,
-            missing,
-            answer(200, b"Epoch 1\n", state("running")),
-            answer(200, b"", state("running")),
-            answer(200, b"Epoch 2\n", state("succeeded")),
-            answer(200, b"Final\n", state("succeeded")),
-            answer(200, b"", state("succeeded")),
-        ]
+        self.job_states("queued", "queued", "running", "running", "succeeded")
+        self.fake.routes[("POST", JOBS + "/j/listOutputFiles")] = [
+            self.listing(), self.listing("stdout.txt"), self.listing("stdout.txt", "stderr.txt")]
+        self.fake.routes[("GET", "/jobfiles")] = [
+            answer(206, b"Epoch 1\n"), answer(416), answer(206, b"Epoch 2\n"),
+            answer(206, b"Final\n"), answer(416)]
         r = self.stream()
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout, "Epoch 1\nEpoch 2\nFinal\n")
         self.assertEqual(r.stderr, "File not found yet, waiting...\n")
-        offsets = [q["query"]["offset"][0] for q in self.fake.requests]
-        self.assertEqual(offsets, ["0", "0", "0", "8", "8", "16", "22"])
+        self.assertEqual([q["query"]["path"] for q in self.requests_to("GET", "/jobfiles")],
+                         [["stderr.txt"]] * 5)
+        self.assertEqual([rng.split("-")[0] for rng in self.ranges()],
+                         ["bytes=0", "bytes=8", "bytes=8", "bytes=16", "bytes=22"])
+        # Found once, the file is not listed again.
+        self.assertEqual(len(self.requests_to("POST", JOBS + "/j/listOutputFiles")), 3)
+        # No bearer token on a link: it is its own credential (none is configured here anyway).
+        self.assertTrue(all("authorization" not in q["headers"] for q in self.fake.requests))
 
     def test_stream_of_a_failed_job_ends_with_exit_0_too(self):
-        self.fake.routes[("GET", JOBS + "/j/files/stdouterr/stdout.txt")] = [
-            answer(200, b"Traceback\n", {"X-Job-State": "failed"}),
-            answer(200, b"", {"X-Job-State": "failed"}),
-        ]
-        r = self.run_cli("job", "file", "stream", "-j", "j", "-f", "stdout.txt", "-w", "ws",
-                         "-e", "exp", "--interval", "0.01")
+        self.job_states("failed")
+        self.fake.routes[("POST", JOBS + "/j/listOutputFiles")] = self.listing("stdout.txt")
+        self.fake.routes[("GET", "/jobfiles")] = [answer(206, b"Traceback\n"), answer(416)]
+        r = self.stream(name="stdout.txt")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout, "Traceback\n")
 
-    def test_stream_of_an_output_directory_file(self):
-        self.fake.routes[("GET", JOBS + "/j/files/MODEL/log.txt")] = answer(
-            200, b"", {"X-Job-State": "succeeded"})
-        r = self.run_cli("job", "file", "stream", "-j", "j", "-f", "log.txt", "-d", "MODEL",
-                         "-w", "ws", "-e", "exp")
+    def test_stream_of_an_empty_file_of_an_ended_job(self):
+        self.job_states("succeeded")
+        self.fake.routes[("POST", JOBS + "/j/listOutputFiles")] = self.listing("log.txt")
+        self.fake.routes[("GET", "/jobfiles")] = answer(200, b"")
+        r = self.stream("-d", "MODEL", name="log.txt")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(self.only_request()["query"], {"offset": ["0"]})
+        self.assertEqual(r.stdout, "")
+        listed = self.requests_to("POST", JOBS + "/j/listOutputFiles")
+        self.assertEqual(listed[0]["query"]["outputdirectoryid"], ["MODEL"])
 
-    def test_stream_asks_the_job_when_the_state_header_is_missing(self):
-        self.fake.routes[("GET", JOBS + "/j/files/stdouterr/stderr.txt")] = [
-            answer(200, b"abc"), answer(200, b"")]
-        self.fake.routes[("GET", JOBS + "/j")] = answer(200, dict(JOB, executionState="succeeded"))
+    def test_stream_skips_what_a_server_ignoring_the_range_sends_again(self):
+        self.job_states("running", "running", "succeeded")
+        self.fake.routes[("POST", JOBS + "/j/listOutputFiles")] = self.listing("stderr.txt")
+        self.fake.routes[("GET", "/jobfiles")] = [
+            answer(200, b"abc"), answer(200, b"abcdef"), answer(200, b"abcdef")]
         r = self.stream()
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(r.stdout, "abc")
+        self.assertEqual(r.stdout, "abcdef")
+
+    def test_stream_lists_again_when_a_link_has_expired(self):
+        self.job_states("running", "running", "succeeded")
+        self.fake.routes[("POST", JOBS + "/j/listOutputFiles")] = self.listing("stderr.txt")
+        self.fake.routes[("GET", "/jobfiles")] = [
+            answer(206, b"abc"),
+            error(403, "AuthenticationFailed", "the link has expired"),
+            answer(206, b"def"), answer(416)]
+        r = self.stream()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "abcdef")
+        self.assertEqual(len(self.requests_to("POST", JOBS + "/j/listOutputFiles")), 2)
+        self.assertEqual(self.ranges()[2].split("-")[0], "bytes=3")
+
+    def test_stream_reads_a_storage_link_without_the_token(self):
+        storage = FakeControlPlane()
+        self.addCleanup(storage.close)
+        storage.routes[("GET", "/logs/stderr.txt")] = [answer(206, b"epoch\n"), answer(416)]
+        token_file = self.write("token", "s3cr3t-token\n")
+        os.chmod(token_file, 0o600)
+        self.job_states("succeeded")
+        entry = dict(self.file_entry("stderr.txt"),
+                     downloadUrl=storage.url + "/logs/stderr.txt?sv=2020&sp=r&sig=x")
+        self.fake.routes[("POST", JOBS + "/j/listOutputFiles")] = answer(200, {"value": [entry]})
+        r = self.stream("--token-file", token_file)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "epoch\n")
+        self.assertEqual(len(storage.requests), 2)
+        for q in storage.requests:
+            self.assertNotIn("authorization", q["headers"])
+            self.assertEqual(q["query"]["sig"], ["x"])
+        self.assertEqual(self.fake.requests[0]["headers"]["authorization"],
+                         "Bearer s3cr3t-token")
 
     def test_stream_of_a_file_the_ended_job_never_wrote_fails(self):
-        self.fake.routes[("GET", JOBS + "/j/files/stdouterr/stderr.txt")] = error(
-            404, "FileNotFound", "stdouterr/stderr.txt does not exist")
-        self.fake.routes[("GET", JOBS + "/j")] = answer(200, dict(JOB, executionState="failed"))
+        self.job_states("failed")
+        self.fake.routes[("POST", JOBS + "/j/listOutputFiles")] = self.listing("stdout.txt")
         r = self.stream()
         self.assertEqual(r.returncode, 1)
         self.assertEqual(r.stderr, "batchai: job file stream j stdouterr/stderr.txt: "
-                                   "stdouterr/stderr.txt does not exist\n")
+                                   "the job has ended and stdouterr/stderr.txt does not exist\n")
+        self.assertEqual(self.requests_to("GET", "/jobfiles"), [])
 
     def test_stream_of_a_missing_job_fails(self):
-        self.fake.routes[("GET", JOBS + "/j/files/stdouterr/stderr.txt")] = error(
-            404, "JobNotFound", "the job does not exist")
+        self.fake.routes[("GET", JOBS + "/j")] = error(404, "ResourceNotFound",
+                                                      "the job does not exist")
         r = self.stream()
         self.assertEqual(r.returncode, 1)
         self.assertEqual(r.stderr, "batchai: job file stream j stdouterr/stderr.txt: "
                                    "the job does not exist\n")
         self.assertEqual(len(self.fake.requests), 1)
 
-    def test_stream_waits_only_for_a_missing_file_not_for_other_404s(self):
-        self.fake.routes[("GET", JOBS + "/j/files/OUT/log.txt")] = answer(
-            404, {"error": {"code": "DirectoryNotFound", "message": "no output directory OUT"}},
-            {"X-Job-State": "running"})
-        r = self.run_cli("job", "file", "stream", "-j", "j", "-f", "log.txt", "-d", "OUT",
-                         "-w", "ws", "-e", "exp", "--interval", "0.01")
+    def test_stream_of_a_missing_output_directory_fails(self):
+        self.job_states("running")
+        self.fake.routes[("POST", JOBS + "/j/listOutputFiles")] = error(
+            404, "DirectoryNotFound", "no output directory OUT")
+        r = self.stream("-d", "OUT", name="log.txt")
         self.assertEqual(r.returncode, 1)
         self.assertEqual(r.stderr, "batchai: job file stream j OUT/log.txt: "
                                    "no output directory OUT\n")
-        self.assertEqual(len(self.fake.requests), 1)
+        self.assertEqual(len(self.requests_to("POST", JOBS + "/j/listOutputFiles")), 1)
 
     # --- cluster --------------------------------------------------------------------------------
 
+    def cluster_resource(self, workspace=DEFAULT_WORKSPACE):
+        return resource(CLUSTER, "Microsoft.BatchAI/workspaces/clusters", workspace + "/clusters")
+
+    def cluster_flat(self, workspace=DEFAULT_WORKSPACE):
+        return flat(CLUSTER, "Microsoft.BatchAI/workspaces/clusters", workspace + "/clusters")
+
     def test_cluster_show_prints_node_state_counts(self):
-        self.fake.routes[("GET", "/v1/clusters/nc6")] = answer(200, CLUSTER)
+        self.fake.routes[("GET", DEFAULT_WORKSPACE + "/clusters/nc6")] = answer(
+            200, self.cluster_resource())
         r = self.run_cli("cluster", "show", "-n", "nc6")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(r.stdout, az_json(CLUSTER))
+        self.assertEqual(r.stdout, az_json(self.cluster_flat()))
         self.assertIn('"runningNodeCount": 1', r.stdout)
 
     def test_cluster_create_puts_the_scale_settings(self):
-        self.fake.routes[("PUT", "/v1/clusters/nc6")] = answer(200, CLUSTER)
-        r = self.run_cli("cluster", "create", "-n", "nc6", "--target-node-count", "2")
+        self.fake.routes[("PUT", WORKSPACE + "/clusters/nc6")] = answer(
+            200, self.cluster_resource(WORKSPACE))
+        r = self.run_cli("-w", "ws", "cluster", "create", "-n", "nc6", "--target-node-count", "2")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(json.loads(self.only_request()["body"]), {"scaleSettings": {"manual": {
             "targetNodeCount": 2, "nodeDeallocationOption": "requeue"}}})
-        self.assertEqual(r.stdout, az_json(CLUSTER))
+        self.assertEqual(r.stdout, az_json(self.cluster_flat(WORKSPACE)))
 
     def test_cluster_create_from_a_document(self):
-        self.fake.routes[("PUT", "/v1/clusters/nc6")] = answer(200, CLUSTER)
+        self.fake.routes[("PUT", DEFAULT_WORKSPACE + "/clusters/nc6")] = answer(
+            200, self.cluster_resource())
         setup = {"setupTask": {"commandLine": "echo hi", "stdOutErrPathPrefix": "/tmp"}}
         doc = self.write("cluster.json", {"nodeSetup": setup})
         r = self.run_cli("cluster", "create", "-n", "nc6", "-f", doc)
@@ -474,8 +613,8 @@ class CliTest(unittest.TestCase):
         self.assertEqual(r.returncode, 3)
         self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
         self.assertTrue(r.stderr.startswith(
-            "batchai: job show j: cannot reach %s/v1/workspaces/default/experiments/default/jobs/j"
-            % url), r.stderr)
+            "batchai: job show j: cannot reach %s%s/j?api-version=2018-05-01"
+            % (url, DEFAULT_JOBS)), r.stderr)
 
     def test_token_is_sent_as_bearer_and_never_printed(self):
         token = "s3cr3t-t0ken.value"
@@ -489,7 +628,8 @@ class CliTest(unittest.TestCase):
         self.assertNotIn(token, r.stdout + r.stderr)
 
     def test_no_token_file_no_authorization_header(self):
-        self.fake.routes[("GET", "/v1/clusters/default")] = answer(200, CLUSTER)
+        self.fake.routes[("GET", DEFAULT_WORKSPACE + "/clusters/default")] = answer(
+            200, self.cluster_resource())
         r = self.run_cli("cluster", "show", "-n", "default")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertNotIn("authorization", self.only_request()["headers"])
@@ -511,11 +651,12 @@ class CliTest(unittest.TestCase):
         self.assertEqual(self.fake.requests, [])
 
     def test_server_from_environment(self):
-        self.fake.routes[("GET", "/v1/clusters/nc6")] = answer(200, CLUSTER)
+        self.fake.routes[("GET", DEFAULT_WORKSPACE + "/clusters/nc6")] = answer(
+            200, self.cluster_resource())
         r = self.run_cli("cluster", "show", "-n", "nc6", server=False,
                          env={"BATCHAI_SERVER": self.fake.url + "/"})
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(self.only_request()["path"], "/v1/clusters/nc6")
+        self.assertEqual(self.only_request()["path"], DEFAULT_WORKSPACE + "/clusters/nc6")
 
     def test_plain_http_to_another_machine_is_refused(self):
         r = self.run_cli("--server", "http://batchai.example.com:8780", "job", "list",
@@ -532,7 +673,8 @@ class CliTest(unittest.TestCase):
     def test_names_are_percent_encoded(self):
         r = self.run_cli("job", "show", "-n", "a b/c", "-w", "ws", "-e", "exp")
         self.assertEqual(r.returncode, 1)
-        self.assertEqual(self.only_request()["raw_path"], JOBS + "/a%20b%2Fc")
+        self.assertEqual(self.only_request()["raw_path"],
+                         JOBS + "/a%20b%2Fc?api-version=2018-05-01")
 
 
 if __name__ == "__main__":

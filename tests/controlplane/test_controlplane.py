@@ -1,11 +1,16 @@
 """End-to-end tests of `batchai-controlplane`, the reference control plane (docs/protocol.md).
 
 Each test starts the real binary on a free loopback port (`--listen 127.0.0.1:0`; the port is
-read from its log) with a fresh state directory, plays the node and the user over HTTP, and
-stops it. No root needed:
+read from its log) with a fresh state directory, plays the node over the node routes
+(`/v1/nodes/...`) and the user over the resource-manager API (Batch AI 2018-05-01, under
+`/subscriptions/...`, docs/real-clients.md), and stops it. No root needed:
 
     BATCHAI_CONTROLPLANE=build/bin/batchai-controlplane \\
         python3 -m unittest -v tests.controlplane.test_controlplane
+
+The user's jobs live in the resource group batchai.local, workspace default (the one of the
+control plane's cluster "default") and experiment exp, made by every server's start (a PUT is
+idempotent).
 
 Nothing here measures time: a long-poll's return is checked by what it returns (a task, or 304
 after a short `wait=1`), and timeouts only guard against a hung server.
@@ -24,12 +29,34 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
 
 from tests.support.common import CONTROLPLANE as BINARY
 
 SCHEMA = "https://raw.githubusercontent.com/Azure/BatchAI/master/schemas/2018-05-01/job.json"
 SAFETY_TIMEOUT = 30.0  # only a guard against a hung server, never a measured expectation
-SUB_RG = "00000000-0000-0000-0000-000000000000/batchai.local"
+SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+GROUP = "batchai.local"
+SUB_RG = SUBSCRIPTION + "/" + GROUP
+WS = "default"  # the workspace of the control plane's cluster "default"
+EXP = "exp"
+API = "api-version=2018-05-01"
+GROUP_API = "api-version=2021-04-01"
+GROUP_PATH = "/subscriptions/%s/resourceGroups/%s" % (SUBSCRIPTION, GROUP)
+WS_PATH = GROUP_PATH + "/providers/Microsoft.BatchAI/workspaces/" + WS
+
+
+def arm(path, query=""):
+    """A resource-manager path below the workspace, with the api-version."""
+    return WS_PATH + path + "?" + API + ("&" + query if query else "")
+
+
+def cluster_id(name="default"):
+    return WS_PATH + "/clusters/" + name
+
+
+def job_path(name, exp=EXP):
+    return WS_PATH + "/experiments/%s/jobs/%s" % (exp, name)
 
 
 def job_doc(command="echo hello", node_count=1, **extra):
@@ -37,6 +64,7 @@ def job_doc(command="echo hello", node_count=1, **extra):
         "nodeCount": node_count,
         "stdOutErrPathPrefix": "$AZ_BATCHAI_MOUNT_ROOT/logs",
         "customToolkitSettings": {"commandLine": command},
+        "cluster": {"id": cluster_id("default")},
     }
     props.update(extra)
     return {"$schema": SCHEMA, "properties": props}
@@ -143,24 +171,63 @@ class ControlPlane:
                             {"bootId": boot, "sequence": sequence, "nodeState": node_state,
                              "errors": list(errors), "tasks": list(tasks)})
 
-    # The user's messages.
-    def create_job(self, name, doc, ws="ws", exp="exp"):
-        return self.request("PUT", "/v1/workspaces/%s/experiments/%s/jobs/%s" % (ws, exp, name),
-                            doc)
+    # The user's messages (the resource-manager API).
+    def prepare(self):
+        """The resource group, workspace and experiment of the tests' jobs (PUT is idempotent:
+        the control plane may have made some of them itself)."""
+        r = self.request("PUT", GROUP_PATH + "?" + GROUP_API, {"location": "eastus"})
+        assert r.status in (200, 201), (r.status, r.body)
+        r = self.request("PUT", WS_PATH + "?" + API, {"location": "eastus"})
+        assert r.status == 200, (r.status, r.body)
+        r = self.request("PUT", arm("/experiments/" + EXP), {})
+        assert r.status == 200, (r.status, r.body)
 
-    def job(self, name, ws="ws", exp="exp"):
-        r = self.request("GET", "/v1/workspaces/%s/experiments/%s/jobs/%s" % (ws, exp, name))
+    def create_job(self, name, doc, exp=EXP):
+        return self.request("PUT", job_path(name, exp) + "?" + API, doc)
+
+    def job(self, name, exp=EXP):
+        """The job resource: {"id", "name", "type", "properties"}."""
+        r = self.request("GET", job_path(name, exp) + "?" + API)
         assert r.status == 200, (r.status, r.body)
         return r.json()
 
-    def terminate(self, name, ws="ws", exp="exp"):
-        return self.request("POST",
-                            "/v1/workspaces/%s/experiments/%s/jobs/%s/terminate" % (ws, exp, name))
+    def state(self, name, exp=EXP):
+        return self.job(name, exp)["properties"]["executionState"]
+
+    def jobs(self, exp=EXP):
+        r = self.request("GET", arm("/experiments/%s/jobs" % exp))
+        assert r.status == 200, (r.status, r.body)
+        return r
+
+    def terminate(self, name, exp=EXP):
+        return self.request("POST", job_path(name, exp) + "/terminate?" + API)
+
+    def put_cluster(self, name, settings):
+        return self.request("PUT", arm("/clusters/" + name), settings)
 
     def cluster(self, name="default"):
-        r = self.request("GET", "/v1/clusters/" + name)
+        """The cluster resource: {"id", "name", "type", "properties"}."""
+        r = self.request("GET", arm("/clusters/" + name))
         assert r.status == 200, (r.status, r.body)
         return r.json()
+
+    def output_files(self, name, directory_id, exp=EXP, **query):
+        q = urllib.parse.urlencode(dict(outputdirectoryid=directory_id, **query))
+        return self.request("POST", job_path(name, exp) + "/listOutputFiles?" + API + "&" + q)
+
+    def download(self, url, headers=None):
+        """GET on a downloadUrl: an absolute link to this server that is its own credential (no
+        bearer token)."""
+        parts = urllib.parse.urlsplit(url)
+        assert (parts.scheme, parts.netloc, parts.path) == (
+            self.scheme, "127.0.0.1:%d" % self.port, "/jobfiles"), url
+        conn = self.connection()
+        try:
+            conn.request("GET", parts.path + "?" + parts.query, headers=headers or {})
+            r = conn.getresponse()
+            return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+        finally:
+            conn.close()
 
 
 class ControlPlaneTestCase(unittest.TestCase):
@@ -183,10 +250,15 @@ class ControlPlaneTestCase(unittest.TestCase):
         finally:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def start(self, *args, insecure=True, **kw):
+    def start(self, *args, insecure=True, prepare=True, token=None, **kw):
+        """A server with the user's group, workspace and experiment (made with token, which is
+        left as the server's token; prepare=False where no user can make them)."""
         extra = list(args) + (["--insecure-http"] if insecure else [])
         cp = ControlPlane(self.state_dir, os.path.join(self.tmp, "controlplane.log"), extra, **kw)
         self.servers.append(cp)
+        cp.token = token
+        if prepare:
+            cp.prepare()
         return cp
 
     def stop(self, cp):
@@ -242,7 +314,7 @@ class NodeProtocolTest(ControlPlaneTestCase):
         poller = threading.Thread(target=poll)
         poller.start()
         r = cp.create_job("job1", job_doc(secrets=[{"name": "TOKEN", "value": "s3cr3t"}]))
-        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.status, 200, r.body)
         poller.join(SAFETY_TIMEOUT)
         self.assertFalse(poller.is_alive())
         got = result["response"]
@@ -251,13 +323,13 @@ class NodeProtocolTest(ControlPlaneTestCase):
         self.assertGreater(desired["version"], version)
         self.assertEqual(len(desired["tasks"]), 1)
         task = desired["tasks"][0]
-        job = cp.job("job1")
+        job = cp.job("job1")["properties"]
         uuid = job["jobOutputDirectoryPathSegment"].rsplit("/", 1)[1]
-        self.assertEqual(task["taskId"], "ws/exp/job1/%s/0" % uuid)
+        self.assertEqual(task["taskId"], "default/exp/job1/%s/0" % uuid)
         self.assertEqual(task["jobOutputDirectoryPathSegment"],
-                         SUB_RG + "/workspaces/ws/experiments/exp/jobs/job1/" + uuid)
+                         SUB_RG + "/workspaces/default/experiments/exp/jobs/job1/" + uuid)
         self.assertEqual((task["workspace"], task["experiment"], task["jobName"]),
-                         ("ws", "exp", "job1"))
+                         ("default", "exp", "job1"))
         self.assertEqual(task["taskIndex"], 0)
         self.assertEqual(task["hosts"], ["10.0.0.4"])
         self.assertFalse(task["terminate"])
@@ -275,38 +347,61 @@ class NodeProtocolTest(ControlPlaneTestCase):
         self.assertEqual(r.json()["error"]["code"], "ClusterNotFound")
         self.assertEqual(cp.request("POST", "/v1/nodes/bad%20id/register", facts()).status, 400)
 
+    def test_the_default_place_and_cluster(self):
+        # Made at start: the group, workspace "default" and experiment "default" of --cluster.
+        cp = self.start(prepare=False)
+        r = cp.request("GET", arm("/experiments/default"))
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json()["id"], WS_PATH + "/experiments/default")
+        self.assertEqual(cp.cluster()["id"], cluster_id("default"))
+        # A job that names no cluster goes to --cluster.
+        doc = job_doc()
+        del doc["properties"]["cluster"]
+        r = cp.create_job("plain", doc, exp="default")
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(cp.job("plain", exp="default")["properties"]["cluster"]["id"],
+                         cluster_id("default"))
+        # The user routes of old are gone; the node routes stay.
+        for method, path in (("GET", "/v1/clusters/default"),
+                             ("PUT", "/v1/workspaces/default/experiments/default/jobs/x"),
+                             ("GET", "/v1/workspaces/default/experiments/default/jobs")):
+            self.assertEqual(cp.request(method, path, {} if method == "PUT" else None).status,
+                             404, path)
+        self.idle_node(cp)
+        self.assertEqual(self.task_of(cp, "node-0", 0)["tasks"][0]["jobName"], "plain")
+
     def test_reports_are_idempotent(self):
         cp = self.start()
         version = self.idle_node(cp)
-        self.assertEqual(cp.create_job("job1", job_doc()).status, 201)
+        self.assertEqual(cp.create_job("job1", job_doc()).status, 200)
         desired = self.task_of(cp, "node-0", version)
         tid = desired["tasks"][0]["taskId"]
 
         r = cp.report("node-0", 5, "running", [task_report(tid, "running")])
         self.assertEqual(r.json(), {"acknowledged": 5})
-        self.assertEqual(cp.job("job1")["executionState"], "running")
+        self.assertEqual(cp.state("job1"), "running")
         # An older report, even one with a final state, changes nothing.
         r = cp.report("node-0", 4, "idle", [task_report(tid, "succeeded", 0)])
         self.assertEqual(r.status, 200)
         self.assertEqual(r.json(), {"acknowledged": 5})
-        self.assertEqual(cp.job("job1")["executionState"], "running")
-        self.assertEqual(cp.cluster()["nodeStateCounts"]["runningNodeCount"], 1)
+        self.assertEqual(cp.state("job1"), "running")
+        self.assertEqual(cp.cluster()["properties"]["nodeStateCounts"]["runningNodeCount"], 1)
         # The same report again: the same answer, nothing changes.
         r = cp.report("node-0", 5, "idle", [task_report(tid, "failed", 1)])
         self.assertEqual(r.json(), {"acknowledged": 5})
-        self.assertEqual(cp.job("job1")["executionState"], "running")
+        self.assertEqual(cp.state("job1"), "running")
         self.assertEqual(self.task_of(cp, "node-0", 0)["version"], desired["version"])
         # A newer one applies; the final task leaves the desired state (a new version).
         r = cp.report("node-0", 6, "idle", [task_report(tid, "succeeded", 0)])
         self.assertEqual(r.json(), {"acknowledged": 6})
-        job = cp.job("job1")
+        job = cp.job("job1")["properties"]
         self.assertEqual(job["executionState"], "succeeded")
         self.assertEqual(job["executionInfo"]["exitCode"], 0)
         after = self.task_of(cp, "node-0", desired["version"])
         self.assertEqual(after["tasks"], [])
         # A final state is final: a later report of the task running is ignored.
         cp.report("node-0", 7, "running", [task_report(tid, "running")])
-        self.assertEqual(cp.job("job1")["executionState"], "succeeded")
+        self.assertEqual(cp.state("job1"), "succeeded")
         # A report from another boot than the registered one is refused.
         r = cp.report("node-0", 8, boot="boot-2")
         self.assertEqual(r.status, 409)
@@ -321,11 +416,16 @@ class NodeProtocolTest(ControlPlaneTestCase):
             ("PUT", "/v1/nodes/node-0/state", b"{\"bootId\": 3}"),
             ("POST", "/v1/nodes/node-0/register", b"[1, 2, 3]"),
             ("POST", "/v1/nodes/node-0/register", b"\xff\xfe\x00"),
-            ("PUT", "/v1/workspaces/ws/experiments/exp/jobs/j", b"{\"properties\": "),
-            ("PUT", "/v1/clusters/c1", b"\"a string\""),
-            ("PUT", "/v1/workspaces/ws/experiments/exp/jobs/j",
+            ("PUT", job_path("j") + "?" + API, b"{\"properties\": "),
+            ("PUT", arm("/clusters/c1"), b"\"a string\""),
+            ("PUT", job_path("j") + "?" + API,
              b"{\"properties\": {\"x\": " + b"[" * 100000 + b"]" * 100000 + b"}}"),
+            ("PUT", arm("/clusters/c1"),
+             b"{\"properties\": {\"x\": " + b"[" * 100000 + b"]" * 100000 + b"}}"),
+            ("PUT", WS_PATH + "?" + API, b"garbage"),
             ("PUT", "/v1/nodes/node-0/state", b" " * (16 * 1024 * 1024 + 1)),
+            ("PUT", job_path("j") + "?" + API, b" " * (16 * 1024 * 1024 + 1)),
+            ("POST", job_path("j") + "/terminate?" + API, b" " * (16 * 1024 * 1024 + 1)),
         ]
         for method, path, body in cases:
             with self.subTest(path=path, body=body[:40]):
@@ -340,6 +440,7 @@ class NodeProtocolTest(ControlPlaneTestCase):
         # Still serving.
         self.assertEqual(r.status, 200)
         self.assertEqual(cp.cluster()["name"], "default")
+        self.assertEqual(cp.request("GET", job_path("j") + "?" + API).status, 404)
         self.assertEqual(cp.request("GET", "/v1/nothing/here").status, 404)
 
 
@@ -361,18 +462,34 @@ class JobTest(ControlPlaneTestCase):
                      "properties.customToolkitSettings.commandLine",
                      "properties.environmentVariables[0].name"):
             self.assertTrue(any(p.startswith(path + ": ") for p in problems), (path, problems))
-        # A bad name in the URL is one more problem of the same answer.
+        # A bad name in the URL is refused before the document is read, with the name.
         r = cp.create_job("bad!name", bad)
         self.assertEqual(r.status, 400)
-        self.assertIn("job name: ", r.json()["error"]["message"])
-        # An unknown cluster.
+        self.assertEqual(r.json()["error"]["code"], "InvalidResourceName")
+        self.assertIn("job name \"bad!name\"", r.json()["error"]["message"])
+        # An unknown cluster, and one of another workspace.
         r = cp.create_job("job1", job_doc(cluster={"id": "/x/clusters/nowhere"}))
         self.assertEqual(r.status, 400)
+        self.assertEqual(r.json()["error"]["code"], "InvalidJobDocument")
         self.assertIn("properties.cluster", r.json()["error"]["message"])
-        # Nothing was created; a good document is.
-        self.assertEqual(cp.request("GET", "/v1/workspaces/ws/experiments/exp/jobs/job1").status,
-                         404)
-        self.assertEqual(cp.create_job("job1", job_doc()).status, 201)
+        self.assertEqual(cp.request("PUT", GROUP_PATH + "/providers/Microsoft.BatchAI/workspaces/"
+                                    "other?" + API, {"location": "eastus"}).status, 200)
+        r = cp.request("PUT", GROUP_PATH + "/providers/Microsoft.BatchAI/workspaces/other/"
+                       "clusters/elsewhere?" + API, {"properties": {}})
+        self.assertEqual(r.status, 200, r.body)
+        r = cp.create_job("job1", job_doc(cluster={"id": r.json()["id"]}))
+        self.assertEqual(r.status, 400)
+        self.assertIn("properties.cluster", r.json()["error"]["message"])
+        # An experiment that does not exist.
+        r = cp.create_job("job1", job_doc(), exp="nowhere")
+        self.assertEqual(r.status, 404)
+        self.assertEqual(r.json()["error"]["code"], "ResourceNotFound")
+        # Nothing was created; a good document is, once.
+        r = cp.request("GET", job_path("job1") + "?" + API)
+        self.assertEqual(r.status, 404)
+        self.assertEqual(r.json()["error"]["code"], "ResourceNotFound")
+        self.assertEqual(cp.jobs().json()["value"], [])
+        self.assertEqual(cp.create_job("job1", job_doc()).status, 200)
         self.assertEqual(cp.create_job("job1", job_doc()).status, 409)
 
     def test_a_200_kb_field_is_a_400_and_the_control_plane_stays_up(self):
@@ -387,38 +504,39 @@ class JobTest(ControlPlaneTestCase):
         self.assertIn("properties.mountVolumes.azureFileShares[0].azureFileUrl: ",
                       r.json()["error"]["message"])
         self.assertIsNone(cp.proc.poll(), "the control plane died")
-        self.assertEqual(cp.create_job("fine", job_doc()).status, 201)
+        self.assertEqual(cp.create_job("fine", job_doc()).status, 200)
 
     def test_fifo_with_one_node(self):
         cp = self.start()
         version = self.idle_node(cp)
-        self.assertEqual(cp.create_job("first", job_doc()).status, 201)
-        self.assertEqual(cp.create_job("second", job_doc()).status, 201)
+        self.assertEqual(cp.create_job("first", job_doc()).status, 200)
+        self.assertEqual(cp.create_job("second", job_doc()).status, 200)
         desired = self.task_of(cp, "node-0", version)
         self.assertEqual([t["jobName"] for t in desired["tasks"]], ["first"])
         first = desired["tasks"][0]["taskId"]
-        self.assertEqual(cp.job("second")["executionState"], "queued")
+        self.assertEqual(cp.state("second"), "queued")
 
         cp.report("node-0", 2, "running", [task_report(first, "running")])
-        self.assertEqual(cp.job("first")["executionState"], "running")
-        self.assertEqual(cp.job("second")["executionState"], "queued")
+        self.assertEqual(cp.state("first"), "running")
+        self.assertEqual(cp.state("second"), "queued")
         self.assertEqual(cp.desired("node-0", desired["version"], wait=1).status, 304)
 
         cp.report("node-0", 3, "idle", [task_report(first, "succeeded", 0)])
-        self.assertEqual(cp.job("first")["executionState"], "succeeded")
+        self.assertEqual(cp.state("first"), "succeeded")
         after = self.task_of(cp, "node-0", desired["version"])
         self.assertEqual([t["jobName"] for t in after["tasks"]], ["second"])
 
-        jobs = cp.request("GET", "/v1/workspaces/ws/experiments/exp/jobs").json()
-        self.assertEqual([j["name"] for j in jobs], ["first", "second"])
+        jobs = cp.jobs().json()
+        self.assertEqual([j["name"] for j in jobs["value"]], ["first", "second"])
+        self.assertNotIn("nextLink", jobs)
 
     def test_big_job_at_the_head_blocks_smaller_ones(self):
         cp = self.start()
         version = self.idle_node(cp)
-        self.assertEqual(cp.create_job("big", job_doc(node_count=2)).status, 201)
-        self.assertEqual(cp.create_job("small", job_doc()).status, 201)
+        self.assertEqual(cp.create_job("big", job_doc(node_count=2)).status, 200)
+        self.assertEqual(cp.create_job("small", job_doc()).status, 200)
         self.assertEqual(cp.desired("node-0", version, wait=1).status, 304)
-        self.assertEqual(cp.job("small")["executionState"], "queued")
+        self.assertEqual(cp.state("small"), "queued")
         # A second node: the gang fits, both tasks go out, with both hosts.
         self.assertEqual(cp.register("node-1", ip="10.0.0.5", host="node-1").status, 200)
         self.assertEqual(cp.report("node-1", 1).status, 200)
@@ -430,17 +548,17 @@ class JobTest(ControlPlaneTestCase):
         t0, t1 = d0["tasks"][0]["taskId"], d1["tasks"][0]["taskId"]
         # The gang runs when any task runs; one failed task terminates the rest.
         cp.report("node-0", 2, "running", [task_report(t0, "running")])
-        self.assertEqual(cp.job("big")["executionState"], "running")
+        self.assertEqual(cp.state("big"), "running")
         cp.report("node-1", 2, "idle", [task_report(t1, "failed", 1)])
         d0b = self.task_of(cp, "node-0", d0["version"])
         self.assertTrue(d0b["tasks"][0]["terminate"])
-        self.assertEqual(cp.job("big")["executionState"], "terminating")
+        self.assertEqual(cp.state("big"), "terminating")
         # The freed node takes the small job meanwhile.
         self.assertEqual([t["jobName"] for t in self.task_of(cp, "node-1", d1["version"])["tasks"]],
                          ["small"])
         cp.report("node-0", 3, "idle", [task_report(t0, "failed", None, [
             {"code": "JobTerminate", "message": "terminated", "details": []}])])
-        job = cp.job("big")
+        job = cp.job("big")["properties"]
         self.assertEqual(job["executionState"], "failed")
         self.assertEqual(job["nodeCount"], 2)
 
@@ -461,13 +579,20 @@ class JobTest(ControlPlaneTestCase):
                     "accountName": "acct", "containerName": "data", "relativeMountPath": "data",
                     "credentials": {"accountKey": "c2VjcmV0LXZhbHVlLTQ="}}]})
         r = cp.create_job("job1", doc)
-        self.assertEqual(r.status, 201, r.body)
-        shown = cp.request("GET", "/v1/workspaces/ws/experiments/exp/jobs/job1")
-        listed = cp.request("GET", "/v1/workspaces/ws/experiments/exp/jobs")
+        self.assertEqual(r.status, 200, r.body)
+        shown = cp.request("GET", job_path("job1") + "?" + API)
+        listed = cp.jobs()
         for body in (r.body, shown.body, listed.body):
             self.assertNotIn(b"secret-value", body)
             self.assertNotIn(b"c2VjcmV0LXZhbHVl", body)  # the keys, base64 as keys are
-        job = shown.json()
+        self.assertEqual(r.json(), shown.json())
+        self.assertEqual(listed.json()["value"], [shown.json()])
+        resource = shown.json()
+        # 2018-05-01's Job: the resource's id, name and type, the rest in properties.
+        self.assertEqual(resource["id"], job_path("job1"))
+        self.assertEqual(resource["name"], "job1")
+        self.assertEqual(resource["type"], "Microsoft.BatchAI/workspaces/experiments/jobs")
+        job = resource["properties"]
         self.assertEqual(job["secrets"], [{"name": "API_KEY", "value": None}])
         self.assertEqual(job["environmentVariables"], [{"name": "PLAIN", "value": "visible"}])
         self.assertIsNone(
@@ -479,14 +604,16 @@ class JobTest(ControlPlaneTestCase):
             job["mountVolumes"]["azureBlobFileSystems"][0]["credentials"]["accountKey"])
         # The seeds' shape.
         for key in ("executionState", "executionInfo", "jobOutputDirectoryPathSegment",
-                    "creationTime", "name", "nodeCount", "toolType", "cntkSettings",
-                    "customToolkitSettings", "constraints", "cluster", "id", "type",
+                    "creationTime", "nodeCount", "toolType", "cntkSettings",
+                    "customToolkitSettings", "constraints", "cluster",
                     "provisioningState", "schedulingPriority", "stdOutErrPathPrefix"):
             self.assertIn(key, job)
         self.assertEqual(job["toolType"], "custom")
         self.assertEqual(job["executionState"], "queued")
+        self.assertEqual(job["cluster"]["id"], cluster_id("default"))
         self.assertRegex(job["jobOutputDirectoryPathSegment"],
-                         r"^%s/workspaces/ws/experiments/exp/jobs/job1/[0-9a-f-]{36}$" % SUB_RG)
+                         r"^%s/workspaces/default/experiments/exp/jobs/job1/[0-9a-f-]{36}$"
+                         % re.escape(SUB_RG))
         # The state file holds the secrets, so only its owner may read it.
         mode = stat.S_IMODE(os.stat(os.path.join(self.state_dir, "state.json")).st_mode)
         self.assertEqual(mode, 0o600)
@@ -499,7 +626,7 @@ class JobTest(ControlPlaneTestCase):
         doc = job_doc(mountVolumes={"fileServers": [
             {"fileServer": {"id": fs_id}, "relativeMountPath": "nfs", "sourceDirectory": "d"}]})
         r = cp.create_job("withnfs", doc)
-        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.status, 200, r.body)
         task = self.task_of(cp, "node-0")["tasks"][0]
         fs = task["job"]["mountVolumes"]["fileServers"][0]["fileServer"]
         self.assertEqual(fs["id"], fs_id)
@@ -512,12 +639,12 @@ class JobTest(ControlPlaneTestCase):
         self.assertIn(b'properties.mountVolumes.fileServers[0].fileServer.id: no file server '
                       b'named \\"other\\" (known: nfs1)', r.body)
         # A cluster's volumes are checked with the node's rules, and resolved the same way.
-        r = cp.request("PUT", "/v1/clusters/default", {"nodeSetup": {"mountVolumes": {
-            "fileServers": [{"fileServer": {"id": "nfs1"}, "relativeMountPath": "../x"}]}}})
+        r = cp.put_cluster("default", {"properties": {"nodeSetup": {"mountVolumes": {
+            "fileServers": [{"fileServer": {"id": "nfs1"}, "relativeMountPath": "../x"}]}}}})
         self.assertEqual(r.status, 400, r.body)
         self.assertIn(b"nodeSetup.mountVolumes.fileServers[0].relativeMountPath", r.body)
-        r = cp.request("PUT", "/v1/clusters/default", {"nodeSetup": {"mountVolumes": {
-            "fileServers": [{"fileServer": {"id": "nfs1"}, "relativeMountPath": "shared"}]}}})
+        r = cp.put_cluster("default", {"properties": {"nodeSetup": {"mountVolumes": {
+            "fileServers": [{"fileServer": {"id": "nfs1"}, "relativeMountPath": "shared"}]}}}})
         self.assertEqual(r.status, 200, r.body)
         reg = cp.register("node-1").json()
         self.assertEqual(reg["nodeSetup"]["mountVolumes"]["fileServers"][0]["fileServer"]
@@ -526,55 +653,57 @@ class JobTest(ControlPlaneTestCase):
     def test_terminate(self):
         cp = self.start()
         # A queued job fails at once.
-        self.assertEqual(cp.create_job("queued", job_doc()).status, 201)
+        self.assertEqual(cp.create_job("queued", job_doc()).status, 200)
         r = cp.terminate("queued")
-        self.assertEqual(r.status, 200, r.body)
-        job = r.json()
+        self.assertEqual((r.status, r.body), (200, b""))
+        job = cp.job("queued")["properties"]
         self.assertEqual(job["executionState"], "failed")
         self.assertEqual([e["code"] for e in job["executionInfo"]["errors"]], ["JobTerminate"])
         self.assertIsNone(job["executionInfo"]["exitCode"])
         # An assigned job: terminating, with terminate: true in the node's desired state.
         version = self.idle_node(cp)
-        self.assertEqual(cp.create_job("running", job_doc()).status, 201)
+        self.assertEqual(cp.create_job("running", job_doc()).status, 200)
         desired = self.task_of(cp, "node-0", version)
         tid = desired["tasks"][0]["taskId"]
         cp.report("node-0", 2, "running", [task_report(tid, "running")])
-        r = cp.terminate("running")
-        self.assertEqual(r.json()["executionState"], "terminating")
+        self.assertEqual(cp.terminate("running").status, 200)
+        self.assertEqual(cp.state("running"), "terminating")
         after = self.task_of(cp, "node-0", desired["version"])
         self.assertTrue(after["tasks"][0]["terminate"])
         # Still terminating while the node reports the task running.
         cp.report("node-0", 3, "running", [task_report(tid, "running")])
-        self.assertEqual(cp.job("running")["executionState"], "terminating")
+        self.assertEqual(cp.state("running"), "terminating")
         # Terminating again changes nothing.
         self.assertEqual(cp.terminate("running").status, 200)
         self.assertEqual(self.task_of(cp, "node-0", 0)["version"], after["version"])
         cp.report("node-0", 4, "idle", [task_report(tid, "failed", None, [
             {"code": "JobTerminate", "message": "terminated by the user", "details": []}])])
-        job = cp.job("running")
+        job = cp.job("running")["properties"]
         self.assertEqual(job["executionState"], "failed")
         self.assertEqual(job["executionInfo"]["errors"][0]["code"], "JobTerminate")
         self.assertEqual(self.task_of(cp, "node-0", after["version"])["tasks"], [])
-        self.assertEqual(cp.terminate("nope").status, 404)
+        r = cp.terminate("nope")
+        self.assertEqual(r.status, 404)
+        self.assertEqual(r.json()["error"]["code"], "ResourceNotFound")
 
     def test_terminate_without_content_length(self):
         # curl -X POST sends neither Content-Length nor a body: answered at once, not after the
         # server gave up reading a body that never comes.
         cp = self.start()
-        self.assertEqual(cp.create_job("job1", job_doc()).status, 201)
+        self.assertEqual(cp.create_job("job1", job_doc()).status, 200)
         with socket.create_connection(("127.0.0.1", cp.port), timeout=SAFETY_TIMEOUT) as s:
-            s.sendall(b"POST /v1/workspaces/ws/experiments/exp/jobs/job1/terminate HTTP/1.1\r\n"
-                      b"Host: localhost\r\n\r\n")
+            s.sendall(b"POST " + (job_path("job1") + "/terminate?" + API).encode() +
+                      b" HTTP/1.1\r\nHost: localhost\r\n\r\n")
             status_line = s.makefile("rb").readline()
         self.assertEqual(status_line.split()[1], b"200", status_line)
-        self.assertEqual(cp.job("job1")["executionState"], "failed")
+        self.assertEqual(cp.state("job1"), "failed")
         # A body, though not used, is read: the next request on the connection still works.
         conn = cp.connection()
-        conn.request("POST", "/v1/workspaces/ws/experiments/exp/jobs/job1/terminate", body="{}")
+        conn.request("POST", job_path("job1") + "/terminate?" + API, body="{}")
         r = conn.getresponse()
         r.read()
         self.assertEqual(r.status, 200)
-        conn.request("GET", "/v1/clusters/default")
+        conn.request("GET", arm("/clusters/default"))
         self.assertEqual(conn.getresponse().status, 200)
         conn.close()
 
@@ -582,7 +711,7 @@ class JobTest(ControlPlaneTestCase):
 class ClusterTest(ControlPlaneTestCase):
     def test_node_state_counts(self):
         cp = self.start()
-        c = cp.cluster()
+        c = cp.cluster()["properties"]
         self.assertEqual(c["currentNodeCount"], 0)
         self.assertEqual(c["nodeStateCounts"], {
             "idleNodeCount": 0, "runningNodeCount": 0, "preparingNodeCount": 0,
@@ -594,22 +723,25 @@ class ClusterTest(ControlPlaneTestCase):
         cp.report("n2", 1, "unusable", errors=[
             {"code": "AZFMountError", "message": "mount failed", "details": []}])
         cp.report("n3", 1, "leaving")
-        c = cp.cluster()
+        resource = cp.cluster()
+        self.assertEqual((resource["id"], resource["name"]), (cluster_id("default"), "default"))
+        self.assertEqual(resource["type"], "Microsoft.BatchAI/workspaces/clusters")
+        c = resource["properties"]
         self.assertEqual(c["currentNodeCount"], 5)
         self.assertEqual(c["nodeStateCounts"], {
             "idleNodeCount": 1, "runningNodeCount": 1, "preparingNodeCount": 1,
             "unusableNodeCount": 1, "leavingNodeCount": 1})
-        for key in ("allocationState", "creationTime", "id", "name", "nodeSetup",
+        for key in ("allocationState", "creationTime", "nodeSetup",
                     "provisioningState", "scaleSettings", "userAccountSettings", "vmSize"):
             self.assertIn(key, c)
 
     def test_a_bad_setup_task_is_a_400_with_the_nodes_rules(self):
         cp = self.start()
-        r = cp.request("PUT", "/v1/clusters/nc6", {"nodeSetup": {"setupTask": {
+        r = cp.put_cluster("nc6", {"properties": {"nodeSetup": {"setupTask": {
             "commandLine": "echo setup", "stdOutErrPathPrefix": "$AZ_BATCHAI_MOUNT_ROOT/logs",
             "stdOutErrPathSuffix": "../../etc",
             "environmentVariables": [{"name": "AZ_BATCHAI_MOUNT_ROOT", "value": "/etc"}],
-            "secrets": [{"name": "S", "value": "x\u0001"}]}}})
+            "secrets": [{"name": "S", "value": "x\u0001"}]}}}})
         self.assertEqual(r.status, 400)
         message = r.json()["error"]["message"]
         for field in ("nodeSetup.setupTask.stdOutErrPathSuffix",
@@ -617,6 +749,7 @@ class ClusterTest(ControlPlaneTestCase):
                       "nodeSetup.setupTask.secrets[0].value"):
             self.assertIn(field + ": ", message)
         self.assertNotIn("x\u0001", message)
+        self.assertEqual(cp.request("GET", arm("/clusters/nc6")).status, 404)
 
     def test_put_cluster(self):
         cp = self.start()
@@ -627,11 +760,15 @@ class ClusterTest(ControlPlaneTestCase):
             "userAccountSettings": {"adminUserName": "me", "adminUserPassword": "pw-secret"},
             "scaleSettings": {"manual": {"targetNodeCount": 2}},
         }
-        r = cp.request("PUT", "/v1/clusters/nc6", settings)
-        self.assertEqual(r.status, 201, r.body)
+        # ARM answers a created cluster 200, as an updated one (the clients fail on 201).
+        r = cp.put_cluster("nc6", {"properties": settings})
+        self.assertEqual(r.status, 200, r.body)
         self.assertNotIn(b"cluster-secret", r.body)
         self.assertNotIn(b"pw-secret", r.body)
-        c = cp.cluster("nc6")
+        self.assertEqual((r.json()["id"], r.json()["name"]), (cluster_id("nc6"), "nc6"))
+        self.assertEqual(r.json()["properties"]["provisioningState"], "succeeded")
+        self.assertEqual(r.json(), cp.cluster("nc6"))
+        c = cp.cluster("nc6")["properties"]
         self.assertEqual(c["nodeSetup"]["setupTask"]["secrets"], [{"name": "S", "value": None}])
         self.assertIsNone(c["userAccountSettings"]["adminUserPassword"])
         self.assertEqual(c["scaleSettings"]["manual"],
@@ -642,18 +779,21 @@ class ClusterTest(ControlPlaneTestCase):
         self.assertEqual(reg["nodeSetup"]["setupTask"]["secrets"][0]["value"], "cluster-secret")
         self.assertEqual(reg["nodeSetup"]["userAccountSettings"]["adminUserPassword"], "pw-secret")
         version = reg["clusterConfigVersion"]
-        self.assertEqual(cp.request("PUT", "/v1/clusters/nc6", {}).status, 200)
+        self.assertEqual(cp.put_cluster("nc6", {"properties": {}}).status, 200)
         self.assertGreater(cp.register("node-0", cluster="nc6").json()["clusterConfigVersion"],
                            version)
-        r = cp.request("PUT", "/v1/clusters/nc6", {"scaleSettings": {"manual": {}}, "bogus": 1})
+        r = cp.put_cluster("nc6", {"properties": {"scaleSettings": {"manual": {}}, "bogus": 1}})
         self.assertEqual(r.status, 400)
         self.assertEqual(len(r.json()["error"]["message"].splitlines()), 3)
-        self.assertEqual(cp.request("GET", "/v1/clusters/nowhere").status, 404)
+        r = cp.request("GET", arm("/clusters/nowhere"))
+        self.assertEqual(r.status, 404)
+        self.assertEqual(r.json()["error"]["code"], "ResourceNotFound")
         # Jobs of another cluster do not go to its nodes.
         cp.report("node-0", 1, "idle")
-        self.assertEqual(cp.create_job("j", job_doc()).status, 201)
+        self.assertEqual(cp.create_job("j", job_doc()).status, 200)
         self.assertEqual(self.task_of(cp, "node-0", 0)["tasks"], [])
-        self.assertEqual(cp.create_job("k", job_doc(cluster="nc6")).status, 201)
+        self.assertEqual(cp.create_job("k", job_doc(cluster={"id": cluster_id("nc6")})).status,
+                         200)
         self.assertEqual([t["jobName"] for t in self.task_of(cp, "node-0", 0)["tasks"]], ["k"])
 
 
@@ -662,20 +802,21 @@ class RestartTest(ControlPlaneTestCase):
         cp = self.start()
         version = self.idle_node(cp)
         cp.register("node-1", ip="10.0.0.5")
-        self.assertEqual(cp.create_job("first", job_doc()).status, 201)
-        self.assertEqual(cp.create_job("second", job_doc()).status, 201)
+        self.assertEqual(cp.create_job("first", job_doc()).status, 200)
+        self.assertEqual(cp.create_job("second", job_doc()).status, 200)
         desired = self.task_of(cp, "node-0", version)
         tid = desired["tasks"][0]["taskId"]
         cp.report("node-0", 2, "running", [task_report(tid, "running")])
         before = cp.job("first")
-        cluster_before = cp.cluster()
+        cluster_before = cp.cluster()["properties"]
         self.stop(cp)
 
         cp = self.start()
         self.assertEqual(cp.job("first"), before)
-        self.assertEqual(cp.job("second")["executionState"], "queued")
-        self.assertEqual(cp.cluster()["nodeStateCounts"], cluster_before["nodeStateCounts"])
-        self.assertEqual(cp.cluster()["currentNodeCount"], 2)
+        self.assertEqual(cp.state("second"), "queued")
+        self.assertEqual(cp.cluster()["properties"]["nodeStateCounts"],
+                         cluster_before["nodeStateCounts"])
+        self.assertEqual(cp.cluster()["properties"]["currentNodeCount"], 2)
         # The desired state and its version are as they were.
         self.assertEqual(cp.desired("node-0", desired["version"], wait=1).status, 304)
         again = self.task_of(cp, "node-0", desired["version"] - 1)
@@ -683,26 +824,39 @@ class RestartTest(ControlPlaneTestCase):
         # The report sequence too: an old report is still old.
         self.assertEqual(cp.report("node-0", 2, "idle", [task_report(tid, "succeeded", 0)]).json(),
                          {"acknowledged": 2})
-        self.assertEqual(cp.job("first")["executionState"], "running")
+        self.assertEqual(cp.state("first"), "running")
         cp.report("node-0", 3, "idle", [task_report(tid, "succeeded", 0)])
-        self.assertEqual(cp.job("first")["executionState"], "succeeded")
+        self.assertEqual(cp.state("first"), "succeeded")
         nxt = self.task_of(cp, "node-0", desired["version"])
         self.assertGreater(nxt["version"], desired["version"])
         self.assertEqual([t["jobName"] for t in nxt["tasks"]], ["second"])
 
 
 class FilesTest(ControlPlaneTestCase):
+    def files(self, cp, job, directory_id, **query):
+        """listOutputFiles' page: its value, checked to be a 200 with no next page."""
+        r = cp.output_files(job, directory_id, **query)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertNotIn("nextLink", r.json())
+        return r.json()["value"]
+
+    def link(self, cp, job, directory_id, name, **query):
+        """The downloadUrl of the file name as listOutputFiles gives it."""
+        for f in self.files(cp, job, directory_id, **query):
+            if f["name"] == name:
+                self.assertEqual(f["fileType"], "file", f)
+                return f["downloadUrl"]
+        self.fail("%s is not listed in %s" % (name, directory_id))
+
     def test_files(self):
         node_root = os.path.join(self.tmp, "node")
         cp = self.start("--node-root", node_root)
         doc = job_doc(outputDirectories=[{"id": "MODEL", "pathPrefix": "$AZ_BATCHAI_MOUNT_ROOT/out"},
                                          {"id": "LOCAL", "pathPrefix": "$AZ_BATCHAI_JOB_TEMP/x"}])
-        self.assertEqual(cp.create_job("job1", doc).status, 201)
-        segment = cp.job("job1")["jobOutputDirectoryPathSegment"]
-        base = "/v1/workspaces/ws/experiments/exp/jobs/job1/files"
+        self.assertEqual(cp.create_job("job1", doc).status, 200)
+        segment = cp.job("job1")["properties"]["jobOutputDirectoryPathSegment"]
         # Not there yet: an empty list.
-        r = cp.request("GET", base + "?directory=stdouterr")
-        self.assertEqual((r.status, r.json()), (200, []))
+        self.assertEqual(self.files(cp, "job1", "stdouterr"), [])
 
         mounts = os.path.join(node_root, "shared", "LS_root", "mounts")
         stdouterr = os.path.join(mounts, "logs", segment, "stdouterr")
@@ -717,40 +871,88 @@ class FilesTest(ControlPlaneTestCase):
         with open(secret, "w") as f:
             f.write("do not serve")
         os.symlink(secret, os.path.join(stdouterr, "link.txt"))
+        os.symlink(self.tmp, os.path.join(stdouterr, "linkdir"))
         os.mkdir(os.path.join(stdouterr, "subdir"))
+        with open(os.path.join(stdouterr, "subdir", "deep.txt"), "wb") as f:
+            f.write(b"deep\n")
 
-        r = cp.request("GET", base + "?directory=stdouterr")
-        self.assertEqual(r.status, 200)
-        files = r.json()
-        self.assertEqual([(f["name"], f["size"]) for f in files], [("stdout.txt", 12)])
-        self.assertRegex(files[0]["lastModified"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
-        r = cp.request("GET", base + "?directory=MODEL")
-        self.assertEqual([f["name"] for f in r.json()], ["model.bin"])
+        # Files and directories, never a symbolic link; a directory has no link.
+        files = self.files(cp, "job1", "stdouterr")
+        self.assertEqual([(f["name"], f["fileType"]) for f in files],
+                         [("stdout.txt", "file"), ("subdir", "directory")])
+        self.assertEqual(files[0]["properties"]["contentLength"], 12)
+        self.assertRegex(files[0]["properties"]["lastModified"],
+                         r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
+        self.assertNotIn("downloadUrl", files[1])
+        self.assertEqual([f["name"] for f in self.files(cp, "job1", "MODEL")], ["model.bin"])
+        self.assertEqual([f["name"] for f in self.files(cp, "job1", "stdouterr",
+                                                         directory="subdir")], ["deep.txt"])
 
-        r = cp.request("GET", base + "/stdouterr/stdout.txt?offset=6")
-        self.assertEqual((r.status, r.body), (200, b"world\n"))
-        self.assertEqual(r.headers["x-job-state"], "queued")
-        r = cp.request("GET", base + "/stdouterr/stdout.txt")
-        self.assertEqual(r.body, b"hello world\n")
-        r = cp.request("GET", base + "/stdouterr/stdout.txt?offset=100")
-        self.assertEqual((r.status, r.body), (200, b""))
-        self.assertEqual(cp.request("GET", base + "/MODEL/model.bin").body, b"\x00\x01\x02")
+        # A link needs no bearer token, serves the whole file or one range of it.
+        url = self.link(cp, "job1", "stdouterr", "stdout.txt")
+        r = cp.download(url)
+        self.assertEqual((r.status, r.body), (200, b"hello world\n"))
+        r = cp.download(url, {"Range": "bytes=6-"})
+        self.assertEqual((r.status, r.body), (206, b"world\n"))
+        self.assertEqual(r.headers["content-range"], "bytes 6-11/12")
+        r = cp.download(url, {"Range": "bytes=-3"})
+        self.assertEqual((r.status, r.body), (206, b"ld\n"))
+        # Past the end: 416, with the size; not a range: 416 too.
+        r = cp.download(url, {"Range": "bytes=100-"})
+        self.assertEqual(r.status, 416, r.body)
+        self.assertEqual(r.headers["content-range"], "bytes */12")
+        for header in ("bytes=abc", "bytes=0-1,3-4"):
+            with self.subTest(range=header):
+                r = cp.download(url, {"Range": header})
+                self.assertEqual(r.status, 416, r.body)
+                self.assertNotIn(b"hello", r.body)
+        self.assertEqual(cp.download(self.link(cp, "job1", "MODEL", "model.bin")).body,
+                         b"\x00\x01\x02")
+        deep_url = self.link(cp, "job1", "stdouterr", "deep.txt", directory="subdir")
+        r = cp.download(deep_url)
+        self.assertEqual((r.status, r.body), (200, b"deep\n"))
+        # A file gone since its link was given.
+        os.remove(os.path.join(stdouterr, "subdir", "deep.txt"))
+        self.assertEqual(cp.download(deep_url).status, 404)
+
+        # A link is its own credential: another file, directory or job under its signature is
+        # refused.
+        parts = urllib.parse.urlsplit(url)
+        query = dict(urllib.parse.parse_qsl(parts.query))
+        for key, value in (("path", "link.txt"), ("path", "../secret.txt"), ("dir", "MODEL"),
+                           ("job", "default/exp/job2"), ("se", str(int(query["se"]) + 1))):
+            with self.subTest(forged=key, value=value):
+                forged = dict(query, **{key: value})
+                r = cp.download(urllib.parse.urlunsplit(
+                    parts._replace(query=urllib.parse.urlencode(forged))))
+                self.assertEqual(r.status, 403, r.body)
+                self.assertNotIn(b"do not serve", r.body)
 
         # Never a symbolic link, never out of the directory.
-        for name in ("link.txt", "..", "%2E%2E", "..%2Fsecret.txt", "subdir", "missing.txt",
-                     "a%00b"):
-            with self.subTest(name=name):
-                r = cp.request("GET", base + "/stdouterr/" + name)
+        for name in ("link.txt", "linkdir", "..", "../..", "subdir/../..", "./../subdir",
+                     "../secret.txt", "/etc", "stdout.txt", "a\x00b"):
+            with self.subTest(directory=name):
+                r = cp.output_files("job1", "stdouterr", directory=name)
                 self.assertIn(r.status, (400, 404), r.body)
                 self.assertNotIn(b"do not serve", r.body)
-        self.assertEqual(cp.request("GET", base + "/stdouterr/x?offset=-1").status, 400)
+                self.assertNotIn(b"secret.txt", r.body)
+        # A file that becomes a link after its link was given is not followed either.
+        os.remove(os.path.join(stdouterr, "stdout.txt"))
+        os.symlink(secret, os.path.join(stdouterr, "stdout.txt"))
+        r = cp.download(url)
+        self.assertIn(r.status, (400, 404), r.body)
+        self.assertNotIn(b"do not serve", r.body)
+
+        self.assertEqual(cp.output_files("job1", "stdouterr", linkexpiryinminutes="4").status, 400)
         # Directories the control plane cannot reach say so.
-        r = cp.request("GET", base + "?directory=LOCAL")
+        r = cp.output_files("job1", "LOCAL")
         self.assertEqual(r.status, 404)
         self.assertEqual(r.json()["error"]["code"], "FilesNotReachable")
         self.assertIn("AZ_BATCHAI_JOB_TEMP", r.json()["error"]["message"])
-        self.assertEqual(cp.request("GET", base + "?directory=NOPE").status, 404)
-        self.assertEqual(cp.request("GET", base).status, 400)
+        self.assertEqual(cp.output_files("job1", "NOPE").status, 404)
+        r = cp.request("POST", job_path("job1") + "/listOutputFiles?" + API)
+        self.assertEqual(r.status, 400)
+        self.assertEqual(cp.output_files("nojob", "stdouterr").status, 404)
 
     def test_nothing_outside_the_mount_root_is_served(self):
         node_root = os.path.join(self.tmp, "node")
@@ -766,28 +968,42 @@ class FilesTest(ControlPlaneTestCase):
                    {"id": "LINKED", "pathPrefix": "$AZ_BATCHAI_MOUNT_ROOT/linked",
                     "createNew": False}])}
         r = cp.create_job("job1", doc)
-        self.assertEqual(r.status, 201, r.body)
-        base = "/v1/workspaces/ws/experiments/exp/jobs/job1/files"
-        r = cp.request("GET", base + "/ETC/shadow")
+        self.assertEqual(r.status, 200, r.body)
+        r = cp.output_files("job1", "ETC")
         self.assertEqual(r.status, 404, r.body[:200])
         self.assertEqual(r.json()["error"]["code"], "FilesNotReachable")
-        self.assertEqual(cp.request("GET", base + "?directory=ETC").status, 404)
+        self.assertNotIn(b"shadow", r.body)
         # A link planted in a share (anyone who can write it) is never followed: not to the
-        # control plane's own state, not anywhere.
-        os.symlink(self.state_dir, os.path.join(mounts, "linked"))
+        # control plane's own state, not anywhere; not even in place of a file or directory
+        # whose link was given before.
+        os.makedirs(os.path.join(mounts, "linked"))
+        with open(os.path.join(mounts, "linked", "state.json"), "w") as f:
+            f.write("{}")
         os.makedirs(os.path.join(mounts, "x"))
+        with open(os.path.join(mounts, "x", "passwd"), "w") as f:
+            f.write("nobody")
+        linked_url = self.link(cp, "job1", "LINKED", "state.json")
+        passwd_url = self.link(cp, "job1", "UP", "passwd")
+        os.rename(os.path.join(mounts, "linked"), os.path.join(mounts, "was-linked"))
+        os.symlink(self.state_dir, os.path.join(mounts, "linked"))
+        os.remove(os.path.join(mounts, "x", "passwd"))
         os.symlink("/etc/passwd", os.path.join(mounts, "x", "passwd"))
-        for path in ("/LINKED/state.json", "/UP/passwd", "?directory=LINKED"):
-            with self.subTest(path=path):
-                r = cp.request("GET", base + path)
+        for what, url in (("LINKED/state.json", linked_url), ("UP/passwd", passwd_url)):
+            with self.subTest(download=what):
+                r = cp.download(url)
                 self.assertEqual(r.status, 404, r.body[:200])
                 self.assertNotIn(b"root:", r.body)
                 self.assertNotIn(b"jobs", r.body)
+        r = cp.output_files("job1", "LINKED")
+        self.assertEqual(r.status, 404, r.body[:200])
+        self.assertNotIn(b"jobs", r.body)
+        self.assertNotIn(b"state.json", r.body)
+        self.assertEqual(self.files(cp, "job1", "UP"), [])
 
     def test_no_node_root(self):
         cp = self.start()
-        self.assertEqual(cp.create_job("job1", job_doc()).status, 201)
-        r = cp.request("GET", "/v1/workspaces/ws/experiments/exp/jobs/job1/files?directory=stdouterr")
+        self.assertEqual(cp.create_job("job1", job_doc()).status, 200)
+        r = cp.output_files("job1", "stdouterr")
         self.assertEqual(r.status, 404)
         self.assertIn("--node-root", r.json()["error"]["message"])
 
@@ -814,27 +1030,33 @@ class SecurityTest(ControlPlaneTestCase):
                                "--node-token-file", token_file],
                               capture_output=True, timeout=SAFETY_TIMEOUT)
         self.assertEqual(proc.returncode, 2, proc.stderr)
-        cp = self.start("--token-file", token_file, "--node-token-file", node_token_file)
+        cp = self.start("--token-file", token_file, "--node-token-file", node_token_file,
+                        token="the-token-123")
         for token in (None, "wrong", "the-token-12", "the-token-1234"):
             with self.subTest(token=token):
                 cp.token = token
-                self.assertEqual(cp.request("GET", "/v1/clusters/default").status, 401)
+                self.assertEqual(cp.request("GET", arm("/clusters/default")).status, 401)
                 self.assertEqual(cp.register("node-0").status, 401)
                 self.assertEqual(cp.create_job("j", job_doc()).status, 401)
+                self.assertEqual(cp.terminate("j").status, 401)
                 self.assertEqual(cp.request("GET", "/v1/stats").status, 401)
-        r = cp.request("GET", "/v1/clusters/default", headers={"Authorization": "Basic xyz"})
+        r = cp.request("GET", arm("/clusters/default"), headers={"Authorization": "Basic xyz"})
         self.assertEqual(r.status, 401)
         # The user's token serves the user routes only, the node's the node routes only.
         cp.token = "the-token-123"
-        self.assertEqual(cp.request("GET", "/v1/clusters/default").status, 200)
+        self.assertEqual(cp.request("GET", arm("/clusters/default")).status, 200)
         self.assertEqual(cp.request("GET", "/v1/stats").status, 200)
         self.assertEqual(cp.register("node-0").status, 403)
-        self.assertEqual(cp.create_job("j", job_doc()).status, 201)
+        self.assertEqual(cp.create_job("j", job_doc()).status, 200)
         cp.token = "the-nodes-token"
         self.assertEqual(cp.register("node-0").status, 200)
-        self.assertEqual(cp.request("GET", "/v1/clusters/default").status, 403)
+        self.assertEqual(cp.request("GET", arm("/clusters/default")).status, 403)
         self.assertEqual(cp.create_job("j2", job_doc()).status, 403)
+        self.assertEqual(cp.terminate("j").status, 403)
         self.assertEqual(cp.request("GET", "/v1/stats").status, 403)
+        cp.token = "the-token-123"
+        self.assertEqual(cp.request("GET", job_path("j2") + "?" + API).status, 404)
+        self.assertEqual(cp.state("j"), "queued")
 
     def test_needs_tls_or_insecure_http(self):
         proc = subprocess.run([BINARY, "--listen", "127.0.0.1:0", "--state-dir", self.state_dir],
@@ -881,24 +1103,27 @@ class SecurityTest(ControlPlaneTestCase):
         self.assertIn(b"chmod 600", proc.stderr)
         cp = self.start("--tls-cert", cert, "--tls-key", key, insecure=False, scheme="https",
                         ssl_context=trusting)
-        r = cp.request("GET", "/v1/clusters/default")
+        r = cp.request("GET", arm("/clusters/default"))
         self.assertEqual(r.status, 200)
         self.assertEqual(r.json()["name"], "default")
         for context in (ssl.create_default_context(cafile=other_ca),
                         ssl.create_default_context()):
             conn = cp.connection(context=context)
             with self.assertRaises(ssl.SSLCertVerificationError):
-                conn.request("GET", "/v1/clusters/default")
+                conn.request("GET", arm("/clusters/default"))
             conn.close()
         # Still serving after the refused handshakes.
-        self.assertEqual(cp.request("GET", "/v1/clusters/default").status, 200)
+        self.assertEqual(cp.request("GET", arm("/clusters/default")).status, 200)
 
     def test_mutual_tls(self):
         ca = self.make_ca("ca")
         cert, key = self.make_cert("server", "ca", "subjectAltName=IP:127.0.0.1\n")
         client_cert, client_key = self.make_cert("node-0", "ca", "extendedKeyUsage=clientAuth\n")
+        # No user can make the workspace here (a node's certificate is no user's credential):
+        # the user routes are refused before anything is looked up.
         cp = self.start("--tls-cert", cert, "--tls-key", key, "--client-ca", ca, insecure=False,
-                        scheme="https", ssl_context=ssl.create_default_context(cafile=ca))
+                        scheme="https", ssl_context=ssl.create_default_context(cafile=ca),
+                        prepare=False)
         with_cert = ssl.create_default_context(cafile=ca)
         with_cert.load_cert_chain(client_cert, client_key)
 
@@ -915,11 +1140,13 @@ class SecurityTest(ControlPlaneTestCase):
         self.assertEqual(call("GET", "/v1/nodes/node-1/desired?after=0&wait=0"), 403)
         self.assertEqual(call("PUT", "/v1/nodes/node-1/state", {}), 403)
         self.assertEqual(call("DELETE", "/v1/nodes/node-1"), 403)
-        self.assertEqual(call("GET", "/v1/clusters/default"), 403)
-        self.assertEqual(call("PUT", "/v1/workspaces/ws/experiments/exp/jobs/j", job_doc()), 403)
+        self.assertEqual(call("GET", arm("/clusters/default")), 403)
+        self.assertEqual(call("PUT", GROUP_PATH + "?" + GROUP_API, {"location": "eastus"}), 403)
+        self.assertEqual(call("PUT", job_path("j") + "?" + API, job_doc()), 403)
+        self.assertEqual(call("POST", job_path("j") + "/terminate?" + API), 403)
         conn = cp.connection(context=ssl.create_default_context(cafile=ca))
         with self.assertRaises((ssl.SSLError, ConnectionError, http.client.HTTPException)):
-            conn.request("GET", "/v1/clusters/default")
+            conn.request("GET", arm("/clusters/default"))
             conn.getresponse()
         conn.close()
 

@@ -1,4 +1,5 @@
-// GET .../jobs/{job}/files?directory=D and GET .../jobs/{job}/files/{D}/{name}?offset=N.
+// GET /jobfiles?...: the downloadUrl of a file that listOutputFiles found on an Azure Files share
+// or below the node root (controlplane/file_links.hpp).
 #include <algorithm>
 #include <charconv>
 #include <optional>
@@ -16,58 +17,7 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kJob = "/v1/workspaces/([^/]+)/experiments/([^/]+)/jobs/([^/]+)";
 constexpr std::size_t kMaxChunkBytes = std::size_t{4} * 1024 * 1024;
-
-// The job's record, copied out of the state: the files are read without the lock.
-std::optional<JobRecord> find_job(const ServerContext& ctx, const httplib::Request& req) {
-  for (int i = 1; i <= 3; ++i) {
-    if (!is_valid_name(req.matches[i])) return std::nullopt;
-  }
-  const std::string key = job_key(req.matches[1], req.matches[2], req.matches[3]);
-  return ctx.store.read([&](const State& s) -> std::optional<JobRecord> {
-    auto it = s.jobs.find(key);
-    if (it == s.jobs.end() || it->second.deleted) return std::nullopt;
-    return it->second;
-  });
-}
-
-void list_route(const ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
-  auto job = find_job(ctx, req);
-  if (!job) return send_error(res, not_found("JobNotFound", "the job does not exist"));
-  if (!req.has_param("directory")) {
-    return send_error(res, bad_request("InvalidQuery",
-                                       "directory=stdouterr or directory=<output id> is required"));
-  }
-  auto dir = job_directory(*job, req.get_param_value("directory"), place_of(ctx, *job));
-  if (auto* e = std::get_if<ApiError>(&dir)) return send_error(res, *e);
-  auto files = list_files(std::get<JobDirectory>(dir));
-  if (auto* e = std::get_if<ApiError>(&files)) return send_error(res, *e);
-  res.set_header("X-Job-State", job->state);
-  send_json(res, 200, std::get<json>(files));
-}
-
-void read_route(const ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
-  auto job = find_job(ctx, req);
-  if (!job) return send_error(res, not_found("JobNotFound", "the job does not exist"));
-  res.set_header("X-Job-State", job->state);
-  const std::string name = req.matches[5];
-  if (!is_safe_file_name(name)) {
-    return send_error(res, bad_request("InvalidFileName", "the file name must be one component"));
-  }
-  auto offset = int_param(req, "offset", 0, 0, INT64_MAX);
-  if (!offset) {
-    return send_error(res, bad_request("InvalidQuery", "offset must be a whole number >= 0"));
-  }
-  auto dir = job_directory(*job, req.matches[4], place_of(ctx, *job));
-  if (auto* e = std::get_if<ApiError>(&dir)) return send_error(res, *e);
-  auto chunk = read_file_chunk(std::get<JobDirectory>(dir), name, *offset, kMaxChunkBytes);
-  if (auto* e = std::get_if<ApiError>(&chunk)) return send_error(res, *e);
-  auto& c = std::get<FileChunk>(chunk);
-  res.set_header("X-File-Size", std::to_string(c.file_size));
-  res.status = 200;
-  res.set_content(c.bytes, "application/octet-stream");
-}
 
 // Whether a Range header (one range: bytes=N-, bytes=N-M or bytes=-N, as az's file stream and
 // download tools send) asks for something within a file of size bytes; httplib then serves the
@@ -88,8 +38,8 @@ bool range_within(const std::string& header, std::int64_t size) {
 }
 
 // GET /jobfiles?job&uuid&dir&path&se&sig: a downloadUrl of listOutputFiles. The link is the
-// credential; the file is read as the /v1 file route reads it (beneath the node root, no link
-// followed), in chunks, so a large model streams.
+// credential; the file is read where listOutputFiles found it (over SMB, or beneath the node
+// root with no link followed), in chunks, so a large model streams.
 void link_route(const ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
   auto p = [&](const char* name) { return req.get_param_value(name); };
   auto link = ctx.file_links->check(p("job"), p("uuid"), p("dir"), p("path"), p("se"), p("sig"),
@@ -151,12 +101,7 @@ void link_route(const ServerContext& ctx, const httplib::Request& req, httplib::
 
 }  // namespace
 
-void add_file_routes(httplib::Server& server, const ServerContext& ctx) {
-  const std::string job = kJob;
-  server.Get(job + "/files",
-             route(ctx, [&ctx](const auto& req, auto& res) { list_route(ctx, req, res); }));
-  server.Get(job + "/files/([^/]+)/([^/]+)",
-             route(ctx, [&ctx](const auto& req, auto& res) { read_route(ctx, req, res); }));
+void add_file_link_route(httplib::Server& server, const ServerContext& ctx) {
   // No bearer token: the link's signature is its credential (what az's file stream expects).
   server.Get(kFileLinkPath, [&ctx](const httplib::Request& req, httplib::Response& res) {
     try {
