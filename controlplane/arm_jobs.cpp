@@ -54,11 +54,34 @@ ApiError invalid(const std::vector<std::string>& problems) {
   return bad_request("InvalidJobDocument", message);
 }
 
+// Whether a cluster's resource id in the document (a name alone says nothing more) names the
+// job's own resource group and workspace: only its last segment picks the cluster.
+bool id_names_place(const json& properties, const WorkspaceRecord& ws) {
+  const json* cluster = properties.contains("cluster") ? &properties["cluster"] : nullptr;
+  if (cluster == nullptr || !cluster->is_object() || !cluster->contains("id") ||
+      !(*cluster)["id"].is_string()) {
+    return true;
+  }
+  const std::string id = (*cluster)["id"].get<std::string>();
+  if (id.find('/') == std::string::npos) return true;
+  auto path = parse_arm_path(id);
+  if (!path) return false;
+  const bool group_ok =
+      !path->resource_group || lower_ascii(*path->resource_group) == lower_ascii(ws.resource_group);
+  const std::string& named = path->name_of("workspaces");
+  return group_ok && (named.empty() || named == ws.name);
+}
+
 // The cluster a new job names must be one of its own workspace's.
 std::optional<ApiError> check_job_place(const State& s, const ArmRequest& req, const NewJob& job) {
   const std::string& ws = req.path.name_of("workspaces");
-  if (!find_workspace(s, req.path.resource_group.value_or(""), ws)) {
-    return resource_not_found("Microsoft.BatchAI/workspaces/" + ws);
+  const WorkspaceRecord* workspace = find_workspace(s, req.path.resource_group.value_or(""), ws);
+  if (workspace == nullptr) return resource_not_found("Microsoft.BatchAI/workspaces/" + ws);
+  if (!id_names_place(job.properties, *workspace)) {
+    return invalid(
+        {"properties.cluster.id: is not the resource id of a cluster of the job's "
+         "resource group and workspace (" +
+         workspace->resource_group + "/" + ws + ")"});
   }
   if (!s.experiments.count(ws + "/" + job.experiment)) {
     return resource_not_found("Microsoft.BatchAI/workspaces/" + ws + "/experiments/" +

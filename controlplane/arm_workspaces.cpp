@@ -159,6 +159,10 @@ void arm_get_experiment(const ServerContext& ctx, const ArmRequest& req, httplib
 }
 
 void arm_put_experiment(const ServerContext& ctx, const ArmRequest& req, httplib::Response& res) {
+  // ExperimentCreateParameters has nothing to set, but it is an object.
+  if (auto body = body_object(req.http); std::get_if<ApiError>(&body)) {
+    return send_error(res, std::get<ApiError>(body));
+  }
   const std::string& ws = req.path.name_of("workspaces");
   const std::string& name = req.path.name_of("experiments");
   std::optional<ApiError> error;

@@ -79,6 +79,11 @@ void link_route(const ServerContext& ctx, const httplib::Request& req, httplib::
                             "the range is not within the file's " + std::to_string(size) +
                                 " bytes (one range, bytes=N-, N-M or -N)"});
   }
+  // A range that runs past the end ends at the end (RFC 9110 14.1.2); httplib 0.11 would announce
+  // the range's length as asked and then send fewer bytes.
+  for (auto& range : const_cast<httplib::Request&>(req).ranges) {
+    if (range.first >= 0 && (range.second < 0 || range.second >= size)) range.second = size - 1;
+  }
   res.set_header("Accept-Ranges", "bytes");
   if (size == 0) return res.set_content("", "application/octet-stream");
   res.set_content_provider(

@@ -423,6 +423,7 @@ class NodeProtocolTest(ControlPlaneTestCase):
             ("PUT", arm("/clusters/c1"),
              b"{\"properties\": {\"x\": " + b"[" * 100000 + b"]" * 100000 + b"}}"),
             ("PUT", WS_PATH + "?" + API, b"garbage"),
+            ("PUT", arm("/experiments/e2"), b"[1, 2, 3]"),
             ("PUT", "/v1/nodes/node-0/state", b" " * (16 * 1024 * 1024 + 1)),
             ("PUT", job_path("j") + "?" + API, b" " * (16 * 1024 * 1024 + 1)),
             ("POST", job_path("j") + "/terminate?" + API, b" " * (16 * 1024 * 1024 + 1)),
@@ -441,6 +442,7 @@ class NodeProtocolTest(ControlPlaneTestCase):
         self.assertEqual(r.status, 200)
         self.assertEqual(cp.cluster()["name"], "default")
         self.assertEqual(cp.request("GET", job_path("j") + "?" + API).status, 404)
+        self.assertEqual(cp.request("GET", arm("/experiments/e2")).status, 404)
         self.assertEqual(cp.request("GET", "/v1/nothing/here").status, 404)
 
 
@@ -480,6 +482,13 @@ class JobTest(ControlPlaneTestCase):
         r = cp.create_job("job1", job_doc(cluster={"id": r.json()["id"]}))
         self.assertEqual(r.status, 400)
         self.assertIn("properties.cluster", r.json()["error"]["message"])
+        # This workspace's cluster, by an id that puts it in another workspace or group.
+        for wrong in (GROUP_PATH + "/providers/Microsoft.BatchAI/workspaces/other/clusters/default",
+                      "/subscriptions/%s/resourceGroups/elsewhere/providers/Microsoft.BatchAI/"
+                      "workspaces/default/clusters/default" % SUBSCRIPTION):
+            r = cp.create_job("job1", job_doc(cluster={"id": wrong}))
+            self.assertEqual(r.status, 400, wrong)
+            self.assertIn("properties.cluster.id", r.json()["error"]["message"])
         # An experiment that does not exist.
         r = cp.create_job("job1", job_doc(), exp="nowhere")
         self.assertEqual(r.status, 404)
@@ -897,6 +906,11 @@ class FilesTest(ControlPlaneTestCase):
         self.assertEqual(r.headers["content-range"], "bytes 6-11/12")
         r = cp.download(url, {"Range": "bytes=-3"})
         self.assertEqual((r.status, r.body), (206, b"ld\n"))
+        # A range that runs past the end ends there (as batchai's reads of 4 MiB at a time ask).
+        r = cp.download(url, {"Range": "bytes=6-4194303"})
+        self.assertEqual((r.status, r.body), (206, b"world\n"))
+        self.assertEqual(r.headers["content-range"], "bytes 6-11/12")
+        self.assertEqual(r.headers["content-length"], "6")
         # Past the end: 416, with the size; not a range: 416 too.
         r = cp.download(url, {"Range": "bytes=100-"})
         self.assertEqual(r.status, 416, r.body)
