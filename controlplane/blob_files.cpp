@@ -122,13 +122,15 @@ std::string service_code(const std::string& body) {
   return code;
 }
 
-ApiError status_error(const BlobDirectory& d, const Answer& a) {
+// What an answer other than the one expected means; a 404 of a request for a blob (a HEAD has
+// no body to say which) is its file not being there.
+ApiError status_error(const BlobDirectory& d, const Answer& a, bool of_blob = false) {
   const std::string code = service_code(a.body);
   const std::string why = " (" + std::to_string(a.status) + (code.empty() ? "" : " " + code) + ")";
   if (a.status == 403) {
     return {403, "StorageAccessDenied", where_of(d) + " refused the storage account's key" + why};
   }
-  if (a.status == 404 && code != "BlobNotFound") {
+  if (a.status == 404 && (of_blob ? code == "ContainerNotFound" : code != "BlobNotFound")) {
     return not_found("ContainerNotFound", where_of(d) + " does not exist" + why);
   }
   if (a.status == 404) return not_found("FileNotFound", "the file does not exist (yet)");
@@ -254,7 +256,7 @@ std::variant<BlobChunk, ApiError> read_blob_chunk(const BlobDirectory& d, const 
   auto head = request(d, std::get<std::string>(url), "", true, 0);
   if (auto* e = std::get_if<ApiError>(&head)) return *e;
   const Answer& h = std::get<Answer>(head);
-  if (h.status != 200) return status_error(d, h);
+  if (h.status != 200) return status_error(d, h, true);
   if (h.length < 0) return ApiError{502, "StorageError", where_of(d) + " gave no blob size"};
   BlobChunk chunk;
   chunk.file_size = h.length;
@@ -265,7 +267,7 @@ std::variant<BlobChunk, ApiError> read_blob_chunk(const BlobDirectory& d, const 
                      std::to_string(offset) + "-" + std::to_string(last), false, max_bytes);
   if (auto* e = std::get_if<ApiError>(&got)) return *e;
   Answer& a = std::get<Answer>(got);
-  if (a.status != 206) return status_error(d, a);
+  if (a.status != 206) return status_error(d, a, true);
   chunk.bytes = std::move(a.body);
   return chunk;
 }
