@@ -63,6 +63,13 @@ struct HeaderList {
   }
 };
 
+// The URL as errors name it: a signed link's query is its credential and stays out.
+std::string shown_url(const std::string& url) {
+  const auto query = url.find('?');
+  if (query == std::string::npos || url.find("sig=", query) == std::string::npos) return url;
+  return url.substr(0, query) + "?...";
+}
+
 }  // namespace
 
 std::string HttpResponse::header(const std::string& lower_case_name) const {
@@ -123,11 +130,12 @@ Result<HttpResponse> HttpClient::send(const std::string& method, const std::stri
 
   CURLcode rc = curl_easy_perform(curl_);
   if (ex.too_large) {
-    return err(url + ": the answer is larger than " + std::to_string(kMaxResponseBytes) + " bytes");
+    return err(shown_url(url) + ": the answer is larger than " + std::to_string(kMaxResponseBytes) +
+               " bytes");
   }
   if (rc != CURLE_OK) {
     std::string why = error_text[0] != '\0' ? error_text : curl_easy_strerror(rc);
-    return err("cannot reach " + url + ": " + why);
+    return err("cannot reach " + shown_url(url) + ": " + why);
   }
   curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &ex.response.status);
   return std::move(ex.response);

@@ -247,16 +247,23 @@ void arm_list_output_files(const ServerContext& ctx, const ArmRequest& req,
   for (const auto& f : std::get<json>(files)) {
     const std::string name = f.at("name").get<std::string>();
     if (f.value("directory", false)) {
-      out.push_back({{"name", name},
-                     {"fileType", "directory"},
-                     {"properties", {{"lastModified", f.at("lastModified")}}}});
+      // A blob container's directories are prefixes, with no time of their own.
+      json props =
+          f.contains("lastModified") ? json{{"lastModified", f["lastModified"]}} : json::object();
+      out.push_back({{"name", name}, {"fileType", "directory"}, {"properties", props}});
       continue;
     }
     FileLink link{key_of(req), job->uuid, directory_id,
                   directory.empty() ? name : directory + "/" + name, expiry};
+    // In a blob container: the blob's own read-only SAS URL, read from the blob service.
+    auto direct = storage_download_url(std::get<JobDirectory>(dir), name, expiry);
+    if (direct && std::holds_alternative<ApiError>(*direct)) {
+      return send_error(res, std::get<ApiError>(*direct));
+    }
     out.push_back({{"name", name},
                    {"fileType", "file"},
-                   {"downloadUrl", base + ctx.file_links->make(link)},
+                   {"downloadUrl",
+                    direct ? std::get<std::string>(*direct) : base + ctx.file_links->make(link)},
                    {"properties",
                     {{"lastModified", f.at("lastModified")}, {"contentLength", f.at("size")}}}});
   }

@@ -62,7 +62,7 @@ std::variant<JobDirectory, ApiError> below_mount_root(const std::string& dir,
                        "serves nothing");
   }
   return JobDirectory{node_root, "shared/LS_root/mounts/" + dir.substr(mount_root.size() + 1),
-                      std::nullopt};
+                      std::nullopt, std::nullopt};
 }
 
 // The job's directory, opened beneath the node root: a symbolic link anywhere on the way (in a
@@ -136,7 +136,11 @@ std::variant<JobDirectory, ApiError> job_directory(const JobRecord& job,
                              place.accounts};
   if (auto share = share_directory(prefix, suffix, field, volumes)) {
     if (auto* e = std::get_if<ApiError>(&*share)) return *e;
-    return JobDirectory{"", "", std::get<SmbDirectory>(*share)};
+    return JobDirectory{"", "", std::get<SmbDirectory>(*share), std::nullopt};
+  }
+  if (auto blob = blob_directory(prefix, suffix, field, volumes)) {
+    if (auto* e = std::get_if<ApiError>(&*blob)) return *e;
+    return JobDirectory{"", "", std::nullopt, std::get<BlobDirectory>(*blob)};
   }
   if (!place.node_root) {
     return not_found("FilesNotReachable",
@@ -167,7 +171,8 @@ std::optional<ApiError> descend(JobDirectory& dir, const std::string& relative) 
   while (start <= relative.size()) {
     const std::size_t end = std::min(relative.find('/', start), relative.size());
     const std::string name = relative.substr(start, end - start);
-    if (!is_safe_file_name(name) || (dir.smb && !is_smb_name(name)) || ++count > 32) {
+    if (!is_safe_file_name(name) || (dir.smb && !is_smb_name(name)) ||
+        (dir.blob && !is_blob_name(name)) || ++count > 32) {
       return bad_request("InvalidPath",
                          "the path must be names separated by '/', none empty, \".\" or "
                          "\"..\", at most 32");
@@ -177,6 +182,11 @@ std::optional<ApiError> descend(JobDirectory& dir, const std::string& relative) 
   }
   if (dir.smb) {
     dir.smb->path = dir.smb->path.empty() ? joined : dir.smb->path + "/" + joined;
+  } else if (dir.blob) {
+    dir.blob->path = dir.blob->path.empty() ? joined : dir.blob->path + "/" + joined;
+    if (dir.blob->path.size() > 1024) {
+      return bad_request("InvalidPath", "the path in the blob container is over 1024 bytes");
+    }
   } else {
     dir.relative += "/" + joined;
   }
@@ -185,6 +195,7 @@ std::optional<ApiError> descend(JobDirectory& dir, const std::string& relative) 
 
 std::variant<json, ApiError> list_files(const JobDirectory& dir, bool with_directories) {
   if (dir.smb) return list_smb_files(*dir.smb, with_directories);
+  if (dir.blob) return list_blob_files(*dir.blob, with_directories);
   auto opened = open_directory(dir);
   if (auto* e = std::get_if<ApiError>(&opened)) return *e;
   UniqueFd fd = std::move(std::get<UniqueFd>(opened));
@@ -217,6 +228,12 @@ std::variant<json, ApiError> list_files(const JobDirectory& dir, bool with_direc
   return json(files);
 }
 
+std::optional<std::variant<std::string, ApiError>> storage_download_url(
+    const JobDirectory& dir, const std::string& name, std::int64_t expiry_unix_s) {
+  if (!dir.blob) return std::nullopt;
+  return blob_download_url(*dir.blob, name, expiry_unix_s);
+}
+
 std::variant<FileChunk, ApiError> read_file_chunk(const JobDirectory& dir, const std::string& name,
                                                   std::int64_t offset, std::size_t max_bytes) {
   if (!is_safe_file_name(name)) {
@@ -229,6 +246,12 @@ std::variant<FileChunk, ApiError> read_file_chunk(const JobDirectory& dir, const
     auto chunk = read_smb_chunk(*dir.smb, name, offset, max_bytes);
     if (auto* e = std::get_if<ApiError>(&chunk)) return *e;
     auto& c = std::get<SmbChunk>(chunk);
+    return FileChunk{std::move(c.bytes), c.file_size};
+  }
+  if (dir.blob) {
+    auto chunk = read_blob_chunk(*dir.blob, name, offset, max_bytes);
+    if (auto* e = std::get_if<ApiError>(&chunk)) return *e;
+    auto& c = std::get<BlobChunk>(chunk);
     return FileChunk{std::move(c.bytes), c.file_size};
   }
   auto opened = open_directory(dir);

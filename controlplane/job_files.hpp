@@ -1,5 +1,6 @@
 // A job's files as the control plane sees them. A directory on an Azure Files share of the job
-// or its cluster is read from the share over SMB (controlplane/share_paths.hpp). Otherwise, with
+// or its cluster is read from the share over SMB, one in a blob container with the Blob REST API
+// (controlplane/share_paths.hpp, blob_files.hpp). Otherwise, with
 // --node-root, the job's stdouterr/ and output directories are found below <node
 // root>/shared/LS_root/mounts, expanding only $AZ_BATCHAI_MOUNT_ROOT (cluster volumes, which the
 // control plane's host has mounted at the same place). Anything else (job volumes, the node's local
@@ -24,7 +25,8 @@ namespace batchai::cp {
 struct JobDirectory {
   std::string node_root;
   std::string relative;
-  std::optional<SmbDirectory> smb;  // on an Azure Files share: read over SMB instead
+  std::optional<SmbDirectory> smb;    // on an Azure Files share: read over SMB instead
+  std::optional<BlobDirectory> blob;  // in a blob container: read with the Blob REST API
 };
 
 // What locates a job's directories besides the job: the node's root as this host sees it, the
@@ -47,13 +49,20 @@ JobFilesPlace job_files_place(const State& s, const JobRecord& job,
 
 // [{"name", "size", "lastModified"}] of the regular files in dir (sorted by name; symbolic
 // links are left out), with with_directories also {"name", "directory": true, "lastModified"}
-// of its subdirectories. A directory that does not exist yet is empty.
+// of its subdirectories (no lastModified in a blob container, where directories are only
+// prefixes). A directory that does not exist yet is empty.
 std::variant<nlohmann::json, ApiError> list_files(const JobDirectory& dir,
                                                   bool with_directories = false);
 
 // dir moved down to relative: '/'-separated names, none empty, "." or "..", at most 32 of them
 // and 1024 bytes in all. A 400 naming the problem otherwise.
 std::optional<ApiError> descend(JobDirectory& dir, const std::string& relative);
+
+// For a directory in a blob container, the read-only SAS URL of its file name until
+// expiry_unix_s, which clients read from the blob service itself; none for other directories.
+std::optional<std::variant<std::string, ApiError>> storage_download_url(const JobDirectory& dir,
+                                                                        const std::string& name,
+                                                                        std::int64_t expiry_unix_s);
 
 struct FileChunk {
   std::string bytes;

@@ -33,14 +33,14 @@ std::string joined(const std::vector<std::string>& parts, std::size_t from) {
   return out;
 }
 
-// The azureFileShares volume mounted at the first components of rest, and how many it takes.
-const json* share_at(const json& volumes, const std::vector<std::string>& rest,
-                     std::size_t& taken) {
-  if (!volumes.is_object() || !volumes.contains("azureFileShares") ||
-      !volumes["azureFileShares"].is_array()) {
+// The volume of kind (azureFileShares, azureBlobFileSystems) mounted at the first components of
+// rest, and how many it takes.
+const json* volume_at(const json& volumes, const char* kind, const std::vector<std::string>& rest,
+                      std::size_t& taken) {
+  if (!volumes.is_object() || !volumes.contains(kind) || !volumes[kind].is_array()) {
     return nullptr;
   }
-  for (const auto& v : volumes["azureFileShares"]) {
+  for (const auto& v : volumes[kind]) {
     if (!v.is_object() || !v.contains("relativeMountPath") || !v["relativeMountPath"].is_string()) {
       continue;
     }
@@ -119,6 +119,48 @@ std::variant<SmbDirectory, ApiError> locate(const json& volume, const std::strin
   return d;
 }
 
+std::string text_of(const json& volume, const char* key) {
+  return volume.contains(key) && volume[key].is_string() ? volume[key].get<std::string>() : "";
+}
+
+// The blob service URL of a held account, without its trailing '/'; "" when it is not http(s).
+std::string blob_endpoint(const StorageAccount& held) {
+  std::string url = held.blob_endpoint.empty() ? "https://" + held.name + ".blob.core.windows.net"
+                                               : held.blob_endpoint;
+  while (url.ends_with('/')) url.pop_back();
+  const bool web = url.starts_with("https://") || url.starts_with("http://");
+  if (!web || url.find_first_of("?#@ ") != std::string::npos) return "";
+  return url;
+}
+
+std::variant<BlobDirectory, ApiError> locate_blob(const json& volume, const std::string& path,
+                                                  const std::string& field,
+                                                  const StorageAccounts* accounts) {
+  const std::string account = text_of(volume, "accountName");
+  const std::string container = text_of(volume, "containerName");
+  if (!is_container_name(container)) {
+    return unreachable(field, "is on a blob volume whose containerName is not a container name");
+  }
+  const StorageAccount* held = accounts != nullptr ? accounts->find(account) : nullptr;
+  if (held == nullptr) {
+    return unreachable(field, "is in the container " + container + " of the storage account " +
+                                  account +
+                                  ", which is not one this control plane holds "
+                                  "(--storage-accounts)");
+  }
+  if (path.size() > 1024) return unreachable(field, "is over 1024 bytes in the container");
+  for (const auto& name : split_path(path)) {
+    if (!is_blob_name(name)) return unreachable(field, "has a name no blob path of a job has");
+  }
+  // Never a host of the document: the account's key signs only for its own endpoint.
+  BlobDirectory d{blob_endpoint(*held), held->name, held->key, container, path};
+  if (d.endpoint.empty()) {
+    return unreachable(field, "is on the storage account " + account +
+                                  ", whose blobEndpoint is not http(s)://HOST[:PORT][/PATH]");
+  }
+  return d;
+}
+
 }  // namespace
 
 bool is_smb_name(const std::string& name) {
@@ -132,10 +174,13 @@ bool is_smb_name(const std::string& name) {
   return true;
 }
 
-std::optional<std::variant<SmbDirectory, ApiError>> share_directory(const std::string& text,
-                                                                    const std::string& suffix,
-                                                                    const std::string& field,
-                                                                    const ShareVolumes& volumes) {
+// The volume of kind that text (with suffix) is on and the path in it, '/'-separated: none when
+// it is on no such volume of the job or its cluster.
+std::optional<std::variant<OnVolume, ApiError>> on_volume(const std::string& text,
+                                                          const std::string& suffix,
+                                                          const std::string& field,
+                                                          const ShareVolumes& volumes,
+                                                          const char* kind) {
   std::optional<std::string> rest = after_root(text, "AZ_BATCHAI_JOB_MOUNT_ROOT");
   const json* from = &volumes.job;
   if (!rest) {
@@ -145,17 +190,39 @@ std::optional<std::variant<SmbDirectory, ApiError>> share_directory(const std::s
   if (!rest) return std::nullopt;
   auto parts = split_path(*rest);
   std::size_t taken = 0;
-  const json* share = share_at(*from, parts, taken);
-  if (share == nullptr) return std::nullopt;
+  const json* volume = volume_at(*from, kind, parts, taken);
+  if (volume == nullptr) return std::nullopt;
   for (const auto& p : split_path(suffix)) parts.push_back(p);
   for (std::size_t i = taken; i < parts.size(); ++i) {
     if (parts[i] == "." || parts[i] == ".." || parts[i].find('$') != std::string::npos) {
       return unreachable(field,
-                         "has a \".\", \"..\" or a variable below the share's mount "
+                         "has a \".\", \"..\" or a variable below the volume's mount "
                          "point, which the control plane does not follow");
     }
   }
-  return locate(*share, joined(parts, taken), field, volumes.accounts);
+  return OnVolume{volume, joined(parts, taken)};
+}
+
+std::optional<std::variant<SmbDirectory, ApiError>> share_directory(const std::string& text,
+                                                                    const std::string& suffix,
+                                                                    const std::string& field,
+                                                                    const ShareVolumes& volumes) {
+  auto on = on_volume(text, suffix, field, volumes, "azureFileShares");
+  if (!on) return std::nullopt;
+  if (auto* e = std::get_if<ApiError>(&*on)) return *e;
+  const auto& [volume, path] = std::get<OnVolume>(*on);
+  return locate(*volume, path, field, volumes.accounts);
+}
+
+std::optional<std::variant<BlobDirectory, ApiError>> blob_directory(const std::string& text,
+                                                                    const std::string& suffix,
+                                                                    const std::string& field,
+                                                                    const ShareVolumes& volumes) {
+  auto on = on_volume(text, suffix, field, volumes, "azureBlobFileSystems");
+  if (!on) return std::nullopt;
+  if (auto* e = std::get_if<ApiError>(&*on)) return *e;
+  const auto& [volume, path] = std::get<OnVolume>(*on);
+  return locate_blob(*volume, path, field, volumes.accounts);
 }
 
 }  // namespace batchai::cp

@@ -5,7 +5,7 @@
 
 #include "common/time.hpp"
 #include "jobspec/mount_options.hpp"
-#include "mount/blob_sas.hpp"
+#include "common/blob_sas.hpp"
 #include "mount/prepared_mount.hpp"
 #include "mount/rclone_config.hpp"
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "common/fs.hpp"
-#include "mount/blob_sas.hpp"
+#include "common/blob_sas.hpp"
 #include "mount/mount_table.hpp"
 #include "mount/unmanaged_mount.hpp"
 

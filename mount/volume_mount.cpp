@@ -12,7 +12,7 @@
 #include "common/hash.hpp"
 #include "common/time.hpp"
 #include "mount/blob_probe.hpp"
-#include "mount/blob_sas.hpp"
+#include "common/blob_sas.hpp"
 #include "mount/fuse_driver.hpp"
 #include "mount/mount_table.hpp"
 #include "mount/prepared_mount.hpp"
