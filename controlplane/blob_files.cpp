@@ -53,7 +53,6 @@ std::size_t collect(char* data, std::size_t size, std::size_t n, void* out) {
 struct Answer {
   long status = 0;
   std::string body;
-  std::int64_t length = -1;  // Content-Length, -1 when absent
 };
 
 std::string where_of(const BlobDirectory& d) {
@@ -82,29 +81,21 @@ void set_request(CURL* c, const std::string& url, Body& body, curl_slist* header
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 }
 
-// One GET (or HEAD) of url, whose answer may have at most limit bytes.
+// One GET of url, whose answer may have at most limit bytes.
 std::variant<Answer, ApiError> request(const BlobDirectory& d, const std::string& url,
-                                       const std::string& range, bool head, std::size_t limit) {
+                                       std::size_t limit) {
   static const bool started = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
   std::unique_ptr<CURL, CurlFree> curl(started ? curl_easy_init() : nullptr);
   if (!curl) return ApiError{500, "InternalError", "libcurl: cannot start a request"};
   std::unique_ptr<curl_slist, SlistFree> headers(curl_slist_append(nullptr, kVersion));
-  if (!headers ||
-      (!range.empty() &&
-       curl_slist_append(headers.get(), ("Range: bytes=" + range).c_str()) == nullptr)) {
-    return ApiError{500, "InternalError", "libcurl: cannot make the request's headers"};
-  }
+  if (!headers) return ApiError{500, "InternalError", "libcurl: cannot make the request's headers"};
   Body body;
   body.limit = limit;
   set_request(curl.get(), url, body, headers.get());
-  if (head) curl_easy_setopt(curl.get(), CURLOPT_NOBODY, 1L);
   const CURLcode rc = curl_easy_perform(curl.get());
   if (rc != CURLE_OK) return transfer_error(d, rc, body);
   Answer a;
   curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &a.status);
-  curl_off_t length = -1;
-  curl_easy_getinfo(curl.get(), CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
-  a.length = static_cast<std::int64_t>(length);
   a.body = std::move(body.text);
   return a;
 }
@@ -122,18 +113,14 @@ std::string service_code(const std::string& body) {
   return code;
 }
 
-// What an answer other than the one expected means; a 404 of a request for a blob (a HEAD has
-// no body to say which) is its file not being there.
-ApiError status_error(const BlobDirectory& d, const Answer& a, bool of_blob = false) {
+// What an answer other than the one expected means.
+ApiError status_error(const BlobDirectory& d, const Answer& a) {
   const std::string code = service_code(a.body);
   const std::string why = " (" + std::to_string(a.status) + (code.empty() ? "" : " " + code) + ")";
   if (a.status == 403) {
     return {403, "StorageAccessDenied", where_of(d) + " refused the storage account's key" + why};
   }
-  if (a.status == 404 && (of_blob ? code == "ContainerNotFound" : code != "BlobNotFound")) {
-    return not_found("ContainerNotFound", where_of(d) + " does not exist" + why);
-  }
-  if (a.status == 404) return not_found("FileNotFound", "the file does not exist (yet)");
+  if (a.status == 404) return not_found("ContainerNotFound", where_of(d) + " does not exist" + why);
   return {502, "StorageError", where_of(d) + " answered badly" + why};
 }
 
@@ -162,7 +149,7 @@ std::variant<BlobListPage, ApiError> list_page(const BlobDirectory& d, const std
   std::string url =
       sas + "&restype=container&comp=list&delimiter=%2F&prefix=" + percent_encode(prefix);
   if (!marker.empty()) url += "&marker=" + percent_encode(marker);
-  auto got = request(d, url, "", false, kMaxBlobListBytes);
+  auto got = request(d, url, kMaxBlobListBytes);
   if (auto* e = std::get_if<ApiError>(&got)) return *e;
   const Answer& a = std::get<Answer>(got);
   if (a.status != 200) return status_error(d, a);
@@ -247,29 +234,6 @@ std::variant<std::string, ApiError> blob_download_url(const BlobDirectory& d,
                           expiry_unix_s, "r");
   if (!url) return ApiError{500, "InternalError", "cannot sign a link: " + url.error().message};
   return *url;
-}
-
-std::variant<BlobChunk, ApiError> read_blob_chunk(const BlobDirectory& d, const std::string& name,
-                                                  std::int64_t offset, std::size_t max_bytes) {
-  auto url = blob_download_url(d, name, wall_ms() / 1000 + kRequestSasSeconds);
-  if (auto* e = std::get_if<ApiError>(&url)) return *e;
-  auto head = request(d, std::get<std::string>(url), "", true, 0);
-  if (auto* e = std::get_if<ApiError>(&head)) return *e;
-  const Answer& h = std::get<Answer>(head);
-  if (h.status != 200) return status_error(d, h, true);
-  if (h.length < 0) return ApiError{502, "StorageError", where_of(d) + " gave no blob size"};
-  BlobChunk chunk;
-  chunk.file_size = h.length;
-  if (max_bytes == 0 || offset >= h.length) return chunk;
-  const std::int64_t last =
-      std::min<std::int64_t>(h.length, offset + static_cast<std::int64_t>(max_bytes)) - 1;
-  auto got = request(d, std::get<std::string>(url),
-                     std::to_string(offset) + "-" + std::to_string(last), false, max_bytes);
-  if (auto* e = std::get_if<ApiError>(&got)) return *e;
-  Answer& a = std::get<Answer>(got);
-  if (a.status != 206) return status_error(d, a, true);
-  chunk.bytes = std::move(a.body);
-  return chunk;
 }
 
 }  // namespace batchai::cp

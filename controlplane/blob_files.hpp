@@ -42,13 +42,4 @@ std::variant<std::string, ApiError> blob_download_url(const BlobDirectory& dir,
                                                       const std::string& name,
                                                       std::int64_t expiry_unix_s);
 
-struct BlobChunk {
-  std::string bytes;
-  std::int64_t file_size = 0;
-};
-
-// At most max_bytes of dir/name from offset (max_bytes 0: its size only).
-std::variant<BlobChunk, ApiError> read_blob_chunk(const BlobDirectory& dir, const std::string& name,
-                                                  std::int64_t offset, std::size_t max_bytes);
-
 }  // namespace batchai::cp

@@ -248,11 +248,11 @@ std::variant<FileChunk, ApiError> read_file_chunk(const JobDirectory& dir, const
     auto& c = std::get<SmbChunk>(chunk);
     return FileChunk{std::move(c.bytes), c.file_size};
   }
+  // A blob's link is a SAS of the blob service (storage_download_url): the control plane never
+  // relays blob bytes.
   if (dir.blob) {
-    auto chunk = read_blob_chunk(*dir.blob, name, offset, max_bytes);
-    if (auto* e = std::get_if<ApiError>(&chunk)) return *e;
-    auto& c = std::get<BlobChunk>(chunk);
-    return FileChunk{std::move(c.bytes), c.file_size};
+    return bad_request("InvalidFileLink",
+                       "a file on a blob container is read through its blob link");
   }
   auto opened = open_directory(dir);
   if (auto* e = std::get_if<ApiError>(&opened)) return *e;
