@@ -3,15 +3,20 @@ with the Blob REST API (a real Azurite on loopback) with the key it holds, and e
 a read-only SAS for that one blob, read from the blob service itself (docs/real-clients.md)."""
 
 import concurrent.futures
+import os
 import shutil
+import subprocess
 import tempfile
+import threading
 import unittest
 import urllib.error
 import urllib.parse
 
 from tests.clients.test_sdk import (CLUSTER, EXPERIMENT, GROUP, WORKSPACE, BatchAI, SdkCase,
                                     models)
+from tests.clients.fixture import wait_for
 from tests.mounts.servers import AZURITE_ACCOUNT, AZURITE_KEY, Azurite
+from tests.support.common import CLI
 
 CONTAINER = "logs"
 
@@ -103,6 +108,40 @@ class JobFilesInABlobContainer(SdkCase):
         self.assertEqual(sorted(inner), ["inner.txt"])
         self.assertEqual(self.fetch(inner["inner.txt"].download_url), (200, b"inner bytes"))
         self.assertEqual(sorted(self.files("in_blobs", "MODEL")), ["model_0.dnn"])
+
+    def test_batchai_streams_a_growing_blob_every_byte_once_in_order(self):
+        # batchai (its own client, with an access token of the identity endpoint) finds the file
+        # with listOutputFiles and reads the blob service's link, without the control plane's
+        # token, until the job has ended.
+        segment = self.blob_job("growing")
+        blob = "runs/%s/stdouterr/stderr.txt" % segment
+        token = self.path("user-token")
+        fd = os.open(token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(self.credential.get_token(self.base + "/.default").token + "\n")
+        part1, part2 = b"Finished Epoch[1 of 2]\n", b"Finished Epoch[2 of 2]\n"
+        self.blobs.put_blob(CONTAINER, blob, part1)
+        cli = subprocess.Popen(
+            [CLI, "--server", self.base, "--cacert", self.ca, "--token-file", token,
+             "-g", GROUP, "-w", WORKSPACE, "-e", EXPERIMENT, "job", "file", "stream",
+             "-j", "growing", "-f", "stderr.txt", "--interval", "0.05"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        self.addCleanup(lambda: cli.poll() is None and cli.kill())
+        out = bytearray()
+
+        def read_all():
+            for chunk in iter(lambda: cli.stdout.read1(4096), b""):
+                out.extend(chunk)
+        reader = threading.Thread(target=read_all, daemon=True)
+        reader.start()
+        wait_for(lambda: bytes(out) == part1, "the first epoch on batchai's stdout")
+        # The node's blob driver rewrites the blob as the log grows.
+        self.blobs.put_blob(CONTAINER, blob, part1 + part2)
+        wait_for(lambda: bytes(out) == part1 + part2, "the second epoch on batchai's stdout")
+        self.client.jobs.begin_terminate(GROUP, WORKSPACE, EXPERIMENT, "growing").result()
+        self.assertEqual(cli.wait(timeout=60), 0, cli.stderr.read())
+        reader.join(timeout=60)
+        self.assertEqual(bytes(out), part1 + part2)
 
     def test_many_blobs_are_listed_over_pages(self):
         segment = self.blob_job("paged")
