@@ -7,8 +7,14 @@
 
 namespace batchai {
 
+// Most failures are just that; kUnreachable is a peer that could not be reached at all (a refused
+// connection, a name that does not resolve), which a caller may try again sooner: trying costs
+// that peer nothing.
+enum class ErrorKind { kFailed, kUnreachable };
+
 struct Error {
   std::string message;
+  ErrorKind kind = ErrorKind::kFailed;
 };
 
 template <typename T>
@@ -41,8 +47,8 @@ using Status = Result<Ok>;
 inline Status ok() {
   return Ok{};
 }
-inline Error err(std::string message) {
-  return Error{std::move(message)};
+inline Error err(std::string message, ErrorKind kind = ErrorKind::kFailed) {
+  return Error{std::move(message), kind};
 }
 
 }  // namespace batchai

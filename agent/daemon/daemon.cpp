@@ -159,6 +159,7 @@ void Daemon::reconcile(const protocol::DesiredState& desired) {
 
 void Daemon::report() {
   condition_.gpu_errors = gpus_.errors();
+  reporter_.control_plane_answered(poller_.answered_ms());
   reporter_.send_if_changed(*http_, assemble_node_report(boot_id_, condition_, tasks_.reports()));
 }
 

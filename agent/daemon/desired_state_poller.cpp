@@ -4,6 +4,7 @@
 
 #include "agent/daemon/http_client.hpp"
 #include "common/backoff.hpp"
+#include "common/time.hpp"
 
 namespace batchai {
 
@@ -44,8 +45,9 @@ void DesiredStatePoller::loop() {
     std::int64_t delay = settings.min_request_interval_ms;
     if (!resp) {
       spdlog::warn("desired state: {}", resp.error().message);
-      delay = backoff.next_ms(delay);
+      delay = backoff.next_ms(delay, resp.error().kind == ErrorKind::kUnreachable);
     } else if (resp->status == 304) {
+      answered_ms_ = mono_ms();
       backoff.reset();
       // The same desired state again: it confirms what the last one said (a task it no longer
       // lists is terminated on the second word, docs/protocol.md), so say it again.
@@ -56,6 +58,7 @@ void DesiredStatePoller::loop() {
         spdlog::warn("desired state: bad response: {}", desired.error().message);
         delay = backoff.next_ms(delay);
       } else {
+        answered_ms_ = mono_ms();
         backoff.reset();
         version = desired->version;
         last = *desired;

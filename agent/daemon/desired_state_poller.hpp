@@ -3,6 +3,8 @@
 // the loop's next turn; a newer state replaces one not yet taken.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <optional>
 #include <thread>
 
@@ -26,6 +28,9 @@ class DesiredStatePoller {
   void join();
   // Waits up to ms for a desired state not yet taken; none when none came (or the agent stops).
   std::optional<protocol::DesiredState> take_new(std::int64_t ms);
+  // When (mono_ms) the control plane last answered a poll with a desired state (or its "no
+  // change"); 0 before it has.
+  std::int64_t answered_ms() const { return answered_ms_.load(); }
 
  private:
   void loop();
@@ -39,6 +44,7 @@ class DesiredStatePoller {
   StopSignal& stop_;
   protocol::PollSettings poll_;                    // guarded by stop_'s lock
   std::optional<protocol::DesiredState> pending_;  // guarded by stop_'s lock
+  std::atomic<std::int64_t> answered_ms_{0};
   std::thread thread_;
 };
 

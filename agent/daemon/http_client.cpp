@@ -128,6 +128,9 @@ Result<HttpResponse> HttpClient::request(const std::string& method, const std::s
   CURLcode rc = curl_easy_perform(c);
   curl_slist_free_all(headers);
   if (sink.too_large) return err(method + " " + path + ": the response is too large");
+  if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST) {
+    return err(method + " " + path + ": " + curl_easy_strerror(rc), ErrorKind::kUnreachable);
+  }
   if (rc != CURLE_OK) return err(method + " " + path + ": " + curl_easy_strerror(rc));
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
   return response;

@@ -19,8 +19,10 @@ std::optional<protocol::RegisterResponse> register_node(
                                 config.request_timeout_seconds);
     std::int64_t floor_ms = 0;
     std::string why;
+    bool unreachable = false;
     if (!resp) {
       why = resp.error().message;
+      unreachable = resp.error().kind == ErrorKind::kUnreachable;
     } else if (resp->status == 200) {
       auto r = protocol::register_response_from(resp->body);
       if (r) {
@@ -36,7 +38,7 @@ std::optional<protocol::RegisterResponse> register_node(
     spdlog::warn("register: {}", why);
     status("registering with " + config.control_plane_url + " (attempt " + std::to_string(attempt) +
            ": " + why + ")");
-    if (!pause(backoff.next_ms(floor_ms))) return std::nullopt;
+    if (!pause(backoff.next_ms(floor_ms, unreachable))) return std::nullopt;
   }
 }
 

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
+#include <algorithm>
+
 #include "agent/job/layout.hpp"
 #include "common/fs.hpp"
 #include "common/time.hpp"
@@ -70,13 +72,23 @@ void Reporter::send_if_changed(ControlPlaneChannel& channel, protocol::NodeRepor
     return;
   }
   std::int64_t floor_ms = 0;
+  bool unreachable = false;
   if (!resp) {
     spdlog::warn("state report: {}", resp.error().message);
+    unreachable = resp.error().kind == ErrorKind::kUnreachable;
   } else {
     spdlog::warn("state report: the control plane answered {}", resp->status);
     if (resp->retry_after_seconds) floor_ms = *resp->retry_after_seconds * 1000LL;
   }
-  next_attempt_ms_ = clock_() + backoff_.next_ms(floor_ms);
+  failed_ms_ = clock_();
+  next_attempt_ms_ = failed_ms_ + backoff_.next_ms(floor_ms, unreachable);
+}
+
+void Reporter::control_plane_answered(std::int64_t at_ms) {
+  if (next_attempt_ms_ == 0 || at_ms <= failed_ms_) return;
+  backoff_.reset();
+  next_attempt_ms_ = std::min(next_attempt_ms_, clock_() + backoff_.next_ms());
+  failed_ms_ = at_ms;  // this answer is taken into account
 }
 
 }  // namespace batchai

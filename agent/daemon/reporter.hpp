@@ -28,6 +28,10 @@ class Reporter {
   // Records the report in node-status.json when it changed, and sends it when it changed since
   // the last one the control plane has, or the heartbeat is due, unless a retry waits.
   void send_if_changed(ControlPlaneChannel& channel, protocol::NodeReport report);
+  // The control plane answered another request (a poll) at at_ms (this reporter's clock): a
+  // report waiting out the backoff of a failure before then goes out on the next call but for a
+  // jitter of at most 250 ms, which spreads the fleet's reports when the control plane returns.
+  void control_plane_answered(std::int64_t at_ms);
   // Whether the control plane has the last report: nothing waits to be retried.
   bool acknowledged() const { return next_attempt_ms_ == 0; }
   std::int64_t sequence() const { return sequence_; }
@@ -46,6 +50,7 @@ class Reporter {
   std::string state_;            // the node state last reported, for the log and systemd
   std::int64_t next_heartbeat_ms_ = 0;
   std::int64_t next_attempt_ms_ = 0;  // 0: no retry waits
+  std::int64_t failed_ms_ = 0;        // when the attempt that made the retry wait failed
   Backoff backoff_;
 };
 

@@ -103,6 +103,36 @@ TEST_F(ReporterTest, RetriesAFailedReportAfterItsBackoffAndNotBefore) {
   EXPECT_TRUE(r.acknowledged());
 }
 
+TEST_F(ReporterTest, AReportWaitingOutABackoffGoesOutSoonAfterAPollIsAnswered) {
+  Reporter r = make();
+  cp_.fail_next = 13;
+  for (int i = 0; i < 12; ++i) {  // the backoff grows to its 2-minute cap
+    r.send_if_changed(cp_, report("idle"));
+    now_ += 121 * 1000;
+  }
+  r.send_if_changed(cp_, report("running"));  // fails too: now waits up to 2 minutes
+  ASSERT_EQ(cp_.requests.size(), 13u);
+  r.control_plane_answered(now_ + 1);  // a poll answered after the failure
+  now_ += 251;                         // at most the first step's jitter later
+  r.send_if_changed(cp_, report("running"));
+  ASSERT_EQ(cp_.requests.size(), 14u);
+  EXPECT_EQ(cp_.requests.back().body["nodeState"], "running");
+  EXPECT_TRUE(r.acknowledged());
+}
+
+TEST(BackoffTest, WaitsAtMostFourSecondsWhileThePeerCannotBeReached) {
+  Backoff unreachable, failing;
+  std::int64_t longest_unreachable = 0, longest_failing = 0;
+  for (int i = 0; i < 200; ++i) {
+    longest_unreachable = std::max(longest_unreachable, unreachable.next_ms(0, true));
+    longest_failing = std::max(longest_failing, failing.next_ms(0, false));
+  }
+  EXPECT_LE(longest_unreachable, 4000);
+  EXPECT_GT(longest_failing, 4000);
+  EXPECT_LE(longest_failing, 120000);
+  EXPECT_EQ(unreachable.next_ms(5000, true), 5000) << "a floor (Retry-After) still holds";
+}
+
 TEST_F(ReporterTest, SequenceNumbersGrowAcrossRestartsEvenWhenASaveIsLost) {
   std::int64_t last = 0;
   {
