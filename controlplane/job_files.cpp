@@ -142,6 +142,10 @@ std::variant<JobDirectory, ApiError> job_directory(const JobRecord& job,
     if (auto* e = std::get_if<ApiError>(&*blob)) return *e;
     return JobDirectory{"", "", std::nullopt, std::get<BlobDirectory>(*blob)};
   }
+  if (auto nfs = nfs_directory(prefix, suffix, field, volumes, place.file_servers)) {
+    if (auto* e = std::get_if<ApiError>(&*nfs)) return *e;
+    return JobDirectory{"", "", std::nullopt, std::nullopt, std::get<NfsDirectory>(*nfs)};
+  }
   if (!place.node_root) {
     return not_found("FilesNotReachable",
                      "the job's files are not reachable from the control plane: they are on no "
@@ -172,7 +176,7 @@ std::optional<ApiError> descend(JobDirectory& dir, const std::string& relative) 
     const std::size_t end = std::min(relative.find('/', start), relative.size());
     const std::string name = relative.substr(start, end - start);
     if (!is_safe_file_name(name) || (dir.smb && !is_smb_name(name)) ||
-        (dir.blob && !is_blob_name(name)) || ++count > 32) {
+        (dir.blob && !is_blob_name(name)) || (dir.nfs && !is_nfs_name(name)) || ++count > 32) {
       return bad_request("InvalidPath",
                          "the path must be names separated by '/', none empty, \".\" or "
                          "\"..\", at most 32");
@@ -187,6 +191,8 @@ std::optional<ApiError> descend(JobDirectory& dir, const std::string& relative) 
     if (dir.blob->path.size() > 1024) {
       return bad_request("InvalidPath", "the path in the blob container is over 1024 bytes");
     }
+  } else if (dir.nfs) {
+    dir.nfs->path = dir.nfs->path.empty() ? joined : dir.nfs->path + "/" + joined;
   } else {
     dir.relative += "/" + joined;
   }
@@ -196,6 +202,7 @@ std::optional<ApiError> descend(JobDirectory& dir, const std::string& relative) 
 std::variant<json, ApiError> list_files(const JobDirectory& dir, bool with_directories) {
   if (dir.smb) return list_smb_files(*dir.smb, with_directories);
   if (dir.blob) return list_blob_files(*dir.blob, with_directories);
+  if (dir.nfs) return list_nfs_files(*dir.nfs, with_directories);
   auto opened = open_directory(dir);
   if (auto* e = std::get_if<ApiError>(&opened)) return *e;
   UniqueFd fd = std::move(std::get<UniqueFd>(opened));
@@ -246,6 +253,15 @@ std::variant<FileChunk, ApiError> read_file_chunk(const JobDirectory& dir, const
     auto chunk = read_smb_chunk(*dir.smb, name, offset, max_bytes);
     if (auto* e = std::get_if<ApiError>(&chunk)) return *e;
     auto& c = std::get<SmbChunk>(chunk);
+    return FileChunk{std::move(c.bytes), c.file_size};
+  }
+  if (dir.nfs) {
+    if (!is_nfs_name(name)) {
+      return bad_request("InvalidFileName", "the file name is not a plain NFS name");
+    }
+    auto chunk = read_nfs_chunk(*dir.nfs, name, offset, max_bytes);
+    if (auto* e = std::get_if<ApiError>(&chunk)) return *e;
+    auto& c = std::get<NfsChunk>(chunk);
     return FileChunk{std::move(c.bytes), c.file_size};
   }
   // A blob's link is a SAS of the blob service (storage_download_url): the control plane never

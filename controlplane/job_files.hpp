@@ -1,6 +1,7 @@
 // A job's files as the control plane sees them. A directory on an Azure Files share of the job
 // or its cluster is read from the share over SMB, one in a blob container with the Blob REST API
-// (controlplane/share_paths.hpp, blob_files.hpp). Otherwise, with
+// (controlplane/share_paths.hpp, blob_files.hpp), one on an NFS file server of the control plane
+// (a fileServers volume) with libnfs (nfs_paths.hpp, nfs_files.hpp). Otherwise, with
 // --node-root, the job's stdouterr/ and output directories are found below <node
 // root>/shared/LS_root/mounts, expanding only $AZ_BATCHAI_MOUNT_ROOT (cluster volumes, which the
 // control plane's host has mounted at the same place). Anything else (job volumes, the node's local
@@ -17,6 +18,7 @@
 
 #include "controlplane/api_error.hpp"
 #include "controlplane/model.hpp"
+#include "controlplane/nfs_paths.hpp"
 #include "controlplane/share_paths.hpp"
 
 namespace batchai::cp {
@@ -27,14 +29,17 @@ struct JobDirectory {
   std::string relative;
   std::optional<SmbDirectory> smb;    // on an Azure Files share: read over SMB instead
   std::optional<BlobDirectory> blob;  // in a blob container: read with the Blob REST API
+  std::optional<NfsDirectory> nfs{};  // on an NFS file server: read with libnfs
 };
 
 // What locates a job's directories besides the job: the node's root as this host sees it, the
-// job's cluster's volumes and the storage accounts the control plane holds (share_paths.hpp).
+// job's cluster's volumes, the storage accounts the control plane holds (share_paths.hpp) and
+// the file servers it is configured with (nfs_paths.hpp).
 struct JobFilesPlace {
   std::optional<std::string> node_root;
   nlohmann::json cluster_volumes;
   const StorageAccounts* accounts = nullptr;
+  const FileServers* file_servers = nullptr;
 };
 
 // The job's directory "stdouterr" or output directory <id>.

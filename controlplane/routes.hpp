@@ -11,8 +11,10 @@ namespace batchai::cp {
 
 // Where the job's files are (its cluster's volumes read from the state).
 inline JobFilesPlace place_of(const ServerContext& ctx, const JobRecord& job) {
-  return ctx.store.read(
+  JobFilesPlace place = ctx.store.read(
       [&](const State& s) { return job_files_place(s, job, ctx.node_root, ctx.storage_accounts); });
+  place.file_servers = &ctx.file_servers;
+  return place;
 }
 
 void add_node_routes(httplib::Server& server, const ServerContext& ctx);

@@ -14,7 +14,7 @@ packages=(
   cmake ninja-build g++ pkg-config
   libcurl4-openssl-dev nlohmann-json3-dev libsystemd-dev libmount-dev libspdlog-dev libssl-dev
   libcli11-dev libcpp-httplib-dev libcrypt-dev libre2-dev googletest libgtest-dev libgmock-dev
-  libsmbclient-dev
+  libsmbclient-dev libnfs-dev
   # the demo job and the end-to-end tests
   python3 python3-numpy python3-sklearn util-linux procps
   # the fuzz targets (scripts/fuzz.sh): clang with its libFuzzer and sanitizer runtimes

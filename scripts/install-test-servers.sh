@@ -7,7 +7,8 @@
 #   - for tests/containers: docker.io, docker-registry, apache2-utils, busybox-static
 #   - for tests/multinode: openssh-server, openssh-client, openmpi-bin, python3-mpi4py, sshfs,
 #     python3-torch (CPU; large: apt's cache keeps it for the next run)
-#   - for tests/clients: azure-cli and python3-azure (az batchai and the Azure SDK)
+#   - for tests/clients: azure-cli and python3-azure (az batchai and the Azure SDK), and
+#     nfs-ganesha with its VFS backend (the NFSv4 server of the job files on a file server)
 # With --demo, only what the quickstart demo needs (scripts/demo.sh): samba, smbclient, rclone,
 # fuse3, openssl, azure-cli, python3-azure, Azurite and the rclone link.
 # Idempotent: on a machine that has all of it, it only checks and prints.
@@ -43,8 +44,9 @@ packages=(samba smbclient cifs-utils rclone fuse3 openssl
   docker.io docker-registry apache2-utils busybox-static
   # tests/multinode: each job's own sshd and OpenMPI across agents in network namespaces.
   openssh-server openssh-client openmpi-bin python3-mpi4py sshfs python3-torch
-  # tests/clients: the real clients of the resource-manager API, az batchai and the Azure SDK.
-  azure-cli python3-azure)
+  # tests/clients: the real clients of the resource-manager API, az batchai and the Azure SDK,
+  # and an NFSv4 server in user space that the control plane reads job files from.
+  azure-cli python3-azure nfs-ganesha nfs-ganesha-vfs)
 if [ "$demo_only" = 1 ]; then
   packages=(samba smbclient rclone fuse3 openssl azure-cli python3-azure)
 fi

@@ -84,10 +84,15 @@ class ResourceManagerCase(unittest.TestCase):
              "--state-dir", self.path("cp-state"), "--tls-cert", cert, "--tls-key", key,
              "--service-principals", principals, "--storage-accounts", accounts,
              "--node-token-file", self.node_token, "--public-url", self.base,
-             "--node-root", self.root, "--poll-wait-seconds", "20", "--cluster", "unused"],
+             "--node-root", self.root, "--poll-wait-seconds", "20", "--cluster", "unused",
+             *self.controlplane_args()],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log))
         wait_port(self.port, proc=self.procs[-1], log=self.path("cp.log"))
         os.environ["REQUESTS_CA_BUNDLE"] = self.ca
+
+    def controlplane_args(self):
+        """More of the control plane's command line (a subclass adds its --file-server)."""
+        return []
 
     def storage_account(self):
         """The storage account of --storage-accounts (a subclass adds its endpoints)."""

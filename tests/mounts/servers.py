@@ -1,4 +1,5 @@
-"""Real storage servers on 127.0.0.1 for the mount tests: Azurite (blob) and Samba (SMB).
+"""Real storage servers on 127.0.0.1 for the mount tests: Azurite (blob), Samba (SMB) and
+nfs-ganesha (NFSv4, for the control plane's job files).
 
 Python 3 standard library only. Everything a server writes lives below the temporary directory
 the test hands to start(); stop() ends the processes this module started, by their PID.
@@ -491,6 +492,67 @@ class Samba:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class Ganesha:
+    """nfs-ganesha (FSAL VFS) on 127.0.0.1:<port>, NFSv4 only, exporting one directory at the
+    pseudo path /export; its config, log, pid and recovery directory below <tmpdir>/ganesha.
+    No rpcbind is needed (v4 only). Runs as root only (FSAL VFS uses open_by_handle_at).
+
+        nfs = Ganesha().start(tmp, export_dir)   # nfs://127.0.0.1/export?version=4&nfsport=PORT
+        nfs.stop()
+    """
+
+    PSEUDO = "/export"
+
+    def __init__(self):
+        self.proc = None
+        self.port = None
+        self.dir = None
+
+    @staticmethod
+    def available():
+        return os.geteuid() == 0 and bool(shutil.which("ganesha.nfsd", path=_sbin_env()["PATH"]))
+
+    def _write_conf(self, export_dir):
+        recovery = os.path.join(self.dir, "recovery")
+        os.makedirs(recovery, exist_ok=True)
+        conf = os.path.join(self.dir, "ganesha.conf")
+        with open(conf, "w") as f:
+            f.write("NFS_CORE_PARAM { NFS_Port = %d; Bind_addr = 127.0.0.1; Protocols = 4;\n"
+                    "  Enable_NLM = false; Enable_RQUOTA = false; Enable_UDP = false; }\n"
+                    "NFSv4 { Graceless = true; Only_Numeric_Owners = true; RecoveryRoot = %s; }\n"
+                    "EXPORT { Export_Id = 1; Path = %s; Pseudo = %s; Access_Type = RW;\n"
+                    "  Squash = No_Root_Squash; SecType = sys; Transports = TCP;\n"
+                    # Files changed on disk are seen at once.
+                    "  Attr_Expiration_Time = 0; FSAL { Name = VFS; } }\n"
+                    "LOG { Default_Log_Level = WARN; }\n"
+                    % (self.port, recovery, export_dir, self.PSEUDO))
+        return conf
+
+    def start(self, tmpdir, export_dir):
+        self.dir = os.path.join(tmpdir, "ganesha")
+        os.makedirs(self.dir, exist_ok=True)
+        os.makedirs(export_dir, exist_ok=True)
+        for attempt in range(5):
+            self.port = free_port()
+            conf = self._write_conf(export_dir)
+            # -F: in the foreground, so the process is the server and SIGTERM ends it. Its CRIT
+            # lines about dbus and krb5 are harmless.
+            try:
+                self.proc = _start_server(
+                    ["ganesha.nfsd", "-F", "-f", conf, "-L", os.path.join(self.dir, "ganesha.log"),
+                     "-p", os.path.join(self.dir, "ganesha.pid")],
+                    os.path.join(self.dir, "ganesha.out"), self.port, env=_sbin_env())
+                return self
+            except RuntimeError:
+                if attempt == 4 or port_is_free(self.port):
+                    raise
+        return self
+
+    def stop(self):
+        _stop_process(self.proc)
+        self.proc = None
 
 
 def _sbin_env():
