@@ -4,6 +4,7 @@ file, and optionally one agent that runs the jobs (root).
 
 Runs under Debian's /usr/bin/python3, which has azure-cli's and python3-azure's modules."""
 
+import atexit
 import json
 import os
 import shutil
@@ -30,8 +31,25 @@ def openssl(cwd, *args):
     subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=cwd)
 
 
+_TLS_DIR = None
+
+
 def make_tls(directory):
-    """A CA and a server certificate for 127.0.0.1 signed by it; returns (ca, cert, key)."""
+    """A CA and a server certificate for 127.0.0.1 signed by it; returns (ca, cert, key). Made
+    once per process (in a directory of its own, removed at exit), copied into directory."""
+    global _TLS_DIR
+    if _TLS_DIR is None:
+        _TLS_DIR = tempfile.mkdtemp(prefix="batchai-clients-tls-")
+        atexit.register(shutil.rmtree, _TLS_DIR, True)
+        _make_tls(_TLS_DIR)
+    names = ("ca.pem", "server.pem", "server.key")
+    for name in names:
+        shutil.copy(os.path.join(_TLS_DIR, name), os.path.join(directory, name))
+    os.chmod(os.path.join(directory, "server.key"), 0o600)
+    return tuple(os.path.join(directory, n) for n in names)
+
+
+def _make_tls(directory):
     openssl(directory, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
             "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=batchai test CA",
             "-addext", "basicConstraints=critical,CA:TRUE",

@@ -45,6 +45,10 @@ class SdkCase(ResourceManagerCase):
         self.client = BatchAI(self.credential, SUBSCRIPTION, polling_interval=0, **kwargs)
         self.resources = ResourceManagementClient(self.credential, SUBSCRIPTION, **kwargs)
         self.storage = StorageManagementClient(self.credential, SUBSCRIPTION, **kwargs)
+        # Closed before the control plane stops (cleanups run last first): an idle kept-alive
+        # connection would hold each of its workers for the keep-alive time (5 s).
+        for client in (self.client, self.resources, self.storage, self.credential):
+            self.addCleanup(client.close)
 
     def make_workspace(self):
         self.resources.resource_groups.create_or_update(GROUP, {"location": "eastus"})
