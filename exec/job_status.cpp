@@ -33,6 +33,7 @@ std::string status_to_json(const JobStatus& s) {
   for (const auto& t : s.tasks) {
     tasks.push_back({{"name", t.name},
                      {"pid", t.pid},
+                     {"startMs", t.start_ms},
                      {"exitCode", t.exit_code ? json(*t.exit_code) : json(nullptr)}});
   }
   json j = {{"state", to_string(s.state)},
@@ -81,7 +82,8 @@ Result<JobStatus> status_from_json(const std::string& text) {
     s.boot_id = j.at("bootId").get<std::string>();
     s.cgroup = j.at("cgroup").get<std::string>();
     for (const auto& t : j.at("tasks")) {
-      TaskResult r{t.at("name").get<std::string>(), t.at("pid").get<pid_t>(), std::nullopt};
+      TaskResult r{t.at("name").get<std::string>(), t.at("pid").get<pid_t>(), std::nullopt,
+                   t.value("startMs", std::int64_t{0})};
       if (!t.at("exitCode").is_null()) r.exit_code = t.at("exitCode").get<int>();
       s.tasks.push_back(std::move(r));
     }

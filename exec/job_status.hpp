@@ -21,6 +21,7 @@ struct TaskResult {
   std::string name;
   pid_t pid = 0;
   std::optional<int> exit_code;  // 128 + signal when killed by a signal
+  std::int64_t start_ms = 0;     // when it started (wall clock); 0 when it never did
 };
 
 struct JobStatus {

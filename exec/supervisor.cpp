@@ -237,7 +237,7 @@ bool Supervisor::start_tasks(const std::vector<TaskSpec>& specs, std::vector<Tas
         for (int fd : {t.out.pipe.get(), t.err.pipe.get()}) ::fcntl(fd, F_SETFL, O_NONBLOCK);
         log_.line("task " + spec.name + " started: pid " + std::to_string(t.pid) + ", " +
                   spec.argv[0]);
-        status_.tasks.push_back({spec.name, t.pid, std::nullopt});
+        status_.tasks.push_back({spec.name, t.pid, std::nullopt, wall_ms()});
         continue;
       }
       problem = started.error().message;
@@ -250,14 +250,17 @@ bool Supervisor::start_tasks(const std::vector<TaskSpec>& specs, std::vector<Tas
       (void)t.err.file->append(line.data(), line.size());
     }
     log_.line("task " + spec.name + " could not start: " + problem);
-    status_.tasks.push_back({spec.name, 0, 127});
+    status_.tasks.push_back({spec.name, 0, 127, 0});
     if (!decided_) {
       decided_ = Outcome::kFailed;
       first_failure_ = &t;
       failure_message_ = problem;
     }
+    save();
     return false;
   }
+  // status.json names the running tasks with their pids from the moment they run.
+  if (!specs.empty()) save();
   return true;
 }
 

@@ -122,7 +122,9 @@ bool Daemon::register_node() {
 // While preparing the node says so, so that the control plane sees it come up; what fails
 // makes it unusable, with the reason.
 void Daemon::prepare() {
-  condition_.preparing = true;
+  // An agent restarted in the same boot finds the node prepared for this configuration: it
+  // checks the set-up again (mounts, the setup task's record) without saying preparing.
+  condition_.preparing = !prepared_in_this_boot(node_setup_, cfg_, boot_id_);
   report();
   const GpuInventory& gpus = gpus_.start();
   spdlog::info("GPUs: {} ({}{})", gpus.gpus.size(), gpus.source,

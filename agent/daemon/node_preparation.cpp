@@ -2,11 +2,15 @@
 
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
+#include "agent/job/layout.hpp"
 #include "agent/node/admin_account.hpp"
 #include "agent/node/node_setup.hpp"
 #include "agent/node/node_volumes.hpp"
 #include "agent/node/setup_task.hpp"
+#include "common/digest.hpp"
+#include "common/fs.hpp"
 
 namespace batchai {
 
@@ -46,7 +50,25 @@ std::vector<JobError> run_setup(const NodeSetup& setup, const DaemonConfig& conf
   return result.errors;
 }
 
+// What prepared.json holds: the boot, and the nodeSetup's digest (it may hold storage keys).
+nlohmann::json prepared_record(const nlohmann::json& node_setup, const std::string& boot_id) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char c : sha256(node_setup.dump())) {
+    hex += kHex[c >> 4];
+    hex += kHex[c & 0xf];
+  }
+  return {{"bootId", boot_id}, {"nodeSetupSha256", hex}};
+}
+
 }  // namespace
+
+bool prepared_in_this_boot(const nlohmann::json& node_setup, const DaemonConfig& config,
+                           const std::string& boot_id) {
+  auto text = read_file(StateLayout(config.state_dir).prepared_record(), 4096);
+  if (!text) return false;
+  return nlohmann::json::parse(*text, nullptr, false) == prepared_record(node_setup, boot_id);
+}
 
 std::vector<JobError> prepare_node(const nlohmann::json& node_setup, const DaemonConfig& config,
                                    const std::string& boot_id, const std::atomic<bool>& stop,
@@ -59,6 +81,12 @@ std::vector<JobError> prepare_node(const nlohmann::json& node_setup, const Daemo
   if (errors.empty()) errors = make_admin_account(parsed.setup, config);
   if (errors.empty()) errors = run_setup(parsed.setup, config, boot_id, stop, watchdog);
   for (const auto& e : errors) spdlog::error("node unusable: {}: {}", e.code, e.message);
+  const std::string record = StateLayout(config.state_dir).prepared_record();
+  if (errors.empty()) {
+    (void)write_file_atomic(record, prepared_record(node_setup, boot_id).dump() + "\n", 0600);
+  } else {
+    (void)::unlink(record.c_str());
+  }
   return errors;
 }
 

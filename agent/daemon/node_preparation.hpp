@@ -15,9 +15,15 @@
 
 namespace batchai {
 
-// Returns what makes the node unusable: empty when it is ready for jobs.
+// Returns what makes the node unusable: empty when it is ready for jobs. A success is recorded
+// (prepared.json: the boot and a digest of the nodeSetup).
 std::vector<JobError> prepare_node(const nlohmann::json& node_setup, const DaemonConfig& config,
                                    const std::string& boot_id, const std::atomic<bool>& stop,
                                    const Watchdog& watchdog);
+
+// Whether this boot prepared the node for this nodeSetup already (the agent restarted since):
+// then the node is not reported preparing while its set-up is checked again.
+bool prepared_in_this_boot(const nlohmann::json& node_setup, const DaemonConfig& config,
+                           const std::string& boot_id);
 
 }  // namespace batchai

@@ -52,6 +52,10 @@ void NodeTask::save() const {
             {"takenDown", taken_down_},
             {"terminateSent", terminate_sent_}};
   if (setup_error_) j["setupError"] = protocol::to_json(*setup_error_);
+  if (lost_end_ms_ > 0) {
+    j["lostSupervisor"] = {
+        {"startMs", lost_start_ms_}, {"endMs", lost_end_ms_}, {"cgroup", lost_cgroup_}};
+  }
   (void)write_file_atomic(record_path(), j.dump(2) + "\n", 0600);
 }
 
@@ -116,6 +120,12 @@ std::vector<NodeTask> NodeTask::recover(const DaemonConfig& config) {
       if (j.contains("setupError")) {
         auto info = protocol::execution_info_from(json{{"errors", json::array({j["setupError"]})}});
         if (info && !info->errors.empty()) t.setup_error_ = info->errors[0];
+      }
+      if (j.contains("lostSupervisor")) {
+        const json& lost = j["lostSupervisor"];
+        t.lost_start_ms_ = lost.at("startMs").get<std::int64_t>();
+        t.lost_end_ms_ = lost.at("endMs").get<std::int64_t>();
+        t.lost_cgroup_ = lost.at("cgroup").get<std::string>();
       }
       if (t.set_up_cut_off()) {
         spdlog::info(
@@ -201,8 +211,10 @@ protocol::TaskReport NodeTask::read_report() {
     if (reaped == child_ || (reaped < 0 && errno == ECHILD)) child_ = 0;
   }
   if (setup_error_) {
+    remove_lost_cgroup();
     r.state = "failed";
-    r.execution_info.end_time = iso8601_utc(created_ms_);
+    if (lost_end_ms_ > 0) r.execution_info.start_time = iso8601_utc(lost_start_ms_);
+    r.execution_info.end_time = iso8601_utc(lost_end_ms_ > 0 ? lost_end_ms_ : created_ms_);
     r.execution_info.errors = {*setup_error_};
     return r;
   }
@@ -222,10 +234,7 @@ protocol::TaskReport NodeTask::read_report() {
   r.execution_info.start_time = iso8601_utc(s.start_ms);
   bool final = s.state == JobState::kSucceeded || s.state == JobState::kFailed;
   if (!final && !supervisor_alive()) {
-    // Gone without a final word: whatever it left behind goes too.
-    if (!s.cgroup.empty()) JobCgroup::existing(s.cgroup).kill_all();
-    setup_error_ = JobError{"JobFailed", "the job's supervisor ended without a final status", {}};
-    save();
+    fail_lost_supervisor(s);
     return read_report();
   }
   r.state = to_string(s.state);
@@ -233,6 +242,32 @@ protocol::TaskReport NodeTask::read_report() {
   r.execution_info.exit_code = s.exit_code;
   r.execution_info.errors = s.errors;
   return r;
+}
+
+// The supervisor is gone without a final word: the job failed, from its real start to now, and
+// whatever it left behind goes (its processes at once, its cgroup once they have ended).
+void NodeTask::fail_lost_supervisor(const JobStatus& last) {
+  if (!last.cgroup.empty()) JobCgroup::existing(last.cgroup).kill_all();
+  lost_start_ms_ = last.start_ms > 0 ? last.start_ms : created_ms_;
+  lost_end_ms_ = wall_ms();
+  lost_cgroup_ = last.cgroup;
+  setup_error_ = JobError{"JobFailed", "the job's supervisor ended without a final status", {}};
+  spdlog::warn("task {}: its supervisor ended without a final status: the job failed", task_id_);
+  save();
+}
+
+// Killed processes leave their cgroup a moment later: tried again on each report until gone.
+void NodeTask::remove_lost_cgroup() {
+  if (lost_cgroup_.empty()) return;
+  const JobCgroup cgroup = JobCgroup::existing(lost_cgroup_);
+  if (cgroup.populated()) {
+    cgroup.kill_all();
+    return;
+  }
+  if (!cgroup.remove()) return;  // quietly: a process in uninterruptible sleep holds it a while
+  spdlog::info("task {}: the job's cgroup {} is removed", task_id_, lost_cgroup_);
+  lost_cgroup_.clear();
+  save();
 }
 
 protocol::TaskReport NodeTask::report() {

@@ -82,6 +82,8 @@ class NodeTask {
   bool take_in_finished_work();
   void signal_supervisor(int signal);
   protocol::TaskReport read_report();
+  void fail_lost_supervisor(const JobStatus& last);
+  void remove_lost_cgroup();
 
   std::string task_id_;
   std::string job_uuid_;
@@ -92,7 +94,12 @@ class NodeTask {
   pid_t child_ = 0;                            // the supervisor when this agent started it
   bool taken_down_ = false;
   bool terminate_sent_ = false;
-  std::optional<JobError> setup_error_;  // failed before the supervisor started
+  std::optional<JobError> setup_error_;  // failed before the supervisor started, or lost it
+  // A supervisor that ended without a final status: when its job started and when that was
+  // noticed (0: not so), and its job's cgroup until it is removed.
+  std::int64_t lost_start_ms_ = 0;
+  std::int64_t lost_end_ms_ = 0;
+  std::string lost_cgroup_;
   std::optional<JobStatus> last_status_;
   std::string last_state_;      // what the last report() said
   std::shared_ptr<Work> work_;  // a set-up or take-down on the worker

@@ -43,6 +43,10 @@ std::string StateLayout::setup_record() const {
   return join_path(dir_, "setup.json");
 }
 
+std::string StateLayout::prepared_record() const {
+  return join_path(dir_, "prepared.json");
+}
+
 std::string StateLayout::jobs_dir() const {
   return join_path(dir_, "jobs");
 }

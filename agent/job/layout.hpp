@@ -75,10 +75,11 @@ class StateLayout {
   explicit StateLayout(std::string state_dir) : dir_(std::move(state_dir)) {}
 
   const std::string& dir() const { return dir_; }
-  std::string node_record() const;   // node.json
-  std::string node_status() const;   // node-status.json
-  std::string setup_record() const;  // setup.json
-  std::string jobs_dir() const;      // jobs/
+  std::string node_record() const;      // node.json
+  std::string node_status() const;      // node-status.json
+  std::string setup_record() const;     // setup.json
+  std::string prepared_record() const;  // prepared.json
+  std::string jobs_dir() const;         // jobs/
   std::string job_dir(const std::string& job_uuid) const;
   std::string setup_dir(const std::string& config_id) const;
   // A supervisor's status.json and supervisor.log, in job_dir() or setup_dir().

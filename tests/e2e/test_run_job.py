@@ -345,6 +345,15 @@ class TerminationTest(RunJobTestCase):
         proc = self.start_agent(job, grace=2)
         self.wait_for_file(self.mark("ready"))
         pids = self.record_pids()
+        # While the job runs, status.json names its task, with its pid and start time.
+        running = json.loads(read_text(glob.glob(os.path.join(self.state, "jobs", "*",
+                                                              "status.json"))[0]))
+        self.assertEqual(running["state"], "running")
+        self.assertEqual(len(running["tasks"]), 1, running)
+        task = running["tasks"][0]
+        self.assertIsNone(task["exitCode"])
+        self.assertGreater(task["startMs"], 0)
+        self.assertTrue(os.path.exists("/proc/%d" % task["pid"]), task)
         code, err = self.finish_agent(proc)
         self.assertEqual(code, 124, err)
         self.assertIn("MaxWallClockTimeExceeded", err)
