@@ -79,6 +79,14 @@ while not all(os.path.exists(os.path.join(a.file_store_path, w)) for w in want):
     time.sleep(0.1)
 seen = {w: open(os.path.join(a.file_store_path, w)).read() for w in want}
 record("shard-%s" % a.shard_id, seen=seen)
+# The shared job temp lives on the first node: it ends last, once every shard has read.
+open(os.path.join(a.file_store_path, "read-%s" % a.shard_id), "w").close()
+while a.shard_id == "0" and not all(
+        os.path.exists(os.path.join(a.file_store_path, "read-%d" % i))
+        for i in range(int(a.num_shards))):
+    if time.time() > deadline:
+        sys.exit("the other shards never read the file store")
+    time.sleep(0.1)
 """
 
 # The PyTorch-Gloo recipe's arguments, and an all-reduce of rank + 1.
