@@ -24,12 +24,6 @@ namespace {
 
 constexpr std::size_t kMaxListedFiles = 10000;
 
-ApiError unreachable(const std::string& field, const std::string& why) {
-  return not_found(
-      "FilesNotReachable",
-      "the job's files are not reachable from the control plane: " + field + " " + why);
-}
-
 // Expands text with $AZ_BATCHAI_MOUNT_ROOT only.
 std::variant<std::string, ApiError> expand_here(const std::string& text, const std::string& field,
                                                 const std::string& node_root) {
@@ -40,12 +34,12 @@ std::variant<std::string, ApiError> expand_here(const std::string& text, const s
   };
   auto expanded = expand_vars(text, lookup);
   if (!expanded) {
-    return unreachable(field, "uses " + expanded.error().message +
-                                  ", which only the node knows (the control plane expands "
-                                  "$AZ_BATCHAI_MOUNT_ROOT only)");
+    return files_not_reachable(field, "uses " + expanded.error().message +
+                                          ", which only the node knows (the control plane expands "
+                                          "$AZ_BATCHAI_MOUNT_ROOT only)");
   }
   if (expanded->empty() || (*expanded)[0] != '/') {
-    return unreachable(field, "is not an absolute path");
+    return files_not_reachable(field, "is not an absolute path");
   }
   return *expanded;
 }
@@ -57,9 +51,9 @@ std::variant<JobDirectory, ApiError> below_mount_root(const std::string& dir,
   const std::string mount_root = join_path(node_root, "shared/LS_root/mounts");
   if (!dir.starts_with(mount_root + "/") || dir.find("/../") != std::string::npos ||
       dir.ends_with("/..")) {
-    return unreachable(field,
-                       "is outside $AZ_BATCHAI_MOUNT_ROOT, where the control plane "
-                       "serves nothing");
+    return files_not_reachable(field,
+                               "is outside $AZ_BATCHAI_MOUNT_ROOT, where the control plane "
+                               "serves nothing");
   }
   return JobDirectory{node_root, "shared/LS_root/mounts/" + dir.substr(mount_root.size() + 1),
                       std::nullopt, std::nullopt};
@@ -121,8 +115,9 @@ std::variant<JobDirectory, ApiError> job_directory(const JobRecord& job,
           return Result<std::string>(err("$" + n));
         });
         if (!expanded) {
-          return unreachable("outputDirectories[" + std::to_string(i) + "].pathSuffix",
-                             "uses " + expanded.error().message + ", which only the node knows");
+          return files_not_reachable(
+              "outputDirectories[" + std::to_string(i) + "].pathSuffix",
+              "uses " + expanded.error().message + ", which only the node knows");
         }
         suffix = join_path(suffix, *expanded);
       }

@@ -14,12 +14,6 @@ namespace {
 
 constexpr std::size_t kMaxPathBytes = 4096;
 
-ApiError unreachable(const std::string& field, const std::string& why) {
-  return not_found(
-      "FilesNotReachable",
-      "the job's files are not reachable from the control plane: " + field + " " + why);
-}
-
 bool whole(const std::string& text, int min, int max, int& out) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
   return !text.empty() && ec == std::errc() && end == text.data() + text.size() && out >= min &&
@@ -75,19 +69,21 @@ std::variant<NfsDirectory, ApiError> locate_nfs(const json& volume, const std::s
   std::string name;
   const FileServer* held = server_of(volume, servers, name);
   if (held == nullptr) {
-    return unreachable(field, "is on the file server \"" + name +
-                                  "\", which is not one this control plane is configured with "
-                                  "(--file-server)");
+    return files_not_reachable(field,
+                               "is on the file server \"" + name +
+                                   "\", which is not one this control plane is configured with "
+                                   "(--file-server)");
   }
   auto below = below_export(volume, path);
   if (!below) {
-    return unreachable(field,
-                       "has a name below the export that is not a plain NFS name (no "
-                       "\".\" or \"..\", at most 4096 bytes in all)");
+    return files_not_reachable(field,
+                               "has a name below the export that is not a plain NFS name (no "
+                               "\".\" or \"..\", at most 4096 bytes in all)");
   }
   auto options = nfs_client_options(text_of(volume, "mountOptions"));
   if (!options)
-    return unreachable(field, "is on a file server volume whose " + options.error().message);
+    return files_not_reachable(field,
+                               "is on a file server volume whose " + options.error().message);
   // Never the document's mountSettings: the address and export are the configured ones.
   return NfsDirectory{held->internal_ip, held->mount_point, *below,
                       options->version,  options->port,     options->mount_port};

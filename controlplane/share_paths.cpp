@@ -11,12 +11,6 @@ using nlohmann::json;
 
 namespace {
 
-ApiError unreachable(const std::string& field, const std::string& why) {
-  return not_found(
-      "FilesNotReachable",
-      "the job's files are not reachable from the control plane: " + field + " " + why);
-}
-
 // The rest of text after $NAME or ${NAME} at its start ("" or "/..."), or none.
 std::optional<std::string> after_root(const std::string& text, const std::string& name) {
   for (const std::string& form : {"$" + name, "${" + name + "}"}) {
@@ -92,18 +86,19 @@ std::variant<SmbDirectory, ApiError> locate(const json& volume, const std::strin
   std::string host, account, share;
   const std::string url = volume.value("azureFileUrl", "");
   if (!parse_file_url(url, host, account, share)) {
-    return unreachable(field,
-                       "is on a share whose azureFileUrl is not https://<account>.file."
-                       "<suffix>/<share>");
+    return files_not_reachable(field,
+                               "is on a share whose azureFileUrl is not https://<account>.file."
+                               "<suffix>/<share>");
   }
   if (volume.contains("accountName") && volume["accountName"].is_string()) {
     account = volume["accountName"].get<std::string>();
   }
   const StorageAccount* held = accounts != nullptr ? accounts->find(account) : nullptr;
   if (held == nullptr) {
-    return unreachable(field, "is on the share " + share + " of the storage account " + account +
-                                  ", which is not one this control plane holds "
-                                  "(--storage-accounts)");
+    return files_not_reachable(field, "is on the share " + share + " of the storage account " +
+                                          account +
+                                          ", which is not one this control plane holds "
+                                          "(--storage-accounts)");
   }
   SmbDirectory d;
   d.share = share;
@@ -113,8 +108,8 @@ std::variant<SmbDirectory, ApiError> locate(const json& volume, const std::strin
   // Never the document's host: the account's key goes only to the account's own endpoint.
   d.host = held->name + ".file.core.windows.net";
   if (!held->file_endpoint.empty() && !parse_smb_endpoint(held->file_endpoint, d.host, d.port)) {
-    return unreachable(field, "is on the storage account " + account +
-                                  ", whose fileEndpoint is not smb://HOST[:PORT]/");
+    return files_not_reachable(field, "is on the storage account " + account +
+                                          ", whose fileEndpoint is not smb://HOST[:PORT]/");
   }
   return d;
 }
@@ -139,29 +134,38 @@ std::variant<BlobDirectory, ApiError> locate_blob(const json& volume, const std:
   const std::string account = text_of(volume, "accountName");
   const std::string container = text_of(volume, "containerName");
   if (!is_container_name(container)) {
-    return unreachable(field, "is on a blob volume whose containerName is not a container name");
+    return files_not_reachable(field,
+                               "is on a blob volume whose containerName is not a container name");
   }
   const StorageAccount* held = accounts != nullptr ? accounts->find(account) : nullptr;
   if (held == nullptr) {
-    return unreachable(field, "is in the container " + container + " of the storage account " +
-                                  account +
-                                  ", which is not one this control plane holds "
-                                  "(--storage-accounts)");
+    return files_not_reachable(field, "is in the container " + container +
+                                          " of the storage account " + account +
+                                          ", which is not one this control plane holds "
+                                          "(--storage-accounts)");
   }
-  if (path.size() > 1024) return unreachable(field, "is over 1024 bytes in the container");
+  if (path.size() > 1024) return files_not_reachable(field, "is over 1024 bytes in the container");
   for (const auto& name : split_path(path)) {
-    if (!is_blob_name(name)) return unreachable(field, "has a name no blob path of a job has");
+    if (!is_blob_name(name))
+      return files_not_reachable(field, "has a name no blob path of a job has");
   }
   // Never a host of the document: the account's key signs only for its own endpoint.
   BlobDirectory d{blob_endpoint(*held), held->name, held->key, container, path};
   if (d.endpoint.empty()) {
-    return unreachable(field, "is on the storage account " + account +
-                                  ", whose blobEndpoint is not http(s)://HOST[:PORT][/PATH]");
+    return files_not_reachable(field,
+                               "is on the storage account " + account +
+                                   ", whose blobEndpoint is not http(s)://HOST[:PORT][/PATH]");
   }
   return d;
 }
 
 }  // namespace
+
+ApiError files_not_reachable(const std::string& field, const std::string& why) {
+  return not_found(
+      "FilesNotReachable",
+      "the job's files are not reachable from the control plane: " + field + " " + why);
+}
 
 bool is_smb_name(const std::string& name) {
   if (name.empty() || name.size() > 255) return false;
@@ -195,9 +199,9 @@ std::optional<std::variant<OnVolume, ApiError>> on_volume(const std::string& tex
   for (const auto& p : split_path(suffix)) parts.push_back(p);
   for (std::size_t i = taken; i < parts.size(); ++i) {
     if (parts[i] == "." || parts[i] == ".." || parts[i].find('$') != std::string::npos) {
-      return unreachable(field,
-                         "has a \".\", \"..\" or a variable below the volume's mount "
-                         "point, which the control plane does not follow");
+      return files_not_reachable(field,
+                                 "has a \".\", \"..\" or a variable below the volume's mount "
+                                 "point, which the control plane does not follow");
     }
   }
   return OnVolume{volume, joined(parts, taken)};

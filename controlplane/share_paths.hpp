@@ -20,6 +20,9 @@
 
 namespace batchai::cp {
 
+// The 404 of a job directory the control plane cannot read: "<field> <why>".
+ApiError files_not_reachable(const std::string& field, const std::string& why);
+
 struct ShareVolumes {
   nlohmann::json job;      // the job's mountVolumes (or null)
   nlohmann::json cluster;  // its cluster's nodeSetup.mountVolumes (or null)
