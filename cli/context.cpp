@@ -44,8 +44,9 @@ std::optional<Failure> call_list(Context& ctx, const std::string& method, const 
     if (!value.is_array()) return fail(kExitServer, "the server's answer is no list");
     for (auto& item : value) items->push_back(std::move(item));
     json link = field(answer, "nextLink");
-    if (link.is_null() || link == "") return std::nullopt;
+    if (link.is_null()) return std::nullopt;
     if (!link.is_string()) return fail(kExitServer, "the server's nextLink is not a string");
+    if (link.get<std::string>().empty()) return std::nullopt;
     auto parts = split_url(link.get<std::string>());
     if (!parts) return fail(kExitServer, parts.error().message);
     next = parts->target;
