@@ -245,19 +245,13 @@ std::variant<FileChunk, ApiError> read_file_chunk(const JobDirectory& dir, const
     if (!is_smb_name(name)) {
       return bad_request("InvalidFileName", "the file name is not a plain SMB name");
     }
-    auto chunk = read_smb_chunk(*dir.smb, name, offset, max_bytes);
-    if (auto* e = std::get_if<ApiError>(&chunk)) return *e;
-    auto& c = std::get<SmbChunk>(chunk);
-    return FileChunk{std::move(c.bytes), c.file_size};
+    return read_smb_chunk(*dir.smb, name, offset, max_bytes);
   }
   if (dir.nfs) {
     if (!is_nfs_name(name)) {
       return bad_request("InvalidFileName", "the file name is not a plain NFS name");
     }
-    auto chunk = read_nfs_chunk(*dir.nfs, name, offset, max_bytes);
-    if (auto* e = std::get_if<ApiError>(&chunk)) return *e;
-    auto& c = std::get<NfsChunk>(chunk);
-    return FileChunk{std::move(c.bytes), c.file_size};
+    return read_nfs_chunk(*dir.nfs, name, offset, max_bytes);
   }
   // A blob's link is a SAS of the blob service (storage_download_url): the control plane never
   // relays blob bytes.

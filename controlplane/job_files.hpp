@@ -17,6 +17,7 @@
 #include <variant>
 
 #include "controlplane/api_error.hpp"
+#include "controlplane/file_chunk.hpp"
 #include "controlplane/model.hpp"
 #include "controlplane/nfs_paths.hpp"
 #include "controlplane/share_paths.hpp"
@@ -68,11 +69,6 @@ std::optional<ApiError> descend(JobDirectory& dir, const std::string& relative);
 std::optional<std::variant<std::string, ApiError>> storage_download_url(const JobDirectory& dir,
                                                                         const std::string& name,
                                                                         std::int64_t expiry_unix_s);
-
-struct FileChunk {
-  std::string bytes;
-  std::int64_t file_size = 0;
-};
 
 // At most max_bytes of dir/name from offset. name is one path component; the file is opened
 // without following a symbolic link and must be a regular file.

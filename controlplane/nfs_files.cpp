@@ -207,8 +207,8 @@ std::variant<json, ApiError> list_nfs_files(const NfsDirectory& d, bool with_dir
   return json(files);
 }
 
-std::variant<NfsChunk, ApiError> read_nfs_chunk(const NfsDirectory& d, const std::string& name,
-                                                std::int64_t offset, std::size_t max_bytes) {
+std::variant<FileChunk, ApiError> read_nfs_chunk(const NfsDirectory& d, const std::string& name,
+                                                 std::int64_t offset, std::size_t max_bytes) {
   auto connected = connect(d);
   if (auto* e = std::get_if<ApiError>(&connected)) return *e;
   nfs_context* c = std::get<Context>(connected).get();
@@ -225,7 +225,7 @@ std::variant<NfsChunk, ApiError> read_nfs_chunk(const NfsDirectory& d, const std
   if (nfs_fstat64(c, fh, &st) != 0 || !S_ISREG(st.nfs_mode)) {
     return not_found("FileNotReadable", "the file is not a regular file");
   }
-  NfsChunk chunk;
+  FileChunk chunk;
   chunk.file_size = static_cast<std::int64_t>(st.nfs_size);
   if (offset >= chunk.file_size || max_bytes == 0) return chunk;
   const std::size_t want =

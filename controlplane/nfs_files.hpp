@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "controlplane/api_error.hpp"
+#include "controlplane/file_chunk.hpp"
 
 namespace batchai::cp {
 
@@ -32,13 +33,8 @@ bool is_nfs_name(const std::string& name);
 std::variant<nlohmann::json, ApiError> list_nfs_files(const NfsDirectory& dir,
                                                       bool with_directories);
 
-struct NfsChunk {
-  std::string bytes;
-  std::int64_t file_size = 0;
-};
-
 // At most max_bytes of dir/name from offset; a symbolic link is not followed.
-std::variant<NfsChunk, ApiError> read_nfs_chunk(const NfsDirectory& dir, const std::string& name,
-                                                std::int64_t offset, std::size_t max_bytes);
+std::variant<FileChunk, ApiError> read_nfs_chunk(const NfsDirectory& dir, const std::string& name,
+                                                 std::int64_t offset, std::size_t max_bytes);
 
 }  // namespace batchai::cp

@@ -172,8 +172,8 @@ std::variant<json, ApiError> list_smb_files(const SmbDirectory& d, bool with_dir
   return json(files);
 }
 
-std::variant<SmbChunk, ApiError> read_smb_chunk(const SmbDirectory& d, const std::string& name,
-                                                std::int64_t offset, std::size_t max_bytes) {
+std::variant<FileChunk, ApiError> read_smb_chunk(const SmbDirectory& d, const std::string& name,
+                                                 std::int64_t offset, std::size_t max_bytes) {
   std::unique_lock lock(smb_mutex(), kTurnWait);
   if (!lock.owns_lock()) return busy();
   auto connected = connect(d);
@@ -189,7 +189,7 @@ std::variant<SmbChunk, ApiError> read_smb_chunk(const SmbDirectory& d, const std
   if (smbc_getFunctionFstat(c)(c, f, &st) != 0 || !S_ISREG(st.st_mode)) {
     return not_found("FileNotReadable", "the file is not a regular file");
   }
-  SmbChunk chunk;
+  FileChunk chunk;
   chunk.file_size = st.st_size;
   if (offset >= st.st_size || max_bytes == 0) return chunk;
   if (smbc_getFunctionLseek(c)(c, f, static_cast<off_t>(offset), SEEK_SET) < 0) {

@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "controlplane/api_error.hpp"
+#include "controlplane/file_chunk.hpp"
 
 namespace batchai::cp {
 
@@ -29,13 +30,8 @@ struct SmbDirectory {
 std::variant<nlohmann::json, ApiError> list_smb_files(const SmbDirectory& dir,
                                                       bool with_directories);
 
-struct SmbChunk {
-  std::string bytes;
-  std::int64_t file_size = 0;
-};
-
 // At most max_bytes of dir/name from offset.
-std::variant<SmbChunk, ApiError> read_smb_chunk(const SmbDirectory& dir, const std::string& name,
-                                                std::int64_t offset, std::size_t max_bytes);
+std::variant<FileChunk, ApiError> read_smb_chunk(const SmbDirectory& dir, const std::string& name,
+                                                 std::int64_t offset, std::size_t max_bytes);
 
 }  // namespace batchai::cp

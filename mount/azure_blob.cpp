@@ -3,9 +3,9 @@
 // own. blobfuse's default options are applied where rclone has them; mountOptions are honoured.
 #include <algorithm>
 
+#include "common/blob_sas.hpp"
 #include "common/time.hpp"
 #include "jobspec/mount_options.hpp"
-#include "common/blob_sas.hpp"
 #include "mount/prepared_mount.hpp"
 #include "mount/rclone_config.hpp"
 

@@ -8,8 +8,8 @@
 #include <memory>
 #include <vector>
 
-#include "common/fs.hpp"
 #include "common/blob_sas.hpp"
+#include "common/fs.hpp"
 #include "mount/mount_table.hpp"
 #include "mount/unmanaged_mount.hpp"
 

@@ -8,11 +8,11 @@
 #include <cstdint>
 #include <memory>
 
+#include "common/blob_sas.hpp"
 #include "common/fs.hpp"
 #include "common/hash.hpp"
 #include "common/time.hpp"
 #include "mount/blob_probe.hpp"
-#include "common/blob_sas.hpp"
 #include "mount/fuse_driver.hpp"
 #include "mount/mount_table.hpp"
 #include "mount/prepared_mount.hpp"

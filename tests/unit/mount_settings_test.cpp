@@ -5,9 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/blob_sas.hpp"
 #include "jobspec/job_parser.hpp"
 #include "jobspec/mount_options.hpp"
-#include "common/blob_sas.hpp"
 #include "mount/prepared_mount.hpp"
 #include "mount/rclone_config.hpp"
 #include "mount/storage_config.hpp"
